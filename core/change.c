@@ -1,0 +1,515 @@
+/*
+ * change.c — canonical change codec (format in change.h).
+ *
+ * Decoding is the boundary with hostile peers: every length is checked
+ * against the bytes left before use, every count is bounded by them, every
+ * string is validated UTF-8, every id reference is checked against the
+ * change's actor table and its first-reference order, and counters may not
+ * pass ACCORD_MAX_COUNTER. Scratch arrays grow geometrically and are reused.
+ */
+#include "change.h"
+
+#include <string.h>
+
+#include "mem.h"
+#include "mp.h"
+#include "utf8.h"
+
+/* ---- encoding ------------------------------------------------------------ */
+
+int txn_ref(accord_txn *t, uint32_t actor, uint32_t *ref) {
+  if (actor >= t->caparef) {
+    uint32_t cap = t->caparef ? t->caparef : 8;
+    while (cap <= actor) cap *= 2;
+    uint32_t *a = mem_realloc(t->aref, cap * sizeof *a);
+    if (!a) return ACCORD_ENOMEM;
+    memset(a + t->caparef, 0, (cap - t->caparef) * sizeof *a);
+    t->aref = a;
+    t->caparef = cap;
+  }
+  if (!t->aref[actor]) {
+    if (t->nactors == t->capactors) {
+      uint32_t cap = t->capactors ? 2 * t->capactors : 8;
+      uint32_t *a = mem_realloc(t->actors, cap * sizeof *a);
+      if (!a) return ACCORD_ENOMEM;
+      t->actors = a;
+      t->capactors = cap;
+    }
+    t->actors[t->nactors++] = actor;
+    t->aref[actor] = t->nactors;
+  }
+  *ref = t->aref[actor] - 1;
+  return 0;
+}
+
+static void put_obj(buf *b, const accord_txn *t, opid obj) {
+  if (opid_none(obj)) {
+    mp_put_nil(b);
+    return;
+  }
+  mp_put_uint(b, t->aref[obj.actor] - 1);
+  mp_put_uint(b, obj.ctr);
+}
+
+static void put_back(buf *b, const accord_txn *t, opid id, uint32_t ctr) {
+  if (opid_none(id)) {
+    mp_put_nil(b);
+    return;
+  }
+  mp_put_uint(b, t->aref[id.actor] - 1);
+  mp_put_uint(b, ctr - id.ctr);
+}
+
+static void put_i64be(uint8_t out[8], int64_t v) {
+  uint64_t u = (uint64_t)v;
+  for (int i = 0; i < 8; i++) out[i] = (uint8_t)(u >> (56 - 8 * i));
+}
+
+static void put_val(buf *b, const val *v) {
+  uint8_t x[8] = {0};
+  switch (v->type) {
+    case ACCORD_NULL: mp_put_nil(b); break;
+    case ACCORD_BOOL: mp_put_bool(b, v->u.i != 0); break;
+    case ACCORD_INT: mp_put_int(b, v->u.i); break;
+    case ACCORD_DOUBLE: mp_put_double(b, v->u.d); break;
+    case ACCORD_STR: mp_put_str(b, v->u.s, v->len); break;
+    case ACCORD_BYTES: mp_put_bin(b, v->u.s, v->len); break;
+    case ACCORD_TIMESTAMP:
+      put_i64be(x, v->u.i);
+      mp_put_ext(b, EXT_TIMESTAMP, x, 8);
+      break;
+    case ACCORD_COUNTER:
+      put_i64be(x, v->u.i);
+      mp_put_ext(b, EXT_COUNTER, x, 8);
+      break;
+    case ACCORD_MAP: mp_put_ext(b, EXT_MAKE_MAP, x, 1); break;
+    case ACCORD_LIST: mp_put_ext(b, EXT_MAKE_LIST, x, 1); break;
+    case ACCORD_TEXT: mp_put_ext(b, EXT_MAKE_TEXT, x, 1); break;
+    default: b->err = ACCORD_EINVAL; break;
+  }
+}
+
+void change_put_op(buf *b, const accord_txn *t, const oper *o) {
+  uint32_t ctr = o->id.ctr;
+  uint32_t objf = opid_none(o->obj) ? 1 : 2;
+  switch (o->kind) {
+    case OP_SET:
+    case OP_DEL:
+      mp_put_array(b, (o->kind == OP_SET ? 4 : 3) + objf);
+      mp_put_uint(b, o->kind);
+      put_obj(b, t, o->obj);
+      mp_put_str(b, o->key, o->klen);
+      mp_put_array(b, 2 * o->npred);
+      for (uint32_t i = 0; i < o->npred; i++) put_back(b, t, o->pred[i], ctr);
+      if (o->kind == OP_SET) put_val(b, &o->v);
+      break;
+    case OP_INS:
+      mp_put_array(b, 2 + objf + (opid_none(o->left) ? 1 : 2) +
+                          (opid_none(o->right) ? 1 : 2));
+      mp_put_uint(b, OP_INS);
+      put_obj(b, t, o->obj);
+      put_back(b, t, o->left, ctr);
+      put_back(b, t, o->right, ctr);
+      if (o->content) {
+        mp_put_str(b, o->content, o->nbytes);
+      } else {
+        mp_put_array(b, o->n);
+        for (uint32_t i = 0; i < o->n; i++) put_val(b, &o->vals[i]);
+      }
+      break;
+    case OP_RMV:
+      mp_put_array(b, 4 + objf);
+      mp_put_uint(b, OP_RMV);
+      put_obj(b, t, o->obj);
+      put_back(b, t, o->target, ctr);
+      mp_put_uint(b, o->count);
+      break;
+    case OP_INC:
+      mp_put_array(b, 5 + objf);
+      mp_put_uint(b, OP_INC);
+      put_obj(b, t, o->obj);
+      if (o->key) mp_put_str(b, o->key, o->klen);
+      else mp_put_nil(b);
+      put_back(b, t, o->target, ctr);
+      mp_put_int(b, o->delta);
+      break;
+    default: b->err = ACCORD_EINVAL; break;
+  }
+}
+
+void change_put_body(buf *b, const accord_doc *doc, const accord_txn *t,
+                     uint32_t prev_end, int64_t prev_time) {
+  mp_put_uint(b, t->start_op - prev_end);
+  /* deltas of clocks set far apart could overflow: wrap, as the decoder
+   * does, so every pair of times has one encoding */
+  mp_put_int(b, (int64_t)((uint64_t)t->time - (uint64_t)prev_time));
+  mp_put_array(b, t->nactors - 1);
+  for (uint32_t i = 1; i < t->nactors; i++)
+    mp_put_bin(b, doc->actor[t->actors[i]], ACCORD_ACTOR_BYTES);
+  mp_put_array(b, 2 * t->ndeps);
+  for (uint32_t i = 0; i < t->ndeps; i++) {
+    mp_put_uint(b, t->aref[t->deps[2 * i]] - 1);
+    mp_put_uint(b, t->deps[2 * i + 1]);
+  }
+  if (t->msg) mp_put_str(b, t->msg, t->msglen);
+  else mp_put_nil(b);
+  mp_put_array(b, t->nops);
+  buf_put(b, t->ops.p, t->ops.len);
+}
+
+void change_put_prefix(buf *b, const uint8_t *doc, const uint8_t *actor,
+                       uint32_t seq) {
+  mp_put_array(b, 9);
+  mp_put_bin(b, doc, ACCORD_DOC_ID_BYTES);
+  mp_put_bin(b, actor, ACCORD_ACTOR_BYTES);
+  mp_put_uint(b, seq);
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+void decoder_free(decoder *d) {
+  mem_free(d->ops);
+  mem_free(d->ids);
+  mem_free(d->vals);
+  mem_free(d->deps);
+  mem_free(d->refs);
+  memset(d, 0, sizeof *d);
+}
+
+static int grow(void **p, uint32_t *cap, uint32_t need, size_t size) {
+  if (need <= *cap) return 0;
+  uint32_t c = *cap ? *cap : 16;
+  while (c < need) c *= 2;
+  void *q = mem_realloc(*p, (size_t)c * size);
+  if (!q) return ACCORD_ENOMEM;
+  *p = q;
+  *cap = c;
+  return 0;
+}
+
+/* Decoding state for one change. */
+typedef struct dec {
+  mp_reader r;
+  accord_doc *doc;
+  decoder *d;
+  uint32_t nrefs;    /* entries in the change's actor table (author incl.) */
+  uint32_t next_ref; /* the next ref that may appear for the first time */
+  uint32_t nids, nvals;
+  int err;
+} dec;
+
+static int bad(dec *x) {
+  if (!x->err) x->err = ACCORD_EMALFORMED;
+  x->r.p = x->r.end;
+  return x->err;
+}
+
+static int get_ref(dec *x, uint32_t *actor) {
+  uint64_t ref;
+  if (mp_get_uint(&x->r, &ref) || ref >= x->nrefs) return bad(x);
+  if (ref > x->next_ref) return bad(x); /* not in first-reference order */
+  if (ref == x->next_ref) x->next_ref++;
+  *actor = x->d->refs[ref];
+  return 0;
+}
+
+static int get_obj(dec *x, opid *o) {
+  if (mp_try_nil(&x->r)) {
+    *o = opid_make(0, 0);
+    return 0;
+  }
+  uint64_t ctr;
+  if (get_ref(x, &o->actor) ||
+      mp_get_uint_max(&x->r, ACCORD_MAX_COUNTER, &ctr) || ctr == 0)
+    return bad(x);
+  o->ctr = (uint32_t)ctr;
+  return 0;
+}
+
+/* An id older than the op at ctr: nil allowed when may_none. */
+static int get_back(dec *x, uint32_t ctr, int may_none, opid *o) {
+  if (may_none && mp_try_nil(&x->r)) {
+    *o = opid_make(0, 0);
+    return 0;
+  }
+  uint64_t back;
+  if (get_ref(x, &o->actor) || mp_get_uint(&x->r, &back) || back == 0 ||
+      back >= ctr)
+    return bad(x);
+  o->ctr = ctr - (uint32_t)back;
+  return 0;
+}
+
+static int get_text(dec *x, const char **s, uint32_t *len, uint32_t max) {
+  size_t n;
+  if (mp_get_str(&x->r, s, &n)) return bad(x);
+  if (n > max) return x->err = ACCORD_ETOOBIG, bad(x);
+  if (!utf8_valid((const uint8_t *)*s, n, NULL))
+    return x->err = ACCORD_EUTF8, bad(x);
+  *len = (uint32_t)n;
+  return 0;
+}
+
+static int64_t get_i64be(const uint8_t *p) {
+  uint64_t u = 0;
+  for (int i = 0; i < 8; i++) u = (u << 8) | p[i];
+  return (int64_t)u;
+}
+
+static int get_val(dec *x, val *v) {
+  memset(v, 0, sizeof *v);
+  const char *s;
+  const uint8_t *q;
+  size_t n;
+  int8_t t;
+  int b;
+  switch (mp_peek(&x->r)) {
+    case MP_NIL:
+      mp_get_nil(&x->r);
+      v->type = ACCORD_NULL;
+      break;
+    case MP_BOOL:
+      mp_get_bool(&x->r, &b);
+      v->type = ACCORD_BOOL;
+      v->u.i = b;
+      break;
+    case MP_UINT:
+    case MP_NINT:
+      v->type = ACCORD_INT;
+      mp_get_int(&x->r, &v->u.i);
+      break;
+    case MP_FLOAT:
+      v->type = ACCORD_DOUBLE;
+      mp_get_double(&x->r, &v->u.d);
+      break;
+    case MP_STR:
+      v->type = ACCORD_STR;
+      if (get_text(x, &s, &v->len, UINT32_MAX - 1)) return x->err;
+      v->u.s = (char *)s;
+      break;
+    case MP_BIN:
+      v->type = ACCORD_BYTES;
+      if (mp_get_bin(&x->r, &q, &n) || n >= UINT32_MAX) return bad(x);
+      v->len = (uint32_t)n;
+      v->u.s = (char *)q;
+      break;
+    case MP_EXT:
+      if (mp_get_ext(&x->r, &t, &q, &n)) return bad(x);
+      if ((t == EXT_TIMESTAMP || t == EXT_COUNTER) && n == 8) {
+        v->type = t == EXT_TIMESTAMP ? ACCORD_TIMESTAMP : ACCORD_COUNTER;
+        v->u.i = get_i64be(q);
+      } else if (t >= EXT_MAKE_MAP && t <= EXT_MAKE_TEXT && n == 1 &&
+                 q[0] == 0) {
+        v->type = t == EXT_MAKE_MAP    ? ACCORD_MAP
+                  : t == EXT_MAKE_LIST ? ACCORD_LIST
+                                       : ACCORD_TEXT;
+      } else {
+        return bad(x);
+      }
+      break;
+    default: return bad(x);
+  }
+  return x->r.err ? bad(x) : 0;
+}
+
+/* Ops keep indexes into the scratch arrays while they may still grow;
+ * pointers are set once the change is complete. */
+#define IDX_PTR(i) ((const void *)(uintptr_t)(i))
+#define PTR_IDX(p) ((uint32_t)(uintptr_t)(p))
+
+static int get_op(dec *x, uint32_t ctr, oper *o) {
+  uint32_t n;
+  memset(o, 0, sizeof *o);
+  o->id = opid_make(0, ctr); /* actor set by the caller */
+  uint64_t kind;
+  if (mp_get_array(&x->r, &n) || n < 3 || mp_get_uint(&x->r, &kind) ||
+      kind >= OP_KINDS)
+    return bad(x);
+  o->kind = (uint8_t)kind;
+  if (get_obj(x, &o->obj)) return x->err;
+  uint32_t got = opid_none(o->obj) ? 2 : 3; /* fields read so far */
+  switch (o->kind) {
+    case OP_SET:
+    case OP_DEL: {
+      if (get_text(x, &o->key, &o->klen, ACCORD_MAX_KEY)) return x->err;
+      uint32_t np;
+      if (mp_get_array(&x->r, &np) || np % 2) return bad(x);
+      o->npred = np / 2;
+      if (grow((void **)&x->d->ids, &x->d->capids, x->nids + o->npred,
+               sizeof(opid)))
+        return x->err = ACCORD_ENOMEM, bad(x);
+      o->pred = IDX_PTR(x->nids);
+      for (uint32_t i = 0; i < o->npred; i++)
+        if (get_back(x, ctr, 0, &x->d->ids[x->nids++])) return x->err;
+      got += 2;
+      if (o->kind == OP_SET) {
+        if (get_val(x, &o->v)) return x->err;
+        got++;
+      }
+      break;
+    }
+    case OP_INS: {
+      if (get_back(x, ctr, 1, &o->left)) return x->err;
+      got += opid_none(o->left) ? 1 : 2;
+      if (get_back(x, ctr, 1, &o->right)) return x->err;
+      got += opid_none(o->right) ? 1 : 2;
+      if (mp_peek(&x->r) == MP_STR) {
+        const char *s;
+        if (get_text(x, &s, &o->nbytes, UINT32_MAX - 1)) return x->err;
+        o->content = (const uint8_t *)s;
+        o->n = (uint32_t)utf8_count(o->content, o->nbytes);
+      } else {
+        uint32_t nv;
+        if (mp_get_array(&x->r, &nv)) return bad(x);
+        if (grow((void **)&x->d->vals, &x->d->capvals, x->nvals + nv,
+                 sizeof(val)))
+          return x->err = ACCORD_ENOMEM, bad(x);
+        o->vals = IDX_PTR(x->nvals);
+        o->n = nv;
+        for (uint32_t i = 0; i < nv; i++)
+          if (get_val(x, &x->d->vals[x->nvals++])) return x->err;
+      }
+      if (o->n == 0) return bad(x);
+      got++;
+      break;
+    }
+    case OP_RMV: {
+      uint64_t count;
+      if (get_back(x, ctr, 0, &o->target) ||
+          mp_get_uint_max(&x->r, UINT32_MAX, &count) || count == 0)
+        return bad(x);
+      o->count = (uint32_t)count;
+      got += 3;
+      break;
+    }
+    case OP_INC: {
+      if (!mp_try_nil(&x->r)) {
+        if (get_text(x, &o->key, &o->klen, ACCORD_MAX_KEY)) return x->err;
+      }
+      if (get_back(x, ctr, 0, &o->target) || mp_get_int(&x->r, &o->delta))
+        return bad(x);
+      got += 4;
+      break;
+    }
+  }
+  if (got != n || x->r.err) return bad(x);
+  return 0;
+}
+
+/* Reads the actor table and deps: the part of a body that does not need
+ * the author's chain. */
+static int get_actors_deps(dec *x, uint32_t author, uint32_t *ndeps) {
+  uint32_t na, nd;
+  accord_doc *doc = x->doc;
+  if (mp_get_array(&x->r, &na) || na >= ACCORD_MAX_ACTORS) return bad(x);
+  if (grow((void **)&x->d->refs, &x->d->caprefs, na + 1, sizeof(uint32_t)))
+    return x->err = ACCORD_ENOMEM, bad(x);
+  x->d->refs[0] = author;
+  for (uint32_t i = 0; i < na; i++) {
+    const uint8_t *id;
+    size_t n;
+    uint32_t a;
+    if (mp_get_bin(&x->r, &id, &n) || n != ACCORD_ACTOR_BYTES) return bad(x);
+    int rc = doc_actor_index(doc, id, &a);
+    if (rc) return x->err = rc, bad(x);
+    for (uint32_t k = 0; k <= i; k++) /* the author and no actor twice */
+      if (x->d->refs[k] == a) return bad(x);
+    x->d->refs[i + 1] = a;
+  }
+  x->nrefs = na + 1;
+  x->next_ref = 1;
+  if (mp_get_array(&x->r, &nd) || nd % 2) return bad(x);
+  nd /= 2;
+  if (grow((void **)&x->d->deps, &x->d->capdeps, 2 * nd + 2,
+           sizeof(uint32_t)))
+    return x->err = ACCORD_ENOMEM, bad(x);
+  for (uint32_t i = 0; i < nd; i++) {
+    uint32_t a;
+    uint64_t seq;
+    /* each dep names a new actor, in ascending id order */
+    if (get_ref(x, &a) || x->next_ref != i + 2 ||
+        mp_get_uint_max(&x->r, UINT32_MAX, &seq) || seq == 0)
+      return bad(x);
+    if (i > 0 && memcmp(doc->actor[x->d->deps[2 * i - 2]], doc->actor[a],
+                        ACCORD_ACTOR_BYTES) >= 0)
+      return bad(x);
+    x->d->deps[2 * i] = a;
+    x->d->deps[2 * i + 1] = (uint32_t)seq;
+  }
+  *ndeps = nd;
+  return 0;
+}
+
+int change_peek_deps(accord_doc *doc, decoder *d, uint32_t author,
+                     const uint8_t *body, size_t len, const uint32_t **deps,
+                     uint32_t *ndeps) {
+  dec x;
+  memset(&x, 0, sizeof x);
+  x.doc = doc;
+  x.d = d;
+  mp_reader_init(&x.r, body, len);
+  uint64_t u;
+  int64_t i;
+  if (mp_get_uint(&x.r, &u) || mp_get_int(&x.r, &i)) return bad(&x);
+  if (get_actors_deps(&x, author, ndeps)) return x.err;
+  *deps = d->deps;
+  return 0;
+}
+
+int change_decode(accord_doc *doc, decoder *d, uint32_t author,
+                  uint32_t prev_end, int64_t prev_time, const uint8_t *body,
+                  size_t len, dchange *out) {
+  dec x;
+  memset(&x, 0, sizeof x);
+  memset(out, 0, sizeof *out);
+  x.doc = doc;
+  x.d = d;
+  mp_reader_init(&x.r, body, len);
+  uint64_t sd;
+  int64_t td;
+  if (mp_get_uint(&x.r, &sd) || mp_get_int(&x.r, &td)) return bad(&x);
+  if (sd > ACCORD_MAX_COUNTER || (uint64_t)prev_end + sd == 0 ||
+      (uint64_t)prev_end + sd > ACCORD_MAX_COUNTER)
+    return bad(&x);
+  out->start_op = prev_end + (uint32_t)sd;
+  out->time = (int64_t)((uint64_t)prev_time + (uint64_t)td);
+  if (get_actors_deps(&x, author, &out->ndeps)) return x.err;
+  out->deps = d->deps;
+  for (uint32_t i = 0; i < out->ndeps; i++)
+    if (d->deps[2 * i] == author) return bad(&x);
+  if (!mp_try_nil(&x.r)) {
+    if (get_text(&x, &out->msg, &out->msglen, ACCORD_MAX_MESSAGE))
+      return x.err;
+  }
+  uint32_t nops;
+  if (mp_get_array(&x.r, &nops) || nops == 0) return bad(&x);
+  if (grow((void **)&d->ops, &d->capops, nops, sizeof(oper)))
+    return x.err = ACCORD_ENOMEM, bad(&x);
+  uint64_t ctr = out->start_op;
+  for (uint32_t k = 0; k < nops; k++) {
+    oper *o = &d->ops[k];
+    if (get_op(&x, (uint32_t)ctr, o)) return x.err;
+    o->id.actor = author;
+    ctr += op_span(o);
+    if (ctr > ACCORD_MAX_COUNTER) return x.err = ACCORD_ETOOBIG, bad(&x);
+  }
+  if (x.r.p != x.r.end || x.next_ref != x.nrefs) return bad(&x);
+  for (uint32_t k = 0; k < nops; k++) {
+    oper *o = &d->ops[k];
+    if (o->kind == OP_SET || o->kind == OP_DEL)
+      o->pred = d->ids + PTR_IDX(o->pred);
+    if (o->kind == OP_INS && !o->content) o->vals = d->vals + PTR_IDX(o->vals);
+  }
+  out->end_op = (uint32_t)ctr;
+  out->nops = nops;
+  out->ops = d->ops;
+  return 0;
+}
+
+size_t change_body_len(const uint8_t *p, size_t left) {
+  mp_reader r;
+  mp_reader_init(&r, p, left);
+  for (int i = 0; i < 6; i++)
+    if (mp_skip(&r)) return 0;
+  return (size_t)(r.p - p);
+}

@@ -1,0 +1,108 @@
+/*
+ * change.h — the canonical encoding of changes (DESIGN §4).
+ *
+ * A change's canonical bytes are the msgpack array
+ *   [doc, actor, seq, start_delta, time_delta, actors, deps, message, ops]
+ * whose first three fields a receiver already knows from the batch it came
+ * in. The rest — the body — is what is stored and sent, so the canonical
+ * bytes are prefix(doc, actor, seq) ‖ body, and
+ *   hash(seq) = BLAKE2b-256(hash(seq-1) ‖ prefix ‖ body)   (zeros for seq 1).
+ *
+ * Body fields, each one msgpack value:
+ *   start_delta  uint: start_op - end_op of the author's previous change
+ *                (the counter after its last op; 0 before seq 1). Lamport
+ *                counters never go back, so it is never negative.
+ *   time_delta   int: ms since the previous change's time (0 before seq 1).
+ *   actors       array of bin8: the other actors the change refers to, in
+ *                order of first reference (in deps, then ops). Ref 0 is the
+ *                author, ref k the k-th entry.
+ *   deps         array [ref, seq, ...]: heads of other actors seen since the
+ *                author's previous change, sorted by actor id.
+ *   message      nil or str.
+ *   ops          array of ops, each an array [kind, obj, ...]:
+ *     SET [0, obj, key, pred, value]      DEL [1, obj, key, pred]
+ *     INS [2, obj, left, right, content]  RMV [3, obj, target, count]
+ *     INC [4, obj, key|nil, target, delta]
+ *   obj is nil (the root) or ref, counter. Other ids are nil (start/end) or
+ *   ref, back where back = (this op's counter) - (id's counter) >= 1: ids
+ *   named by an op are always older than it. pred is an array of ref, back
+ *   pairs. content is a str (text: its code points are the elements) or an
+ *   array of values (list). Values are nil, bool, int, float64, str, bin, or
+ *   ext 1 timestamp / ext 2 counter (8-byte big-endian int64), ext 3/4/5 a
+ *   new map / list / text (one zero byte).
+ * Op k of a change has counter start_op + the spans of ops 0..k-1 (an INS
+ * spans its element count, every other op 1).
+ *
+ * The encoder writes exactly this; the decoder refuses anything else, so a
+ * change has one encoding.
+ */
+#ifndef ACCORD_CHANGE_H
+#define ACCORD_CHANGE_H
+
+#include "doc.h"
+
+#define EXT_TIMESTAMP 1
+#define EXT_COUNTER 2
+#define EXT_MAKE_MAP 3
+#define EXT_MAKE_LIST 4
+#define EXT_MAKE_TEXT 5
+
+/* Encoding (used by transactions) ----------------------------------------- */
+
+/* Change-local actor refs for the ids an op names. */
+int txn_ref(accord_txn *t, uint32_t actor, uint32_t *ref);
+/* Appends one op (its counter is o->id.ctr). Every actor it names must
+ * already have a ref. */
+void change_put_op(buf *b, const accord_txn *t, const oper *o);
+/* Writes the body of the transaction's change. */
+void change_put_body(buf *b, const accord_doc *doc, const accord_txn *t,
+                     uint32_t prev_end, int64_t prev_time);
+/* Writes the 3-field canonical prefix. */
+void change_put_prefix(buf *b, const uint8_t *doc, const uint8_t *actor,
+                       uint32_t seq);
+
+/* Decoding ---------------------------------------------------------------- */
+
+typedef struct dchange {
+  uint32_t start_op, end_op;
+  int64_t time;
+  uint32_t ndeps;
+  const uint32_t *deps; /* pairs (doc actor index, seq) */
+  const char *msg;      /* NULL when absent */
+  uint32_t msglen;
+  uint32_t nops;
+  oper *ops; /* borrowed from the decoder; strings borrowed from the body */
+} dchange;
+
+/* Scratch storage reused across decodes. */
+typedef struct decoder {
+  oper *ops;
+  uint32_t capops;
+  opid *ids;
+  uint32_t capids;
+  val *vals;
+  uint32_t capvals;
+  uint32_t *deps;
+  uint32_t capdeps;
+  uint32_t *refs; /* change ref -> doc actor index */
+  uint32_t caprefs;
+} decoder;
+
+void decoder_free(decoder *d);
+
+/* Decodes a body by author (doc index) whose previous change ended at
+ * prev_end at prev_time. Actors it names are added to the document's actor
+ * table. Errors: EMALFORMED, EUTF8, ETOOBIG, ENOMEM. */
+int change_decode(accord_doc *doc, decoder *d, uint32_t author,
+                  uint32_t prev_end, int64_t prev_time, const uint8_t *body,
+                  size_t len, dchange *out);
+
+/* Reads only the deps of a body (for pending changes). */
+int change_peek_deps(accord_doc *doc, decoder *d, uint32_t author,
+                     const uint8_t *body, size_t len, const uint32_t **deps,
+                     uint32_t *ndeps);
+
+/* Byte length of the body at the start of r (six values); 0 if malformed. */
+size_t change_body_len(const uint8_t *p, size_t left);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * doc.c — creating and freeing documents, public ids, and rebuilding the
+ * state from history.
+ *
+ * Rebuild is the engine's one recovery mechanism: it replays every chain
+ * in a causal order into a fresh state and swaps it in only when complete.
+ * Transaction aborts, failed imports and allocation failures half way
+ * through a change all end here. It costs a full replay, so it is for
+ * rare paths only.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <string.h>
+#include <time.h>
+
+#include "change.h"
+#include "crypto.h"
+#include "mem.h"
+
+const accord_id accord_root_id = {0, {0}};
+
+int64_t doc_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int accord_doc_new(const uint8_t *doc_id, const uint8_t *actor,
+                   accord_doc **out) {
+  if (!out) return ACCORD_EINVAL;
+  *out = NULL;
+  int rc = crypto_init();
+  if (rc) return rc;
+  accord_doc *doc = mem_calloc(1, sizeof *doc);
+  if (!doc) return ACCORD_ENOMEM;
+  if (doc_id) memcpy(doc->id, doc_id, ACCORD_DOC_ID_BYTES);
+  else crypto_random(doc->id, ACCORD_DOC_ID_BYTES);
+  uint8_t a[ACCORD_ACTOR_BYTES];
+  if (actor) memcpy(a, actor, ACCORD_ACTOR_BYTES);
+  else crypto_random(a, ACCORD_ACTOR_BYTES);
+  uint32_t local;
+  if ((rc = doc_actor_index(doc, a, &local)) || (rc = state_init(&doc->st))) {
+    accord_doc_free(doc);
+    return rc;
+  }
+  *out = doc;
+  return 0;
+}
+
+void accord_doc_free(accord_doc *doc) {
+  if (!doc) return;
+  state_free(&doc->st);
+  for (uint32_t i = 0; i < doc->nactors; i++) chain_free(&doc->chains[i]);
+  for (uint32_t i = 0; i < doc->npending; i++) mem_free(doc->pending[i].body);
+  mem_free(doc->pending);
+  mem_free(doc->chains);
+  mem_free(doc->actor);
+  mem_free(doc->rank);
+  mem_free(doc->seen);
+  accord_txn *t = &doc->txn;
+  buf_free(&t->ops);
+  mem_free(t->msg);
+  mem_free(t->actors);
+  mem_free(t->aref);
+  mem_free(t->deps);
+  if (doc->dec) {
+    decoder_free(doc->dec);
+    mem_free(doc->dec);
+  }
+  buf_free(&doc->scratch);
+  mem_free(doc);
+}
+
+const uint8_t *accord_doc_id(const accord_doc *doc) { return doc->id; }
+const uint8_t *accord_doc_actor(const accord_doc *doc) { return doc->actor[0]; }
+
+size_t accord_doc_mem_bytes(const accord_doc *doc) {
+  return sizeof *doc + state_mem(&doc->st) + oplog_mem(doc) +
+         doc->txn.ops.cap + doc->scratch.cap;
+}
+
+int doc_opid(const accord_doc *doc, accord_id id, opid *out) {
+  static const uint8_t zero[ACCORD_ACTOR_BYTES];
+  if (id.counter == 0) {
+    if (memcmp(id.actor, zero, sizeof zero)) return ACCORD_ENOTFOUND;
+    *out = opid_make(0, 0);
+    return 0;
+  }
+  uint32_t a;
+  if (id.counter > ACCORD_MAX_COUNTER || !doc_actor_find(doc, id.actor, &a))
+    return ACCORD_ENOTFOUND;
+  *out = opid_make(a, (uint32_t)id.counter);
+  return 0;
+}
+
+accord_id doc_public_id(const accord_doc *doc, opid id) {
+  accord_id r;
+  memset(&r, 0, sizeof r);
+  if (opid_none(id)) return r;
+  r.counter = id.ctr;
+  memcpy(r.actor, doc->actor[id.actor], ACCORD_ACTOR_BYTES);
+  return r;
+}
+
+int doc_obj(const accord_doc *doc, accord_id id, unsigned mask, object **out) {
+  opid o;
+  if (!doc) return ACCORD_EINVAL;
+  if (doc->poisoned) return doc->poisoned;
+  if (doc_opid(doc, id, &o)) return ACCORD_ENOTFOUND;
+  object *x = state_obj(&doc->st, o);
+  if (!x) return ACCORD_ENOTFOUND;
+  if (!(mask & TYPE_BIT(x->type))) return ACCORD_ETYPE;
+  *out = x;
+  return 0;
+}
+
+int accord_obj_type(const accord_doc *doc, accord_id id, accord_type *out) {
+  object *o;
+  int rc = doc_obj(doc, id, ~0u, &o);
+  if (rc) return rc;
+  *out = (accord_type)o->type;
+  return 0;
+}
+
+int doc_fail(accord_doc *doc, int rc) {
+  if (!doc->poisoned) doc->poisoned = rc ? rc : ACCORD_ENOMEM;
+  return rc;
+}
+
+/* Replays every chain into st in a causal order. */
+static int replay(accord_doc *doc, decoder *d, state *st) {
+  uint32_t n = doc->nactors;
+  uint32_t *done = mem_calloc(n, sizeof *done);
+  uint32_t *end = mem_calloc(n, sizeof *end);
+  int64_t *time = mem_calloc(n, sizeof *time);
+  int rc = 0;
+  if (!done || !end || !time) {
+    rc = ACCORD_ENOMEM;
+    goto out;
+  }
+  for (int progress = 1; progress;) {
+    progress = 0;
+    for (uint32_t a = 0; a < n && !rc; a++) {
+      chain *c = &doc->chains[a];
+      while (done[a] < c->n) {
+        size_t len;
+        const uint8_t *body = chain_body(c, done[a] + 1, &len);
+        dchange ch;
+        if ((rc = change_decode(doc, d, a, end[a], time[a], body, len, &ch)))
+          break;
+        uint32_t k;
+        for (k = 0; k < ch.ndeps; k++)
+          if (done[ch.deps[2 * k]] < ch.deps[2 * k + 1]) break;
+        if (k < ch.ndeps) break; /* waits for another chain */
+        for (k = 0; k < ch.nops && !rc; k++)
+          rc = state_apply(doc, st, &ch.ops[k]);
+        if (rc) break;
+        end[a] = ch.end_op;
+        time[a] = ch.time;
+        done[a]++;
+        progress = 1;
+      }
+    }
+    if (rc) break;
+  }
+  for (uint32_t a = 0; a < n && !rc; a++)
+    if (done[a] != doc->chains[a].n) rc = ACCORD_EMALFORMED;
+out:
+  mem_free(done);
+  mem_free(end);
+  mem_free(time);
+  return rc;
+}
+
+int doc_rebuild(accord_doc *doc) {
+  state st;
+  decoder d;
+  memset(&d, 0, sizeof d);
+  int rc = state_init(&st);
+  if (!rc) rc = replay(doc, &d, &st);
+  decoder_free(&d);
+  if (rc) {
+    state_free(&st);
+    return doc_fail(doc, rc);
+  }
+  state_free(&doc->st);
+  doc->st = st;
+  return 0;
+}

@@ -1,0 +1,232 @@
+/*
+ * doc.h — the document: actors, objects, operations, history, transactions.
+ *
+ * A document is two things kept in step:
+ *   - its history (oplog.c): per actor, the hash chain of encoded changes;
+ *   - its state (struct state): the objects those changes build, with the
+ *     Lamport clock. The state is a pure function of the history, so any
+ *     failure half way through changing it is repaired by rebuilding it from
+ *     the history (doc_rebuild), and a transaction abort is the same rebuild.
+ *
+ * Actor index 0 is always the local actor. Indexes are local to this
+ * replica; rank[] gives every index its place in the order of actor ids.
+ */
+#ifndef ACCORD_DOC_H
+#define ACCORD_DOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "seq.h"
+#include "types.h"
+
+#define ACCORD_MAX_KEY 65536
+#define ACCORD_MAX_MESSAGE 65536
+#define ACCORD_MAX_ACTORS 65536
+#define ACCORD_MAX_PENDING_BYTES ((size_t)256 << 20)
+
+/* ---- maps ---------------------------------------------------------------- */
+
+/* One value of a multi-value register and the op that set it. */
+typedef struct mreg {
+  opid op;
+  val v;
+} mreg;
+
+/* A key and its current values, winner (highest op id) first. n == 0 means
+ * deleted; the entry stays so that later sets find their place. */
+typedef struct mentry {
+  char *key; /* NUL-terminated */
+  uint32_t klen;
+  uint32_t n, cap;
+  mreg *regs;
+} mentry;
+
+typedef struct kvmap {
+  mentry *e; /* sorted by key bytes */
+  uint32_t n, cap;
+  uint32_t live; /* entries with at least one value */
+} kvmap;
+
+/* ---- objects ------------------------------------------------------------- */
+
+/* Objects nest at most this deep: every walk of the tree may recurse. */
+#define ACCORD_MAX_DEPTH 256
+
+typedef struct object {
+  opid id;
+  uint8_t type; /* ACCORD_MAP, ACCORD_LIST, ACCORD_TEXT */
+  uint16_t depth; /* the root is 0 */
+  union {
+    kvmap m;
+    sequence s;
+  } u;
+} object;
+
+typedef struct objtab {
+  object **slot; /* open addressing by opid_key */
+  uint32_t cap, n;
+} objtab;
+
+/* The state the history builds. */
+typedef struct state {
+  objtab objs;
+  uint32_t max_op; /* highest counter seen */
+} state;
+
+/* ---- operations ---------------------------------------------------------- */
+
+typedef enum op_kind {
+  OP_SET = 0, /* obj key pred value */
+  OP_DEL = 1, /* obj key pred */
+  OP_INS = 2, /* obj left right content: n elements, ids id..id+n-1 */
+  OP_RMV = 3, /* obj target count: delete a contiguous id range */
+  OP_INC = 4, /* obj key|- target delta: add to the counter set by target */
+  OP_KINDS
+} op_kind;
+
+typedef struct oper {
+  uint8_t kind;
+  opid id; /* its first counter */
+  opid obj;
+  const char *key; /* borrowed; NULL for list counters */
+  uint32_t klen;
+  const opid *pred;
+  uint32_t npred;
+  val v; /* SET; strings borrowed */
+  opid left, right;
+  uint32_t n;              /* INS elements */
+  const uint8_t *content;  /* INS text: UTF-8 of n code points */
+  uint32_t nbytes;
+  const val *vals;         /* INS list: n values, strings borrowed */
+  opid target;             /* RMV, INC */
+  uint32_t count;          /* RMV */
+  int64_t delta;           /* INC */
+} oper;
+
+static inline uint32_t op_span(const oper *o) {
+  return o->kind == OP_INS ? o->n : 1;
+}
+
+/* ---- history ------------------------------------------------------------- */
+
+/* One actor's hash chain in this document. Change k (1-based) is the body
+ * bytes [off[k-1], off[k]) of bytes. */
+typedef struct chain {
+  uint32_t n;       /* changes: the head sequence */
+  uint32_t *off;    /* n + 1 offsets */
+  uint32_t cap;
+  buf bytes;
+  uint32_t end_op;  /* first counter after the head change */
+  int64_t time;     /* head change's time */
+  uint32_t hashed;  /* changes covered by hash */
+  uint8_t hash[ACCORD_HASH_BYTES];
+} chain;
+
+/* A change that arrived before its dependencies. */
+typedef struct pend {
+  uint32_t actor, seq;
+  uint8_t *body;
+  size_t len;
+} pend;
+
+/* ---- the document -------------------------------------------------------- */
+
+struct accord_txn {
+  accord_doc *doc;
+  buf ops;           /* encoded ops */
+  uint32_t nops;
+  uint32_t start_op; /* first counter of this change */
+  int64_t time;
+  int time_set;
+  char *msg;
+  uint32_t msglen;
+  /* change-local actor table in first-reference order (doc indexes); ref 0
+   * is the author. aref maps doc index -> ref + 1 (0: not yet used). */
+  uint32_t *actors, nactors, capactors;
+  uint32_t *aref, caparef;
+  /* deps: (actor index, seq), sorted by actor id */
+  uint32_t *deps, ndeps;
+};
+
+struct accord_doc {
+  uint8_t id[ACCORD_DOC_ID_BYTES];
+  uint8_t (*actor)[ACCORD_ACTOR_BYTES];
+  uint32_t *rank;
+  chain *chains; /* parallel to actor[] */
+  uint32_t nactors, capactors;
+  uint32_t *seen; /* per actor: seq known at the last local commit */
+  state st;
+  pend *pending;
+  uint32_t npending, cappending;
+  size_t pending_bytes;
+  struct accord_txn txn;
+  int txn_open;
+  int txn_err;   /* an op of the open transaction failed half way */
+  void *dec;     /* decoder scratch (change.h), created on first use */
+  buf scratch;
+  int poisoned; /* 0, or the error that left the state unrepairable */
+};
+
+/* actors.c */
+int doc_actor_index(accord_doc *doc, const uint8_t *id, uint32_t *out);
+int doc_actor_find(const accord_doc *doc, const uint8_t *id, uint32_t *out);
+
+/* state.c */
+int state_init(state *st);
+void state_free(state *st);
+object *state_obj(const state *st, opid id);
+/* Creates an object inside parent (NULL for the root). Errors: EMALFORMED
+ * (the id exists), ETOOBIG (too deep), ENOMEM. */
+int state_new_obj(state *st, const object *parent, opid id, uint8_t type);
+size_t state_mem(const state *st);
+/* 1 if op a wins over op b (higher (counter, actor id)). */
+static inline int op_newer(const accord_doc *d, opid a, opid b) {
+  if (a.ctr != b.ctr) return a.ctr > b.ctr;
+  return d->rank[a.actor] > d->rank[b.actor];
+}
+/* Applies one op to the state. Errors: EMALFORMED (the op does not fit the
+ * state: unknown object, wrong type, unknown element), ENOMEM. */
+int state_apply(accord_doc *doc, state *st, const oper *o);
+/* Copies v (strings duplicated) into dst. */
+int val_copy(val *dst, const val *v);
+
+/* map.c */
+mentry *map_find(const kvmap *m, const char *key, size_t klen);
+int map_apply(accord_doc *doc, state *st, object *o, const oper *op);
+int map_increment(kvmap *m, const char *key, size_t klen, opid target,
+                  int64_t delta);
+void map_free(kvmap *m);
+size_t map_mem(const kvmap *m);
+/* The i-th live entry in key order. */
+mentry *map_live_entry(const kvmap *m, size_t i);
+
+/* oplog.c */
+int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
+                 int64_t time);
+void chain_truncate(chain *c, uint32_t n);
+void chain_free(chain *c);
+static inline const uint8_t *chain_body(const chain *c, uint32_t seq,
+                                        size_t *len) {
+  *len = c->off[seq] - c->off[seq - 1];
+  return c->bytes.p + c->off[seq - 1];
+}
+/* Brings the chain's hash up to its head. */
+void chain_hash(const accord_doc *doc, uint32_t actor);
+size_t oplog_mem(const accord_doc *doc);
+
+/* doc.c */
+int doc_rebuild(accord_doc *doc);
+/* Public ids <-> op ids. Errors: ENOTFOUND (unknown actor). */
+int doc_opid(const accord_doc *doc, accord_id id, opid *out);
+accord_id doc_public_id(const accord_doc *doc, opid id);
+/* The object named by id, of one of the types in mask (bit per type).
+ * Errors: ENOTFOUND, ETYPE. */
+int doc_obj(const accord_doc *doc, accord_id id, unsigned mask, object **out);
+#define TYPE_BIT(t) (1u << (t))
+int64_t doc_now_ms(void);
+/* Poisons the document after an unrepairable failure. */
+int doc_fail(accord_doc *doc, int rc);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * idx.c — B+tree for idx.h. Inner nodes keep, per child, the smallest key
+ * below it; keys[0] of an inner node is never compared (everything smaller
+ * than keys[1] goes to child 0). Leaves keep sorted keys and values.
+ */
+#include "idx.h"
+
+#include <string.h>
+
+#include "accord.h"
+#include "mem.h"
+
+#define IDX_N 48
+
+typedef struct inode {
+  uint32_t n;
+  uint64_t keys[IDX_N];
+  void *child[IDX_N];
+} inode; /* also used for leaves: child[] holds the values */
+
+/* Index of the last key <= key in a node (0 if all are greater). */
+static uint32_t slot(const inode *x, uint64_t key) {
+  uint32_t lo = 0, hi = x->n;
+  while (hi - lo > 1) {
+    uint32_t mid = (lo + hi) / 2;
+    if (x->keys[mid] <= key) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+void *idx_floor(const idx *m, uint64_t key, uint64_t *found) {
+  const inode *x = m->root;
+  if (!x) return NULL;
+  for (uint32_t h = m->height; h > 0; h--) x = x->child[slot(x, key)];
+  uint32_t i = slot(x, key);
+  if (x->keys[i] > key) {
+    /* key is below the leaf's first key: only possible in the leftmost
+     * leaf, where nothing is smaller */
+    return NULL;
+  }
+  if (found) *found = x->keys[i];
+  return x->child[i];
+}
+
+static void node_insert(inode *x, uint32_t at, uint64_t key, void *val) {
+  memmove(&x->keys[at + 1], &x->keys[at], (x->n - at) * sizeof x->keys[0]);
+  memmove(&x->child[at + 1], &x->child[at], (x->n - at) * sizeof x->child[0]);
+  x->keys[at] = key;
+  x->child[at] = val;
+  x->n++;
+}
+
+/* Inserts into the subtree at x of height h. When x had to split, *split
+ * receives the new right sibling (its first key is its separator). Splits
+ * take nodes from m->spare, filled beforehand, so they cannot fail. */
+static int insert(idx *m, inode *x, uint32_t h, uint64_t key, void *val,
+                  inode **split) {
+  *split = NULL;
+  uint32_t i = slot(x, key);
+  if (h == 0) {
+    if (x->n > 0 && x->keys[i] == key) {
+      x->child[i] = val;
+      return 0;
+    }
+    if (x->n > 0 && x->keys[i] < key) i++;
+  } else {
+    inode *sub;
+    int rc = insert(m, x->child[i], h - 1, key, val, &sub);
+    if (rc || !sub) return rc;
+    key = sub->keys[0];
+    val = sub;
+    i++;
+  }
+  if (x->n < IDX_N) {
+    node_insert(x, i, key, val);
+    return 0;
+  }
+  inode *r = m->spare[--m->nspare];
+  m->nodes++;
+  /* appends at the right edge leave the left node full: sequences grow
+   * mostly at the end of an actor's range */
+  uint32_t keep = i == IDX_N ? IDX_N - 1 : IDX_N / 2;
+  r->n = x->n - keep;
+  memcpy(r->keys, &x->keys[keep], r->n * sizeof x->keys[0]);
+  memcpy(r->child, &x->child[keep], r->n * sizeof x->child[0]);
+  x->n = keep;
+  if (i <= keep) node_insert(x, i, key, val);
+  else node_insert(r, i - keep, key, val);
+  *split = r;
+  return 0;
+}
+
+int idx_put(idx *m, uint64_t key, void *val) {
+  /* a put splits at most one node per level plus a new root */
+  while (m->nspare < m->height + 2) {
+    inode *x = mem_alloc(sizeof *x);
+    if (!x) return ACCORD_ENOMEM;
+    m->spare[m->nspare++] = x;
+  }
+  if (!m->root) {
+    inode *x = m->spare[--m->nspare];
+    m->nodes = 1;
+    x->n = 1;
+    x->keys[0] = key;
+    x->child[0] = val;
+    m->root = x;
+    m->height = 0;
+    return 0;
+  }
+  inode *sub;
+  int rc = insert(m, m->root, m->height, key, val, &sub);
+  if (rc || !sub) return rc;
+  inode *newroot = m->spare[--m->nspare];
+  inode *old = m->root;
+  newroot->n = 2;
+  newroot->keys[0] = old->keys[0];
+  newroot->child[0] = old;
+  newroot->keys[1] = sub->keys[0];
+  newroot->child[1] = sub;
+  m->root = newroot;
+  m->height++;
+  m->nodes++;
+  return 0;
+}
+
+static void free_node(inode *x, uint32_t h) {
+  if (h > 0)
+    for (uint32_t i = 0; i < x->n; i++) free_node(x->child[i], h - 1);
+  mem_free(x);
+}
+
+void idx_free(idx *m) {
+  if (m->root) free_node(m->root, m->height);
+  while (m->nspare) mem_free(m->spare[--m->nspare]);
+  m->root = NULL;
+  m->height = 0;
+  m->nodes = 0;
+}
+
+size_t idx_mem(const idx *m) {
+  return (m->nodes + m->nspare) * sizeof(inode);
+}

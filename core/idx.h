@@ -1,0 +1,39 @@
+/*
+ * idx.h — an ordered map from 64-bit keys to pointers (a B+tree).
+ *
+ * Used by sequences to find the leaf holding an element from its op id:
+ * key = actor index << 32 | counter of a run's first element. Sequences
+ * never remove runs (tombstones stay), so the map has no delete. Lookups
+ * are "floor" searches: the entry with the greatest key <= the one asked.
+ *
+ * Workload: one put per new run (mostly at the end of an actor's range),
+ * one put per run that moves when a sequence leaf splits, and one floor per
+ * remote insert or delete. All O(log n), no allocation except node splits.
+ */
+#ifndef ACCORD_IDX_H
+#define ACCORD_IDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IDX_SPARE 16 /* height + 2 nodes; 48^14 keys is beyond reach */
+
+typedef struct idx {
+  void *root;      /* NULL when empty */
+  uint32_t height; /* 0: root is a leaf */
+  size_t nodes;    /* for memory accounting */
+  uint32_t nspare; /* preallocated nodes, so a put never fails half way */
+  void *spare[IDX_SPARE];
+} idx;
+
+/* Inserts key or replaces its value. Returns 0 or ACCORD_ENOMEM (then the
+ * map is unchanged). */
+int idx_put(idx *m, uint64_t key, void *val);
+
+/* The value of the greatest key <= key, its key in *found; NULL if none. */
+void *idx_floor(const idx *m, uint64_t key, uint64_t *found);
+
+void idx_free(idx *m);
+size_t idx_mem(const idx *m);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * mp.h — MessagePack writer and bounded reader for accord's encodings.
+ *
+ * Why not msgpack-c here: its unpacker builds an object tree in a zone and
+ * sizes arrays from the counts the input claims before seeing the data, and
+ * its packer calls a function pointer for every field. Changes are decoded
+ * from hostile peers and encoded on every keystroke, so this file writes
+ * straight into a buf and reads with a cursor that checks every length
+ * against the bytes that remain and allocates nothing. msgpack-c stays the
+ * independent reference the tests check this codec against.
+ *
+ * Canonical form: the writer always emits the shortest encoding of every
+ * integer and length, and doubles as float64. The reader refuses any other
+ * form, so a valid encoding has exactly one byte string.
+ *
+ * Reader errors are sticky: the first failure sets r->err (ACCORD_EMALFORMED)
+ * and every later read fails, so decoders check once per record.
+ */
+#ifndef ACCORD_MP_H
+#define ACCORD_MP_H
+
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Writer ------------------------------------------------------------------ */
+void mp_put_nil(buf *b);
+void mp_put_bool(buf *b, int v);
+void mp_put_uint(buf *b, uint64_t v);
+void mp_put_int(buf *b, int64_t v);
+void mp_put_double(buf *b, double v);
+void mp_put_str(buf *b, const void *p, size_t len);
+void mp_put_bin(buf *b, const void *p, size_t len);
+void mp_put_array(buf *b, uint32_t n);
+void mp_put_map(buf *b, uint32_t n);
+void mp_put_ext(buf *b, int8_t type, const void *p, size_t len);
+
+/* Reader ------------------------------------------------------------------ */
+typedef enum mp_kind {
+  MP_NONE = 0, /* end of input or error */
+  MP_NIL,
+  MP_BOOL,
+  MP_UINT, /* non-negative integer */
+  MP_NINT, /* negative integer */
+  MP_FLOAT,
+  MP_STR,
+  MP_BIN,
+  MP_ARRAY,
+  MP_MAP,
+  MP_EXT
+} mp_kind;
+
+typedef struct mp_reader {
+  const uint8_t *p, *end;
+  int err;
+} mp_reader;
+
+static inline void mp_reader_init(mp_reader *r, const uint8_t *p, size_t n) {
+  r->p = p;
+  r->end = p + n;
+  r->err = 0;
+}
+
+static inline size_t mp_left(const mp_reader *r) {
+  return (size_t)(r->end - r->p);
+}
+
+mp_kind mp_peek(const mp_reader *r);
+/* Each getter returns 0 on success, ACCORD_EMALFORMED on a wrong kind,
+ * a non-shortest form or a length beyond the input. */
+int mp_get_nil(mp_reader *r);
+int mp_try_nil(mp_reader *r); /* 1 if a nil was consumed, else 0 */
+int mp_get_bool(mp_reader *r, int *v);
+int mp_get_uint(mp_reader *r, uint64_t *v);
+int mp_get_int(mp_reader *r, int64_t *v);
+int mp_get_double(mp_reader *r, double *v);
+int mp_get_str(mp_reader *r, const char **p, size_t *len);
+int mp_get_bin(mp_reader *r, const uint8_t **p, size_t *len);
+/* Counts are bounded by the bytes left (every element takes >= 1 byte). */
+int mp_get_array(mp_reader *r, uint32_t *n);
+int mp_get_map(mp_reader *r, uint32_t *n);
+int mp_get_ext(mp_reader *r, int8_t *type, const uint8_t **p, size_t *len);
+/* Skips one complete value (nesting at most MP_MAX_DEPTH deep). */
+#define MP_MAX_DEPTH 64
+int mp_skip(mp_reader *r);
+
+/* Convenience: a uint that must fit in max. */
+int mp_get_uint_max(mp_reader *r, uint64_t max, uint64_t *v);
+
+#endif

@@ -1,0 +1,567 @@
+/*
+ * seq.c — the sequence CRDT (see seq.h for the structure and invariants).
+ *
+ * Workload: local typing dominates — an insert just after the previous one,
+ * which extends the last run in place (no new run, no index update). Remote
+ * inserts in sequential histories take the same fast path: the element after
+ * origin_left is origin_right. Only concurrent inserts at one place scan.
+ *
+ * Errors half way through a structural change (only ENOMEM can happen after
+ * validation) leave the tree memory-safe but not meaningful; the document
+ * layer then rebuilds its state from history (doc.c), so no caller reads a
+ * half-changed sequence.
+ */
+#include "seq.h"
+
+#include <string.h>
+
+#include "mem.h"
+#include "utf8.h"
+
+/* Leaves and inner nodes both start with their parent pointer. */
+typedef struct seq_hdr {
+  seq_node *parent;
+} seq_hdr;
+
+static seq_node *parent_of(void *x) { return ((seq_hdr *)x)->parent; }
+static void set_parent(void *x, seq_node *p) { ((seq_hdr *)x)->parent = p; }
+
+static uint32_t child_index(const seq_node *p, const void *x) {
+  uint32_t i = 0;
+  while (p->child[i] != x) i++;
+  return i;
+}
+
+static uint32_t leaf_visible(const seq_leaf *l) {
+  uint32_t v = 0;
+  for (uint32_t i = 0; i < l->n; i++)
+    if (!l->r[i].deleted) v += l->r[i].len;
+  return v;
+}
+
+/* Adds delta to the visible count of leaf x and all its ancestors. */
+static void adjust(sequence *s, void *x, int64_t delta) {
+  s->visible = (uint32_t)((int64_t)s->visible + delta);
+  for (seq_node *p = parent_of(x); p; x = p, p = p->parent) {
+    uint32_t i = child_index(p, x);
+    p->count[i] = (uint32_t)((int64_t)p->count[i] + delta);
+  }
+}
+
+int seq_init(sequence *s, int is_text) {
+  memset(s, 0, sizeof *s);
+  s->is_text = (uint8_t)(is_text != 0);
+  seq_leaf *l = mem_calloc(1, sizeof *l);
+  if (!l) return ACCORD_ENOMEM;
+  s->root = s->first = s->last = l;
+  s->nleaves = 1;
+  return 0;
+}
+
+static void free_nodes(void *x, uint32_t h) {
+  if (h == 0) return; /* leaves are freed through the leaf chain */
+  seq_node *nd = x;
+  for (uint32_t i = 0; i < nd->n; i++) free_nodes(nd->child[i], h - 1);
+  mem_free(nd);
+}
+
+void seq_free(sequence *s) {
+  if (!s->first) return;
+  free_nodes(s->root, s->height);
+  for (seq_leaf *l = s->first, *next; l; l = next) {
+    next = l->next;
+    mem_free(l);
+  }
+  idx_free(&s->index);
+  buf_free(&s->content);
+  for (uint32_t i = 0; i < s->nvals; i++) val_clear(&s->vals[i]);
+  mem_free(s->vals);
+  memset(s, 0, sizeof *s);
+}
+
+size_t seq_mem(const sequence *s) {
+  size_t m = s->nleaves * sizeof(seq_leaf) + s->nnodes * sizeof(seq_node) +
+             idx_mem(&s->index) + s->content.cap + s->capvals * sizeof(val);
+  for (uint32_t i = 0; i < s->nvals; i++)
+    if (s->vals[i].type == ACCORD_STR || s->vals[i].type == ACCORD_BYTES)
+      m += s->vals[i].len + 1;
+  return m;
+}
+
+/* ---- locating ------------------------------------------------------------ */
+
+static seq_run *run_at(seq_cur c) { return &c.leaf->r[c.ri]; }
+
+static opid cur_id(seq_cur c) {
+  seq_run *r = run_at(c);
+  return opid_make(r->id.actor, r->id.ctr + c.off);
+}
+
+/* The element after c in sequence order (visible or not). */
+static seq_cur cur_next_run(seq_cur c) {
+  if (c.ri + 1 < c.leaf->n) {
+    c.ri++;
+  } else {
+    c.leaf = c.leaf->next;
+    c.ri = 0;
+  }
+  c.off = 0;
+  return c;
+}
+
+static seq_cur cur_next(seq_cur c) {
+  if (c.off + 1 < run_at(c)->len) {
+    c.off++;
+    return c;
+  }
+  return cur_next_run(c);
+}
+
+static seq_cur cur_start(const sequence *s) {
+  seq_cur c = {s->first, 0, 0};
+  if (s->first->n == 0) c.leaf = NULL; /* only the empty sequence */
+  return c;
+}
+
+int seq_find_visible(const sequence *s, size_t pos, seq_cur *c) {
+  if (pos >= s->visible) return 0;
+  void *x = s->root;
+  for (uint32_t h = s->height; h > 0; h--) {
+    seq_node *nd = x;
+    uint32_t i = 0;
+    while (i + 1 < nd->n && pos >= nd->count[i]) pos -= nd->count[i++];
+    x = nd->child[i];
+  }
+  seq_leaf *l = x;
+  for (uint32_t i = 0; i < l->n; i++) {
+    if (l->r[i].deleted) continue;
+    if (pos < l->r[i].len) {
+      c->leaf = l;
+      c->ri = i;
+      c->off = (uint32_t)pos;
+      return 1;
+    }
+    pos -= l->r[i].len;
+  }
+  return 0; /* counts disagree with runs: cannot happen */
+}
+
+int seq_find_id(const sequence *s, opid id, seq_cur *c) {
+  uint64_t found;
+  seq_leaf *l = idx_floor(&s->index, opid_key(id), &found);
+  if (!l || (uint32_t)(found >> 32) != id.actor) return 0;
+  for (uint32_t i = 0; i < l->n; i++) {
+    const seq_run *r = &l->r[i];
+    if (r->id.actor == id.actor && id.ctr >= r->id.ctr &&
+        id.ctr - r->id.ctr < r->len) {
+      c->leaf = l;
+      c->ri = i;
+      c->off = id.ctr - r->id.ctr;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int seq_id_visible(const sequence *s, opid id) {
+  seq_cur c;
+  return seq_find_id(s, id, &c) && !run_at(c)->deleted;
+}
+
+/* Order of two leaves in the sequence: climb to the common ancestor. */
+static int leaf_cmp(seq_leaf *a, seq_leaf *b) {
+  void *xa = a, *xb = b;
+  seq_node *pa = a->parent, *pb = b->parent;
+  while (pa != pb) {
+    xa = pa;
+    xb = pb;
+    pa = pa->parent;
+    pb = pb->parent;
+  }
+  return child_index(pa, xa) < child_index(pa, xb) ? -1 : 1;
+}
+
+static int cur_cmp(seq_cur a, seq_cur b) {
+  if (a.leaf != b.leaf) return leaf_cmp(a.leaf, b.leaf);
+  if (a.ri != b.ri) return a.ri < b.ri ? -1 : 1;
+  return a.off < b.off ? -1 : a.off > b.off;
+}
+
+/* Position order of two existing ids; "none" is the start when
+ * none_is_end is 0, the end otherwise. */
+static int id_cmp(const sequence *s, opid a, opid b, int none_is_end) {
+  if (opid_eq(a, b)) return 0;
+  if (opid_none(a)) return none_is_end ? 1 : -1;
+  if (opid_none(b)) return none_is_end ? -1 : 1;
+  seq_cur ca, cb;
+  seq_find_id(s, a, &ca);
+  seq_find_id(s, b, &cb);
+  return cur_cmp(ca, cb);
+}
+
+void seq_local_origins(const sequence *s, size_t pos, opid *left, opid *right) {
+  seq_cur c;
+  if (pos == 0) {
+    *left = opid_make(0, 0);
+    c = cur_start(s);
+  } else {
+    seq_find_visible(s, pos - 1, &c);
+    *left = cur_id(c);
+    c = cur_next(c);
+  }
+  *right = c.leaf ? cur_id(c) : opid_make(0, 0);
+}
+
+/* ---- structural changes -------------------------------------------------- */
+
+/* Makes p's parent list hold nw right after old, splitting ancestors as
+ * needed. nwcount of old's visible elements now belong to nw. */
+static int insert_after(sequence *s, void *old, void *nw, uint32_t nwcount) {
+  seq_node *p = parent_of(old);
+  if (!p) {
+    seq_node *root = mem_calloc(1, sizeof *root);
+    if (!root) return ACCORD_ENOMEM;
+    s->nnodes++;
+    root->n = 2;
+    root->child[0] = old;
+    root->count[0] = s->visible - nwcount;
+    root->child[1] = nw;
+    root->count[1] = nwcount;
+    set_parent(old, root);
+    set_parent(nw, root);
+    s->root = root;
+    s->height++;
+    return 0;
+  }
+  uint32_t i = child_index(p, old);
+  p->count[i] -= nwcount;
+  if (p->n == SEQ_FANOUT) {
+    seq_node *q = mem_calloc(1, sizeof *q);
+    if (!q) return ACCORD_ENOMEM;
+    s->nnodes++;
+    uint32_t keep = i + 1 == SEQ_FANOUT ? SEQ_FANOUT - 1 : SEQ_FANOUT / 2;
+    q->n = p->n - keep;
+    memcpy(q->child, &p->child[keep], q->n * sizeof p->child[0]);
+    memcpy(q->count, &p->count[keep], q->n * sizeof p->count[0]);
+    p->n = keep;
+    uint32_t qcount = 0;
+    for (uint32_t k = 0; k < q->n; k++) {
+      set_parent(q->child[k], q);
+      qcount += q->count[k];
+    }
+    seq_node *into = p;
+    if (i + 1 > keep) {
+      into = q;
+      i -= keep;
+      qcount += nwcount;
+    }
+    memmove(&into->child[i + 2], &into->child[i + 1],
+            (into->n - i - 1) * sizeof p->child[0]);
+    memmove(&into->count[i + 2], &into->count[i + 1],
+            (into->n - i - 1) * sizeof p->count[0]);
+    into->child[i + 1] = nw;
+    into->count[i + 1] = nwcount;
+    into->n++;
+    set_parent(nw, into);
+    return insert_after(s, p, q, qcount);
+  }
+  memmove(&p->child[i + 2], &p->child[i + 1], (p->n - i - 1) * sizeof p->child[0]);
+  memmove(&p->count[i + 2], &p->count[i + 1], (p->n - i - 1) * sizeof p->count[0]);
+  p->child[i + 1] = nw;
+  p->count[i + 1] = nwcount;
+  p->n++;
+  set_parent(nw, p);
+  return 0;
+}
+
+/* Ensures *leaf has room for k more runs at *at, splitting it if needed;
+ * *leaf and *at then name the place in whichever half it fell. */
+static int make_room(sequence *s, seq_leaf **leaf, uint32_t *at, uint32_t k) {
+  seq_leaf *l = *leaf;
+  if (l->n + k <= SEQ_LEAF_RUNS) return 0;
+  seq_leaf *r = mem_alloc(sizeof *r);
+  if (!r) return ACCORD_ENOMEM;
+  s->nleaves++;
+  /* appending at a leaf's end (typing at the end of the text) keeps the
+   * left leaf full; anywhere else split evenly */
+  uint32_t keep = *at == l->n ? l->n - 1 : l->n / 2;
+  r->n = l->n - keep;
+  memcpy(r->r, &l->r[keep], r->n * sizeof l->r[0]);
+  l->n = keep;
+  r->parent = l->parent;
+  r->prev = l;
+  r->next = l->next;
+  if (l->next) l->next->prev = r;
+  else s->last = r;
+  l->next = r;
+  for (uint32_t i = 0; i < r->n; i++) {
+    int rc = idx_put(&s->index, opid_key(r->r[i].id), r);
+    if (rc) return rc;
+  }
+  int rc = insert_after(s, l, r, leaf_visible(r));
+  if (rc) return rc;
+  if (*at > keep) {
+    *leaf = r;
+    *at -= keep;
+  }
+  return 0;
+}
+
+static uint32_t byte_off(const sequence *s, const seq_run *r, uint32_t k) {
+  if (!s->is_text) return k;
+  if (r->bytes == r->len) return k;
+  return (uint32_t)utf8_offset(s->content.p + r->off, r->bytes, k);
+}
+
+/* Ensures a run starts at the element c names; c is updated to it. */
+static int split_at(sequence *s, seq_cur *c) {
+  if (c->off == 0) return 0;
+  uint32_t at = c->ri + 1;
+  opid id = cur_id(*c);
+  int rc = make_room(s, &c->leaf, &at, 1);
+  if (rc) return rc;
+  /* the run to split is at at-1 of the (possibly new) leaf, unless the
+   * split moved it to the other half: find it again */
+  if (!seq_find_id(s, id, c)) return ACCORD_EMALFORMED;
+  seq_leaf *l = c->leaf;
+  at = c->ri + 1;
+  seq_run *head = &l->r[c->ri];
+  seq_run tail = *head;
+  uint32_t k = c->off, b = byte_off(s, head, k);
+  tail.id.ctr += k;
+  tail.left = opid_make(head->id.actor, head->id.ctr + k - 1);
+  tail.len -= k;
+  tail.off += b;
+  tail.bytes -= s->is_text ? b : k;
+  head->len = k;
+  head->bytes = s->is_text ? b : k;
+  memmove(&l->r[at + 1], &l->r[at], (l->n - at) * sizeof l->r[0]);
+  l->r[at] = tail;
+  l->n++;
+  c->ri = at;
+  c->off = 0;
+  return idx_put(&s->index, opid_key(tail.id), l);
+}
+
+/* Reserves space for the new elements' content before anything changes. */
+static int reserve_content(sequence *s, uint32_t n, uint32_t nbytes) {
+  if (s->is_text) {
+    if (s->content.len + (size_t)nbytes > UINT32_MAX) return ACCORD_ETOOBIG;
+    return buf_reserve(&s->content, nbytes) ? 0 : s->content.err;
+  }
+  if (s->nvals + (uint64_t)n > UINT32_MAX / 2) return ACCORD_ETOOBIG;
+  if (s->nvals + n > s->capvals) {
+    uint32_t cap = s->capvals ? s->capvals : 8;
+    while (cap < s->nvals + n) cap *= 2;
+    val *v = mem_realloc(s->vals, cap * sizeof *v);
+    if (!v) return ACCORD_ENOMEM;
+    s->vals = v;
+    s->capvals = cap;
+  }
+  return 0;
+}
+
+static void append_content(sequence *s, seq_run *r, uint32_t n,
+                           const uint8_t *content, uint32_t nbytes, val *vals) {
+  if (s->is_text) {
+    buf_put(&s->content, content, nbytes);
+  } else {
+    memcpy(&s->vals[s->nvals], vals, n * sizeof *vals);
+    s->nvals += n;
+  }
+  r->len += n;
+  r->bytes += s->is_text ? nbytes : n;
+}
+
+/* Inserts the new run at c (an element, or the end when c.leaf is NULL). */
+static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
+                     uint32_t nbytes, val *vals) {
+  uint32_t n = nr.len;
+  int rc = reserve_content(s, n, nbytes);
+  if (rc) return rc;
+  if (c.leaf && (rc = split_at(s, &c))) return rc;
+  seq_leaf *l = c.leaf ? c.leaf : s->last;
+  uint32_t at = c.leaf ? c.ri : s->last->n;
+
+  /* extend the previous run when the new elements continue it */
+  seq_leaf *pl = at > 0 ? l : l->prev;
+  if (pl && pl->n > 0) {
+    seq_run *p = &pl->r[at > 0 ? at - 1 : pl->n - 1];
+    if (!p->deleted && p->id.actor == nr.id.actor &&
+        p->id.ctr + p->len == nr.id.ctr &&
+        opid_eq(nr.left, opid_make(p->id.actor, nr.id.ctr - 1)) &&
+        opid_eq(nr.right, p->right) &&
+        p->off + p->bytes == (s->is_text ? s->content.len : s->nvals)) {
+      append_content(s, p, n, content, nbytes, vals);
+      adjust(s, pl, n);
+      return 0;
+    }
+  }
+  if ((rc = make_room(s, &l, &at, 1))) return rc;
+  if ((rc = idx_put(&s->index, opid_key(nr.id), l))) return rc;
+  /* nothing below can fail: the content space is reserved, so on any
+   * error above the caller still owns vals */
+  nr.off = s->is_text ? (uint32_t)s->content.len : s->nvals;
+  nr.len = 0;
+  nr.bytes = 0;
+  append_content(s, &nr, n, content, nbytes, vals);
+  memmove(&l->r[at + 1], &l->r[at], (l->n - at) * sizeof l->r[0]);
+  l->r[at] = nr;
+  l->n++;
+  adjust(s, l, n);
+  return 0;
+}
+
+int seq_integrate(sequence *s, const uint32_t *ranks, opid id, uint32_t n,
+                  opid left, opid right, const uint8_t *content,
+                  uint32_t nbytes, val *vals) {
+  seq_cur lc, e;
+  if (n == 0) return ACCORD_EMALFORMED;
+  if (opid_none(left)) {
+    e = cur_start(s);
+  } else {
+    if (!seq_find_id(s, left, &lc)) return ACCORD_EMALFORMED;
+    e = cur_next(lc);
+  }
+  seq_cur rc;
+  if (!opid_none(right) && !seq_find_id(s, right, &rc))
+    return ACCORD_EMALFORMED;
+
+  /* Scan the elements between the origins (only concurrent inserts can be
+   * there). Within a run, every element after the first has its
+   * predecessor as origin_left, which lies after ours: such elements are
+   * skipped, so the scan moves a run segment at a time. */
+  seq_cur dest = e;
+  int scanning = 0;
+  for (;;) {
+    if (!scanning) dest = e;
+    if (!e.leaf) {
+      if (!opid_none(right)) return ACCORD_EMALFORMED; /* right before left */
+      break;
+    }
+    if (!opid_none(right) && opid_eq(cur_id(e), right)) break;
+    const seq_run *o = run_at(e);
+    opid oleft =
+        e.off ? opid_make(o->id.actor, o->id.ctr + e.off - 1) : o->left;
+    int cl = id_cmp(s, oleft, left, 0);
+    if (cl < 0) break;
+    if (cl == 0) {
+      int cr = id_cmp(s, o->right, right, 1);
+      if (cr < 0) {
+        scanning = 1;
+      } else if (cr == 0) {
+        uint32_t ra = ranks[id.actor], rb = ranks[o->id.actor];
+        if (ra < rb || (ra == rb && id.ctr < o->id.ctr)) break;
+        scanning = 0;
+      } else {
+        scanning = 0;
+      }
+    }
+    /* skip the rest of the run segment, stopping at right if it is there */
+    uint32_t end = o->len;
+    if (!opid_none(right) && right.actor == o->id.actor &&
+        right.ctr > o->id.ctr + e.off && right.ctr - o->id.ctr < o->len)
+      end = right.ctr - o->id.ctr;
+    if (end < o->len) e.off = end;
+    else e = cur_next_run(e);
+  }
+
+  seq_run nr;
+  memset(&nr, 0, sizeof nr);
+  nr.id = id;
+  nr.left = left;
+  nr.right = right;
+  nr.len = n;
+  return insert_at(s, dest, nr, content, nbytes, vals);
+}
+
+int seq_visible_ranges(const sequence *s, size_t pos, size_t n, seq_range_fn fn,
+                       void *ctx) {
+  seq_cur c;
+  if (n == 0) return 0;
+  if (!seq_find_visible(s, pos, &c)) return ACCORD_ERANGE;
+  while (n > 0 && c.leaf) {
+    const seq_run *r = run_at(c);
+    if (!r->deleted) {
+      uint32_t take = r->len - c.off;
+      if (take > n) take = (uint32_t)n;
+      int rc = fn(ctx, cur_id(c), take);
+      if (rc) return rc;
+      n -= take;
+    }
+    c = cur_next_run(c);
+  }
+  return n ? ACCORD_ERANGE : 0;
+}
+
+int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly) {
+  seq_cur c;
+  *newly = 0;
+  if (count == 0 || (uint64_t)target.ctr + count > UINT32_MAX)
+    return ACCORD_EMALFORMED;
+  /* validate the whole range first: a bad id must change nothing */
+  for (uint32_t done = 0; done < count;) {
+    opid t = opid_make(target.actor, target.ctr + done);
+    if (!seq_find_id(s, t, &c)) return ACCORD_EMALFORMED;
+    done += run_at(c)->len - c.off;
+  }
+  for (uint32_t done = 0; done < count;) {
+    opid t = opid_make(target.actor, target.ctr + done);
+    seq_find_id(s, t, &c);
+    seq_run *r = run_at(c);
+    uint32_t take = r->len - c.off;
+    if (take > count - done) take = count - done;
+    if (!r->deleted) {
+      int rc = split_at(s, &c);
+      if (!rc && run_at(c)->len > take) {
+        seq_cur after = c;
+        after.off = take;
+        rc = split_at(s, &after);
+        if (!rc) seq_find_id(s, t, &c);
+      }
+      if (rc) return rc;
+      run_at(c)->deleted = 1;
+      adjust(s, c.leaf, -(int64_t)take);
+      *newly += take;
+    }
+    done += take;
+  }
+  return 0;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+void seq_text(const sequence *s, buf *out) {
+  for (const seq_leaf *l = s->first; l; l = l->next)
+    for (uint32_t i = 0; i < l->n; i++)
+      if (!l->r[i].deleted)
+        buf_put(out, s->content.p + l->r[i].off, l->r[i].bytes);
+}
+
+val *seq_list_get(const sequence *s, size_t pos, opid *id) {
+  seq_cur c;
+  if (s->is_text || !seq_find_visible(s, pos, &c)) return NULL;
+  if (id) *id = cur_id(c);
+  return &s->vals[run_at(c)->off + c.off];
+}
+
+val *seq_list_get_id(const sequence *s, opid id) {
+  seq_cur c;
+  if (s->is_text || !seq_find_id(s, id, &c)) return NULL;
+  return &s->vals[run_at(c)->off + c.off];
+}
+
+int seq_each_visible(const sequence *s, seq_elem_fn fn, void *ctx) {
+  for (const seq_leaf *l = s->first; l; l = l->next) {
+    for (uint32_t i = 0; i < l->n; i++) {
+      const seq_run *r = &l->r[i];
+      if (r->deleted) continue;
+      for (uint32_t k = 0; k < r->len; k++) {
+        int rc = fn(ctx, opid_make(r->id.actor, r->id.ctr + k),
+                    s->is_text ? NULL : &s->vals[r->off + k]);
+        if (rc) return rc;
+      }
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,421 @@
+/*
+ * sync.c — version vectors, batches of changes, and importing them.
+ *
+ * Version vector: [doc bin16, {actor bin8: seq}] with keys in id order, sequence
+ * the highest change applied (contiguously) from that actor.
+ *
+ * Batch: [1, doc bin16, [actor bin8...], [chain...]] where a chain is
+ * [actor ref, first seq, body fields...] — the bodies (change.h) of
+ * consecutive seqs, six msgpack values each, copied from storage as they
+ * are.
+ *
+ * Import is all or nothing. Changes are grouped per actor in seq order
+ * together with the ones already waiting (pending); each round applies, per
+ * actor, every change that extends the chain and whose deps are present,
+ * until a round makes no progress. What is left waits in pending. Any error
+ * truncates the chains back, restores pending, and rebuilds the state.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "change.h"
+#include "mem.h"
+#include "mp.h"
+#include "sync.h"
+
+#define BATCH_VERSION 1
+
+decoder *doc_decoder(accord_doc *doc) {
+  if (!doc->dec) doc->dec = mem_calloc(1, sizeof(decoder));
+  return doc->dec;
+}
+
+/* ---- version vectors ----------------------------------------------------- */
+
+/* Actor indexes with at least one change, in actor id order. */
+static uint32_t *sorted_actors(const accord_doc *doc, uint32_t *n) {
+  uint32_t *a = mem_alloc((doc->nactors + 1) * sizeof *a);
+  if (!a) return NULL;
+  *n = 0;
+  for (uint32_t r = 0; r < doc->nactors; r++) /* ranks are a permutation */
+    for (uint32_t i = 0; i < doc->nactors; i++)
+      if (doc->rank[i] == r && doc->chains[i].n > 0) a[(*n)++] = i;
+  return a;
+}
+
+int accord_doc_version(const accord_doc *doc, uint8_t **out, size_t *len) {
+  if (!out || !len) return ACCORD_EINVAL;
+  *out = NULL;
+  if (!doc) return ACCORD_EINVAL;
+  uint32_t n, *a = sorted_actors(doc, &n);
+  if (!a) return ACCORD_ENOMEM;
+  buf b = {0};
+  mp_put_array(&b, 2);
+  mp_put_bin(&b, doc->id, ACCORD_DOC_ID_BYTES);
+  mp_put_map(&b, n);
+  for (uint32_t i = 0; i < n; i++) {
+    mp_put_bin(&b, doc->actor[a[i]], ACCORD_ACTOR_BYTES);
+    mp_put_uint(&b, doc->chains[a[i]].n);
+  }
+  mem_free(a);
+  *out = buf_take(&b, len);
+  return *out ? 0 : ACCORD_ENOMEM;
+}
+
+/* Parses a version vector into known[actor index] (actors we do not know
+ * are irrelevant: we have nothing of theirs to send). */
+static int parse_version(const accord_doc *doc, const uint8_t *vv,
+                         size_t len, uint32_t *known) {
+  mp_reader r;
+  uint32_t n, m;
+  const uint8_t *id, *prev = NULL;
+  size_t idlen;
+  mp_reader_init(&r, vv, len);
+  if (mp_get_array(&r, &n) || n != 2 || mp_get_bin(&r, &id, &idlen) ||
+      idlen != ACCORD_DOC_ID_BYTES)
+    return ACCORD_EMALFORMED;
+  if (memcmp(id, doc->id, ACCORD_DOC_ID_BYTES)) return ACCORD_EOTHERDOC;
+  if (mp_get_map(&r, &m)) return ACCORD_EMALFORMED;
+  for (uint32_t i = 0; i < m; i++) {
+    uint64_t seq;
+    uint32_t a;
+    if (mp_get_bin(&r, &id, &idlen) || idlen != ACCORD_ACTOR_BYTES ||
+        mp_get_uint_max(&r, UINT32_MAX, &seq))
+      return ACCORD_EMALFORMED;
+    if (prev && memcmp(prev, id, ACCORD_ACTOR_BYTES) >= 0)
+      return ACCORD_EMALFORMED;
+    prev = id;
+    if (doc_actor_find(doc, id, &a)) known[a] = (uint32_t)seq;
+  }
+  return r.p == r.end ? 0 : ACCORD_EMALFORMED;
+}
+
+/* ---- batches ------------------------------------------------------------- */
+
+int sync_put_batch(const accord_doc *doc, const uint32_t *known, buf *b) {
+  uint32_t n, *a = sorted_actors(doc, &n);
+  if (!a) return ACCORD_ENOMEM;
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (doc->chains[a[i]].n > (known ? known[a[i]] : 0)) a[k++] = a[i];
+  mp_put_array(b, 4);
+  mp_put_uint(b, BATCH_VERSION);
+  mp_put_bin(b, doc->id, ACCORD_DOC_ID_BYTES);
+  mp_put_array(b, k);
+  for (uint32_t i = 0; i < k; i++)
+    mp_put_bin(b, doc->actor[a[i]], ACCORD_ACTOR_BYTES);
+  mp_put_array(b, k);
+  for (uint32_t i = 0; i < k; i++) {
+    const chain *c = &doc->chains[a[i]];
+    uint32_t from = known ? known[a[i]] : 0;
+    uint64_t fields = 2 + 6 * (uint64_t)(c->n - from);
+    if (fields > UINT32_MAX) {
+      b->err = ACCORD_ETOOBIG;
+      break;
+    }
+    mp_put_array(b, (uint32_t)fields);
+    mp_put_uint(b, i);
+    mp_put_uint(b, from + 1);
+    buf_put(b, c->bytes.p + c->off[from], c->off[c->n] - c->off[from]);
+  }
+  mem_free(a);
+  return b->err;
+}
+
+int accord_doc_changes_since(accord_doc *doc, const uint8_t *vv,
+                             size_t vv_len, uint8_t **out, size_t *len) {
+  if (!out || !len) return ACCORD_EINVAL;
+  *out = NULL;
+  if (!doc || (!vv && vv_len)) return ACCORD_EINVAL;
+  if (doc->poisoned) return doc->poisoned;
+  uint32_t *known = mem_calloc(doc->nactors, sizeof *known);
+  if (!known) return ACCORD_ENOMEM;
+  int rc = vv ? parse_version(doc, vv, vv_len, known) : 0;
+  buf b = {0};
+  if (!rc) rc = sync_put_batch(doc, known, &b);
+  mem_free(known);
+  if (rc) {
+    buf_free(&b);
+    return rc;
+  }
+  *out = buf_take(&b, len);
+  return *out ? 0 : ACCORD_ENOMEM;
+}
+
+/* ---- import -------------------------------------------------------------- */
+
+/* A change to consider: from the batch (borrowed) or pending (owned). */
+typedef struct cand {
+  uint32_t actor, seq;
+  const uint8_t *body;
+  size_t len;
+  int from_pending;
+  int done;
+} cand;
+
+static int cand_cmp(const void *x, const void *y) {
+  const cand *a = x, *b = y;
+  if (a->actor != b->actor) return a->actor < b->actor ? -1 : 1;
+  if (a->seq != b->seq) return a->seq < b->seq ? -1 : 1;
+  return a->from_pending - b->from_pending;
+}
+
+typedef struct importer {
+  accord_doc *doc;
+  cand *c;
+  size_t n, cap;
+  uint32_t *old_n; /* chain lengths before, per actor index */
+  uint32_t nold;
+  accord_import_stats st;
+} importer;
+
+static int add_cand(importer *im, uint32_t actor, uint32_t seq,
+                    const uint8_t *body, size_t len, int from_pending) {
+  if (im->n == im->cap) {
+    size_t cap = im->cap ? 2 * im->cap : 64;
+    cand *c = mem_realloc(im->c, cap * sizeof *c);
+    if (!c) return ACCORD_ENOMEM;
+    im->c = c;
+    im->cap = cap;
+  }
+  cand *x = &im->c[im->n++];
+  x->actor = actor;
+  x->seq = seq;
+  x->body = body;
+  x->len = len;
+  x->from_pending = from_pending;
+  x->done = 0;
+  return 0;
+}
+
+/* A change we already have: the same bytes, or evidence of a fork. */
+static int check_known(const accord_doc *doc, const cand *x) {
+  size_t len;
+  const uint8_t *have = chain_body(&doc->chains[x->actor], x->seq, &len);
+  if (len == x->len && memcmp(have, x->body, len) == 0) return 0;
+  return ACCORD_EFORK;
+}
+
+/* Parses a batch into candidates. */
+static int read_batch(importer *im, const uint8_t *p, size_t len) {
+  accord_doc *doc = im->doc;
+  mp_reader r;
+  uint32_t n, na, nc;
+  uint64_t version;
+  const uint8_t *id;
+  size_t idlen;
+  mp_reader_init(&r, p, len);
+  if (mp_get_array(&r, &n) || n != 4 || mp_get_uint(&r, &version))
+    return ACCORD_EMALFORMED;
+  if (version != BATCH_VERSION) return ACCORD_EVERSION;
+  if (mp_get_bin(&r, &id, &idlen) || idlen != ACCORD_DOC_ID_BYTES)
+    return ACCORD_EMALFORMED;
+  if (memcmp(id, doc->id, ACCORD_DOC_ID_BYTES)) return ACCORD_EOTHERDOC;
+  if (mp_get_array(&r, &na) || na > ACCORD_MAX_ACTORS) return ACCORD_EMALFORMED;
+  uint32_t *map = mem_alloc((na + 1) * sizeof *map);
+  if (!map) return ACCORD_ENOMEM;
+  int rc = 0;
+  for (uint32_t i = 0; i < na && !rc; i++) {
+    if (mp_get_bin(&r, &id, &idlen) || idlen != ACCORD_ACTOR_BYTES)
+      rc = ACCORD_EMALFORMED;
+    else rc = doc_actor_index(doc, id, &map[i]);
+  }
+  if (!rc && mp_get_array(&r, &nc)) rc = ACCORD_EMALFORMED;
+  for (uint32_t i = 0; i < nc && !rc; i++) {
+    uint32_t fields;
+    uint64_t ref, first;
+    if (mp_get_array(&r, &fields) || fields < 2 || (fields - 2) % 6 ||
+        mp_get_uint(&r, &ref) || ref >= na ||
+        mp_get_uint_max(&r, UINT32_MAX - 1, &first) || first == 0 ||
+        first + (fields - 2) / 6 > UINT32_MAX) {
+      rc = ACCORD_EMALFORMED;
+      break;
+    }
+    for (uint32_t k = 0; k < (fields - 2) / 6 && !rc; k++) {
+      size_t blen = change_body_len(r.p, mp_left(&r));
+      if (!blen) {
+        rc = ACCORD_EMALFORMED;
+        break;
+      }
+      rc = add_cand(im, map[ref], (uint32_t)(first + k), r.p, blen, 0);
+      r.p += blen;
+    }
+  }
+  mem_free(map);
+  if (!rc && r.p != r.end) rc = ACCORD_EMALFORMED;
+  return rc;
+}
+
+/* Decodes and applies one change that extends its chain, if its deps are
+ * present. *applied says whether it was. */
+static int try_apply(accord_doc *doc, const cand *x, int *applied) {
+  decoder *d = doc_decoder(doc);
+  if (!d) return ACCORD_ENOMEM;
+  chain *c = &doc->chains[x->actor];
+  dchange ch;
+  int rc = change_decode(doc, d, x->actor, c->end_op, c->time, x->body,
+                         x->len, &ch);
+  if (rc) return rc;
+  c = &doc->chains[x->actor]; /* decoding may have grown the actor table */
+  *applied = 0;
+  for (uint32_t k = 0; k < ch.ndeps; k++)
+    if (doc->chains[ch.deps[2 * k]].n < ch.deps[2 * k + 1]) return 0;
+  for (uint32_t k = 0; k < ch.nops; k++)
+    if ((rc = state_apply(doc, &doc->st, &ch.ops[k]))) return rc;
+  if ((rc = chain_append(c, x->body, x->len, ch.end_op, ch.time))) return rc;
+  *applied = 1;
+  return 0;
+}
+
+static int apply_ready(importer *im) {
+  accord_doc *doc = im->doc;
+  qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  for (int progress = 1; progress;) {
+    progress = 0;
+    for (size_t i = 0; i < im->n;) {
+      uint32_t a = im->c[i].actor;
+      size_t j = i;
+      for (; j < im->n && im->c[j].actor == a; j++) {
+        cand *x = &im->c[j];
+        if (x->done) continue;
+        const chain *c = &doc->chains[a];
+        if (x->seq <= c->n) {
+          int rc = check_known(doc, x);
+          if (rc) return rc;
+          x->done = 1;
+          if (!x->from_pending) im->st.duplicates++;
+          continue;
+        }
+        if (x->seq != c->n + 1) break;
+        int applied, rc = try_apply(doc, x, &applied);
+        if (rc) return rc;
+        if (!applied) break;
+        x->done = 1;
+        im->st.applied++;
+        progress = 1;
+      }
+      while (j < im->n && im->c[j].actor == a) j++;
+      i = j;
+    }
+  }
+  return 0;
+}
+
+/* Replaces pending with the candidates left over. Copies batch bodies;
+ * pending bodies move. On failure nothing changed. */
+static int keep_pending(importer *im) {
+  accord_doc *doc = im->doc;
+  size_t left = 0, bytes = 0;
+  for (size_t i = 0; i < im->n; i++)
+    if (!im->c[i].done) {
+      /* the same change twice among the leftovers: keep one */
+      if (i > 0 && !im->c[i - 1].done && im->c[i - 1].actor == im->c[i].actor &&
+          im->c[i - 1].seq == im->c[i].seq) {
+        if (im->c[i - 1].len != im->c[i].len ||
+            memcmp(im->c[i - 1].body, im->c[i].body, im->c[i].len))
+          return ACCORD_EFORK;
+        im->c[i].done = 2; /* dropped duplicate */
+        if (!im->c[i].from_pending) im->st.duplicates++;
+        continue;
+      }
+      left++;
+      bytes += im->c[i].len;
+    }
+  if (bytes > ACCORD_MAX_PENDING_BYTES) return ACCORD_ETOOBIG;
+  pend *p = left ? mem_alloc(left * sizeof *p) : NULL;
+  if (left && !p) return ACCORD_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < im->n; i++) {
+    cand *x = &im->c[i];
+    if (x->done) continue;
+    p[k].actor = x->actor;
+    p[k].seq = x->seq;
+    p[k].len = x->len;
+    if (x->from_pending) {
+      p[k].body = (uint8_t *)x->body;
+    } else if ((p[k].body = mem_alloc(x->len ? x->len : 1))) {
+      memcpy(p[k].body, x->body, x->len);
+    } else {
+      for (size_t j = 0, m = 0; j < i; j++) { /* undo the copies */
+        if (im->c[j].done) continue;
+        if (!im->c[j].from_pending) mem_free(p[m].body);
+        m++;
+      }
+      mem_free(p);
+      return ACCORD_ENOMEM;
+    }
+    k++;
+  }
+  /* pending bodies not carried over were applied or duplicates: free */
+  for (size_t i = 0; i < im->n; i++)
+    if (im->c[i].done && im->c[i].from_pending) mem_free((void *)im->c[i].body);
+  mem_free(doc->pending);
+  doc->pending = p;
+  doc->npending = (uint32_t)left;
+  doc->cappending = (uint32_t)left;
+  doc->pending_bytes = bytes;
+  return 0;
+}
+
+/* Puts the document back as it was before the import began. */
+static void roll_back(importer *im, int applied_any) {
+  accord_doc *doc = im->doc;
+  for (uint32_t a = 0; a < im->nold; a++)
+    chain_truncate(&doc->chains[a], im->old_n[a]);
+  for (uint32_t a = im->nold; a < doc->nactors; a++)
+    chain_truncate(&doc->chains[a], 0);
+  if (applied_any) doc_rebuild(doc);
+}
+
+int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
+                const pend *extra, uint32_t nextra,
+                accord_import_stats *stats) {
+  if (stats) memset(stats, 0, sizeof *stats);
+  if (!doc || (!batch && len)) return ACCORD_EINVAL;
+  if (doc->poisoned) return doc->poisoned;
+  if (doc->txn_open) return ACCORD_EBUSY;
+  importer im;
+  memset(&im, 0, sizeof im);
+  im.doc = doc;
+  im.nold = doc->nactors;
+  im.old_n = mem_alloc((im.nold + 1) * sizeof *im.old_n);
+  if (!im.old_n) return ACCORD_ENOMEM;
+  for (uint32_t a = 0; a < im.nold; a++) im.old_n[a] = doc->chains[a].n;
+  int rc = 0;
+  for (uint32_t i = 0; i < doc->npending && !rc; i++)
+    rc = add_cand(&im, doc->pending[i].actor, doc->pending[i].seq,
+                  doc->pending[i].body, doc->pending[i].len, 1);
+  for (uint32_t i = 0; i < nextra && !rc; i++)
+    rc = add_cand(&im, extra[i].actor, extra[i].seq, extra[i].body,
+                  extra[i].len, 0);
+  if (!rc && batch) rc = read_batch(&im, batch, len);
+  if (!rc) rc = apply_ready(&im);
+  if (!rc) rc = keep_pending(&im);
+  if (rc) {
+    roll_back(&im, im.st.applied > 0);
+  } else if (stats) {
+    *stats = im.st;
+    stats->pending = doc->npending;
+  }
+  mem_free(im.c);
+  mem_free(im.old_n);
+  return rc;
+}
+
+int accord_doc_import(accord_doc *doc, const uint8_t *batch, size_t len,
+                      accord_import_stats *stats) {
+  if (!batch) return ACCORD_EINVAL;
+  return sync_import(doc, batch, len, NULL, 0, stats);
+}
+
+int accord_doc_chain_head(accord_doc *doc, const uint8_t *actor,
+                          uint64_t *seq, uint8_t *hash) {
+  uint32_t a;
+  if (!doc || !actor) return ACCORD_EINVAL;
+  if (!doc_actor_find(doc, actor, &a) || doc->chains[a].n == 0)
+    return ACCORD_ENOTFOUND;
+  chain_hash(doc, a);
+  if (seq) *seq = doc->chains[a].n;
+  if (hash) memcpy(hash, doc->chains[a].hash, ACCORD_HASH_BYTES);
+  return 0;
+}

@@ -1,0 +1,457 @@
+/*
+ * accord.h — the public interface of libaccord, a local-first sync engine.
+ *
+ * accord keeps documents as CRDTs: every replica can edit offline, and any
+ * two replicas that have seen the same changes hold the same document, byte
+ * for byte, whatever order the changes arrived in.
+ *
+ * Object model
+ *   accord_doc   a document: a tree of objects rooted at a map (ACCORD_ROOT).
+ *                Objects are maps (key -> multi-value register), lists, text
+ *                and counters (as map values); leaves are scalars.
+ *   accord_txn   the only way to change a document. Committing a transaction
+ *                produces one change: a hash-chained, canonically encoded
+ *                record that peers import.
+ *   accord_id    names an object (or an operation): (counter, actor).
+ *
+ * Sync for embedders who bring their own transport
+ *   A peer sends its version vector (accord_doc_version); the other side
+ *   answers with the changes the peer lacks (accord_doc_changes_since) as one
+ *   batch of bytes; the peer imports it (accord_doc_import). Changes whose
+ *   causal dependencies have not arrived wait inside the document and are
+ *   applied when they can be. Importing a change twice changes nothing.
+ *
+ * Error handling
+ *   Every fallible function returns 0 or a negative ACCORD_E* code;
+ *   accord_strerror() and accord_err_name() describe it. Results come back
+ *   through out-parameters; constructors set *out = NULL on failure. A failed
+ *   call leaves the document as it was.
+ *
+ * Ownership
+ *   Buffers the library returns (uint8_t **out / char **out) belong to the
+ *   caller and are released with accord_free(). Pointers inside an
+ *   accord_value (strings, bytes) are borrowed from the document: valid until
+ *   the document is next changed (a transaction operation, commit, abort or
+ *   import) or freed. Inputs are always copied.
+ *
+ * Threading
+ *   Functions on different documents may run on different threads at once.
+ *   One document (and its transaction) must not be used by two threads at the
+ *   same time; the caller serialises access. The library keeps no global
+ *   mutable state except libsodium's initialisation, which accord_doc_new()
+ *   and accord_doc_load() perform thread-safely.
+ */
+#ifndef ACCORD_H
+#define ACCORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ACCORD_VERSION_MAJOR 0
+#define ACCORD_VERSION_MINOR 1
+#define ACCORD_VERSION_PATCH 0
+#define ACCORD_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__) && defined(ACCORD_BUILDING)
+#define ACCORD_API __attribute__((visibility("default")))
+#else
+#define ACCORD_API
+#endif
+#if defined(__GNUC__)
+#define ACCORD_NODISCARD __attribute__((warn_unused_result))
+#else
+#define ACCORD_NODISCARD
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Errors. Codes are append-only: a code, once released, keeps its number.
+ */
+#define ACCORD_ERRNO_MAP(X)                                                    \
+  X(EINVAL, -1, "invalid argument")                                            \
+  X(ENOMEM, -2, "out of memory")                                               \
+  X(ENOTFOUND, -3, "not found")                                                \
+  X(ETYPE, -4, "object has another type")                                      \
+  X(ERANGE, -5, "index or position out of range")                              \
+  X(EUTF8, -6, "text is not valid UTF-8")                                      \
+  X(EMALFORMED, -7, "malformed or corrupted input")                            \
+  X(ETOOBIG, -8, "input exceeds a size limit")                                 \
+  X(EBUSY, -9, "a transaction is already open on this document")              \
+  X(ECHAIN, -10, "change does not extend its author's hash chain")             \
+  X(EFORK, -11, "two different changes claim the same author and sequence")    \
+  X(EVERSION, -12, "unsupported format version")                               \
+  X(EOTHERDOC, -13, "bytes belong to another document")
+
+enum {
+#define ACCORD_ERR_ENUM_(name, code, text) ACCORD_##name = (code),
+  ACCORD_ERRNO_MAP(ACCORD_ERR_ENUM_)
+#undef ACCORD_ERR_ENUM_
+  ACCORD_OK = 0
+};
+
+/* A sentence describing code ("unknown error" for unknown codes). Static. */
+ACCORD_API const char *accord_strerror(int code);
+/* The code's name without prefix, e.g. "ENOTFOUND". Static. */
+ACCORD_API const char *accord_err_name(int code);
+
+/* The library's version, "MAJOR.MINOR.PATCH"; equals ACCORD_VERSION_STRING
+ * of the header it was built with. */
+ACCORD_API const char *accord_version(void);
+
+/* Releases a buffer returned by the library. NULL is a no-op. */
+ACCORD_API void accord_free(void *p);
+
+/* ---------------------------------------------------------------------------
+ * Ids and values
+ */
+#define ACCORD_ACTOR_BYTES 8
+#define ACCORD_DOC_ID_BYTES 16
+#define ACCORD_HASH_BYTES 32
+
+/* An object or operation id: the Lamport counter of the operation that
+ * created it and the 8-byte id of its author. Ids are ordered by
+ * (counter, actor bytes). The root map is {0, all zero}. */
+typedef struct accord_id {
+  uint64_t counter;
+  uint8_t actor[ACCORD_ACTOR_BYTES];
+} accord_id;
+
+ACCORD_API extern const accord_id accord_root_id;
+#define ACCORD_ROOT accord_root_id
+
+typedef enum accord_type {
+  ACCORD_NULL = 0,
+  ACCORD_BOOL,
+  ACCORD_INT,
+  ACCORD_DOUBLE,
+  ACCORD_STR,       /* UTF-8, validated */
+  ACCORD_BYTES,
+  ACCORD_TIMESTAMP, /* milliseconds since the Unix epoch, in .i */
+  ACCORD_COUNTER,   /* .i: current total (reads); initial value (writes) */
+  ACCORD_MAP,       /* .obj names the object */
+  ACCORD_LIST,
+  ACCORD_TEXT
+} accord_type;
+
+typedef struct accord_value {
+  accord_type type;
+  union {
+    int boolean;
+    int64_t i;
+    double d;
+    struct {
+      const char *ptr; /* not NUL-terminated for BYTES; borrowed on reads */
+      size_t len;
+    } str;
+    accord_id obj;
+  } u;
+} accord_value;
+
+/* Convenience constructors for scalar values (the string is not copied until
+ * the value is passed to a write function). */
+static inline accord_value accord_null(void) {
+  accord_value v;
+  v.type = ACCORD_NULL;
+  v.u.i = 0;
+  return v;
+}
+static inline accord_value accord_bool(int b) {
+  accord_value v;
+  v.type = ACCORD_BOOL;
+  v.u.boolean = b != 0;
+  return v;
+}
+static inline accord_value accord_int(int64_t i) {
+  accord_value v;
+  v.type = ACCORD_INT;
+  v.u.i = i;
+  return v;
+}
+static inline accord_value accord_double(double d) {
+  accord_value v;
+  v.type = ACCORD_DOUBLE;
+  v.u.d = d;
+  return v;
+}
+static inline accord_value accord_str(const char *s, size_t len) {
+  accord_value v;
+  v.type = ACCORD_STR;
+  v.u.str.ptr = s;
+  v.u.str.len = len;
+  return v;
+}
+static inline accord_value accord_bytes(const void *p, size_t len) {
+  accord_value v;
+  v.type = ACCORD_BYTES;
+  v.u.str.ptr = (const char *)p;
+  v.u.str.len = len;
+  return v;
+}
+static inline accord_value accord_timestamp(int64_t ms) {
+  accord_value v;
+  v.type = ACCORD_TIMESTAMP;
+  v.u.i = ms;
+  return v;
+}
+static inline accord_value accord_counter(int64_t initial) {
+  accord_value v;
+  v.type = ACCORD_COUNTER;
+  v.u.i = initial;
+  return v;
+}
+
+/* ---------------------------------------------------------------------------
+ * Documents
+ */
+typedef struct accord_doc accord_doc;
+typedef struct accord_txn accord_txn;
+
+/* Creates an empty in-memory document.
+ *   doc_id  16 bytes, or NULL for a random id (a new document).
+ *   actor   8 bytes naming this replica's author, or NULL for a random one.
+ *           Two replicas must never share an actor id.
+ *   out     receives the document; NULL on failure.
+ * Errors: EINVAL, ENOMEM. Free with accord_doc_free(). */
+ACCORD_API ACCORD_NODISCARD int accord_doc_new(const uint8_t *doc_id,
+                                               const uint8_t *actor,
+                                               accord_doc **out);
+
+/* Frees a document and any open transaction on it. NULL is a no-op. */
+ACCORD_API void accord_doc_free(accord_doc *doc);
+
+/* Borrowed pointers to the 16-byte document id and the 8-byte local actor,
+ * valid for the document's lifetime. */
+ACCORD_API const uint8_t *accord_doc_id(const accord_doc *doc);
+ACCORD_API const uint8_t *accord_doc_actor(const accord_doc *doc);
+
+/* Memory held by the document (its CRDT state, history and indexes), in
+ * bytes, as counted by the engine. */
+ACCORD_API size_t accord_doc_mem_bytes(const accord_doc *doc);
+
+/* The type of object obj. Errors: ENOTFOUND. */
+ACCORD_API ACCORD_NODISCARD int accord_obj_type(const accord_doc *doc,
+                                                accord_id obj,
+                                                accord_type *out);
+
+/* ---------------------------------------------------------------------------
+ * Transactions. At most one is open per document. Operations apply to the
+ * document at once (reads see them); commit turns them into one change.
+ * An operation that fails changes nothing and the transaction stays usable.
+ */
+
+/* Opens a transaction. Errors: EBUSY (one is open), ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_txn_begin(accord_doc *doc,
+                                                 accord_txn **out);
+
+/* Optional message kept with the change (copied; at most 64 KiB of UTF-8).
+ * Errors: EUTF8, ETOOBIG. */
+ACCORD_API ACCORD_NODISCARD int accord_txn_set_message(accord_txn *txn,
+                                                       const char *msg,
+                                                       size_t len);
+
+/* Overrides the change's timestamp (ms since the epoch; default: the clock
+ * at commit). For tests and imports of recorded histories. */
+ACCORD_API void accord_txn_set_time(accord_txn *txn, int64_t ms);
+
+/* What a commit produced. bytes is the change as a peer receives it inside
+ * a batch; borrowed until the document is next changed. */
+typedef struct accord_change_info {
+  uint64_t seq;         /* 0 when the transaction had no operations */
+  uint64_t start_op;    /* Lamport counter of the change's first operation */
+  const uint8_t *bytes; /* the encoded change body */
+  size_t len;
+} accord_change_info;
+
+/* Commits and frees the transaction. info may be NULL. A transaction with no
+ * operations commits nothing (info->seq = 0). Errors: ENOMEM (the
+ * transaction is then aborted as by accord_txn_abort). */
+ACCORD_API ACCORD_NODISCARD int accord_txn_commit(accord_txn *txn,
+                                                  accord_change_info *info);
+
+/* Undoes the transaction's operations and frees it. NULL is a no-op.
+ * Costs a rebuild of the document from its history when operations were
+ * applied; cheap when none were. */
+ACCORD_API void accord_txn_abort(accord_txn *txn);
+
+/* Maps ------------------------------------------------------------------- */
+
+/* Sets key (UTF-8, 1..64 KiB) of map obj to a scalar or counter value.
+ * Overwrites the values this replica sees; concurrent sets on other replicas
+ * survive as conflicts. Errors: ENOTFOUND (obj), ETYPE (obj is not a map, or
+ * v is an object type: use accord_map_put_object), EUTF8, ETOOBIG. */
+ACCORD_API ACCORD_NODISCARD int accord_map_put(accord_txn *txn, accord_id obj,
+                                               const char *key,
+                                               const accord_value *v);
+
+/* Sets key to a new empty object of type (MAP, LIST or TEXT); its id in
+ * *created (may be NULL). Errors: as accord_map_put; ETYPE for other types. */
+ACCORD_API ACCORD_NODISCARD int accord_map_put_object(accord_txn *txn,
+                                                      accord_id obj,
+                                                      const char *key,
+                                                      accord_type type,
+                                                      accord_id *created);
+
+/* Deletes key (all values this replica sees). Errors: ENOTFOUND (obj, or
+ * the key has no value), ETYPE. */
+ACCORD_API ACCORD_NODISCARD int accord_map_delete(accord_txn *txn,
+                                                  accord_id obj,
+                                                  const char *key);
+
+/* Adds delta to the counter at key; concurrent adds all count. Errors:
+ * ENOTFOUND, ETYPE (the winning value is not a counter). */
+ACCORD_API ACCORD_NODISCARD int accord_map_increment(accord_txn *txn,
+                                                     accord_id obj,
+                                                     const char *key,
+                                                     int64_t delta);
+
+/* The winning value of key. Errors: ENOTFOUND (obj or key), ETYPE. */
+ACCORD_API ACCORD_NODISCARD int accord_map_get(const accord_doc *doc,
+                                               accord_id obj, const char *key,
+                                               accord_value *out);
+
+/* One of the concurrent values of a map key, with the id of the operation
+ * that set it (its actor is the author). */
+typedef struct accord_conflict {
+  accord_value value;
+  accord_id op;
+} accord_conflict;
+
+/* All current values of key, winner first, then by descending op id.
+ * Writes at most cap entries to out (out may be NULL when cap is 0) and the
+ * total number in *n; *n > 1 means the key has a conflict.
+ * Errors: ENOTFOUND (obj), ETYPE. A missing key gives *n = 0. */
+ACCORD_API ACCORD_NODISCARD int accord_map_conflicts(const accord_doc *doc,
+                                                     accord_id obj,
+                                                     const char *key,
+                                                     accord_conflict *out,
+                                                     size_t cap, size_t *n);
+
+/* Number of keys with a value. Errors: ENOTFOUND, ETYPE. */
+ACCORD_API ACCORD_NODISCARD int accord_map_size(const accord_doc *doc,
+                                                accord_id obj, size_t *n);
+
+/* The i-th key in bytewise order (0 <= i < size). *key is borrowed and
+ * NUL-terminated. Errors: ENOTFOUND, ETYPE, ERANGE. */
+ACCORD_API ACCORD_NODISCARD int accord_map_key(const accord_doc *doc,
+                                               accord_id obj, size_t i,
+                                               const char **key, size_t *len);
+
+/* Lists ------------------------------------------------------------------ */
+
+/* Inserts a scalar or counter at index (0..length). Errors: ENOTFOUND,
+ * ETYPE (obj is not a list, or v is an object type), ERANGE, EUTF8. */
+ACCORD_API ACCORD_NODISCARD int accord_list_insert(accord_txn *txn,
+                                                   accord_id obj, size_t index,
+                                                   const accord_value *v);
+
+/* Inserts a new empty object of type (MAP, LIST, TEXT) at index.
+ * Errors: as accord_list_insert. */
+ACCORD_API ACCORD_NODISCARD int accord_list_insert_object(accord_txn *txn,
+                                                          accord_id obj,
+                                                          size_t index,
+                                                          accord_type type,
+                                                          accord_id *created);
+
+/* Deletes count elements from index. Errors: ENOTFOUND, ETYPE, ERANGE. */
+ACCORD_API ACCORD_NODISCARD int accord_list_delete(accord_txn *txn,
+                                                   accord_id obj, size_t index,
+                                                   size_t count);
+
+/* Number of elements. Errors: ENOTFOUND, ETYPE. */
+ACCORD_API ACCORD_NODISCARD int accord_list_len(const accord_doc *doc,
+                                                accord_id obj, size_t *n);
+
+/* The element at index. Errors: ENOTFOUND, ETYPE, ERANGE. */
+ACCORD_API ACCORD_NODISCARD int accord_list_get(const accord_doc *doc,
+                                                accord_id obj, size_t index,
+                                                accord_value *out);
+
+/* Text ------------------------------------------------------------------- */
+
+/* At code point position pos, deletes del code points and inserts the UTF-8
+ * string s (len bytes; may be 0). Errors: ENOTFOUND, ETYPE, ERANGE, EUTF8,
+ * ETOOBIG. */
+ACCORD_API ACCORD_NODISCARD int accord_text_splice(accord_txn *txn,
+                                                   accord_id obj, size_t pos,
+                                                   size_t del, const char *s,
+                                                   size_t len);
+
+/* Length in code points. Errors: ENOTFOUND, ETYPE. */
+ACCORD_API ACCORD_NODISCARD int accord_text_len(const accord_doc *doc,
+                                                accord_id obj, size_t *n);
+
+/* The text as a NUL-terminated UTF-8 string in *out (free with
+ * accord_free), its byte length in *len (may be NULL).
+ * Errors: ENOTFOUND, ETYPE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_text_read(const accord_doc *doc,
+                                                 accord_id obj, char **out,
+                                                 size_t *len);
+
+/* ---------------------------------------------------------------------------
+ * Whole documents and sync
+ */
+
+/* The document as JSON (maps as objects with sorted keys, lists as arrays,
+ * text as strings, counters as numbers, bytes as base64 strings, timestamps
+ * as numbers of ms). NUL-terminated; free with accord_free. Errors: ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_json(const accord_doc *doc,
+                                                char **out, size_t *len);
+
+/* This replica's version vector: the highest contiguous change seq applied
+ * per actor, encoded for accord_doc_changes_since. Free with accord_free. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_version(const accord_doc *doc,
+                                                   uint8_t **out, size_t *len);
+
+/* The changes a peer lacks given its version vector (NULL/0: everything),
+ * as one batch for accord_doc_import. An empty batch is still a valid batch.
+ * Errors: EMALFORMED (vv), EOTHERDOC, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_changes_since(accord_doc *doc,
+                                                         const uint8_t *vv,
+                                                         size_t vv_len,
+                                                         uint8_t **out,
+                                                         size_t *len);
+
+typedef struct accord_import_stats {
+  size_t applied;    /* changes applied now (including released pending) */
+  size_t duplicates; /* changes already known: ignored */
+  size_t pending;    /* changes now waiting for their dependencies */
+} accord_import_stats;
+
+/* Imports a batch: all or nothing. Changes whose dependencies are missing
+ * wait inside the document. stats may be NULL.
+ * Errors: EMALFORMED, ETOOBIG, EVERSION, EOTHERDOC, ECHAIN (a change does
+ * not follow its author's chain), EFORK (a different change with a seq we
+ * have), EUTF8, EBUSY (a transaction is open), ENOMEM. On error nothing
+ * changed. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_import(accord_doc *doc,
+                                                  const uint8_t *batch,
+                                                  size_t len,
+                                                  accord_import_stats *stats);
+
+/* The head of an actor's hash chain in this document: its latest seq and
+ * BLAKE2b-256 hash. Errors: ENOTFOUND (no change by that actor). */
+ACCORD_API ACCORD_NODISCARD int accord_doc_chain_head(accord_doc *doc,
+                                                      const uint8_t *actor,
+                                                      uint64_t *seq,
+                                                      uint8_t *hash);
+
+/* Saves the whole document, history included, to bytes (free with
+ * accord_free). Errors: EBUSY (a transaction is open), ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_save(accord_doc *doc, uint8_t **out,
+                                                size_t *len);
+
+/* Loads saved bytes as a new document whose local actor is actor (8 bytes;
+ * NULL for a random one). Errors: EMALFORMED, ETOOBIG, EVERSION, ECHAIN,
+ * EUTF8, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_load(const uint8_t *bytes,
+                                                size_t len,
+                                                const uint8_t *actor,
+                                                accord_doc **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ACCORD_H */
