@@ -13,7 +13,9 @@ int buf_grow(buf *b, size_t extra) {
   if (extra > BUF_MAX - b->len) return b->err = ACCORD_ETOOBIG;
   size_t need = b->len + extra;
   size_t cap = b->cap ? b->cap : 64;
-  while (cap < need) cap *= 2;
+  /* double while small, then grow by half: big buffers (a long history)
+   * should not hold twice what they use */
+  while (cap < need) cap = cap < ((size_t)1 << 20) ? cap * 2 : cap + cap / 2;
   uint8_t *p = mem_realloc(b->p, cap);
   if (!p) return b->err = ACCORD_ENOMEM;
   b->p = p;

@@ -124,6 +124,54 @@ int idx_put(idx *m, uint64_t key, void *val) {
   return 0;
 }
 
+/* Removes key below x; returns 1 and the subtree's new smallest key in
+ * *min when that changed, so ancestors keep exact separators (a separator
+ * below its child's smallest key would send floor searches astray). */
+static int remove_rec(idx *m, inode *x, uint32_t h, uint64_t key,
+                      uint64_t *min) {
+  uint32_t i = slot(x, key);
+  if (h == 0) {
+    if (x->n == 0 || x->keys[i] != key) return 0;
+  } else {
+    inode *c = x->child[i];
+    uint64_t cmin;
+    int changed = remove_rec(m, c, h - 1, key, &cmin);
+    if (c->n > 0) {
+      if (!changed) return 0;
+      x->keys[i] = cmin;
+      if (i > 0) return 0;
+      *min = cmin;
+      return 1;
+    }
+    mem_free(c);
+    m->nodes--;
+  }
+  memmove(&x->keys[i], &x->keys[i + 1], (x->n - i - 1) * sizeof x->keys[0]);
+  memmove(&x->child[i], &x->child[i + 1], (x->n - i - 1) * sizeof x->child[0]);
+  x->n--;
+  if (i > 0 || x->n == 0) return x->n == 0;
+  *min = x->keys[0];
+  return 1;
+}
+
+void idx_remove(idx *m, uint64_t key) {
+  uint64_t min;
+  inode *r = m->root;
+  if (!r) return;
+  remove_rec(m, r, m->height, key, &min);
+  if (r->n == 0) {
+    mem_free(r);
+    m->nodes--;
+    m->root = NULL;
+    m->height = 0;
+  } else if (m->height > 0 && r->n == 1) {
+    m->root = r->child[0];
+    m->height--;
+    mem_free(r);
+    m->nodes--;
+  }
+}
+
 static void free_node(inode *x, uint32_t h) {
   if (h > 0)
     for (uint32_t i = 0; i < x->n; i++) free_node(x->child[i], h - 1);

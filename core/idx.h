@@ -2,13 +2,13 @@
  * idx.h — an ordered map from 64-bit keys to pointers (a B+tree).
  *
  * Used by sequences to find the leaf holding an element from its op id:
- * key = actor index << 32 | counter of a run's first element. Sequences
- * never remove runs (tombstones stay), so the map has no delete. Lookups
- * are "floor" searches: the entry with the greatest key <= the one asked.
+ * key = actor index << 32 | counter of a run's first element. Lookups are
+ * "floor" searches: the entry with the greatest key <= the one asked.
  *
  * Workload: one put per new run (mostly at the end of an actor's range),
- * one put per run that moves when a sequence leaf splits, and one floor per
- * remote insert or delete. All O(log n), no allocation except node splits.
+ * one put per run that moves when a sequence leaf splits, one remove per
+ * merge of two runs, and one floor per id lookup that misses the sequence's
+ * leaf hint. All O(log n); only splits allocate.
  */
 #ifndef ACCORD_IDX_H
 #define ACCORD_IDX_H
@@ -29,6 +29,9 @@ typedef struct idx {
 /* Inserts key or replaces its value. Returns 0 or ACCORD_ENOMEM (then the
  * map is unchanged). */
 int idx_put(idx *m, uint64_t key, void *val);
+
+/* Removes key if present. Never allocates, never fails. */
+void idx_remove(idx *m, uint64_t key);
 
 /* The value of the greatest key <= key, its key in *found; NULL if none. */
 void *idx_floor(const idx *m, uint64_t key, uint64_t *found);

@@ -332,7 +332,7 @@ int mp_skip(mp_reader *r) {
     double d;
     int b;
     int8_t t;
-    uint32_t n;
+    uint32_t n = 0;
     switch (mp_peek(r)) {
       case MP_NIL: mp_get_nil(r); break;
       case MP_BOOL: mp_get_bool(r, &b); break;

@@ -146,10 +146,7 @@ int seq_find_visible(const sequence *s, size_t pos, seq_cur *c) {
   return 0; /* counts disagree with runs: cannot happen */
 }
 
-int seq_find_id(const sequence *s, opid id, seq_cur *c) {
-  uint64_t found;
-  seq_leaf *l = idx_floor(&s->index, opid_key(id), &found);
-  if (!l || (uint32_t)(found >> 32) != id.actor) return 0;
+static int find_in_leaf(seq_leaf *l, opid id, seq_cur *c) {
   for (uint32_t i = 0; i < l->n; i++) {
     const seq_run *r = &l->r[i];
     if (r->id.actor == id.actor && id.ctr >= r->id.ctr &&
@@ -161,6 +158,16 @@ int seq_find_id(const sequence *s, opid id, seq_cur *c) {
     }
   }
   return 0;
+}
+
+int seq_find_id(const sequence *s, opid id, seq_cur *c) {
+  if (s->hint && find_in_leaf(s->hint, id, c)) return 1;
+  uint64_t found;
+  seq_leaf *l = idx_floor(&s->index, opid_key(id), &found);
+  if (!l || (uint32_t)(found >> 32) != id.actor || !find_in_leaf(l, id, c))
+    return 0;
+  ((sequence *)s)->hint = l; /* a cache, not state */
+  return 1;
 }
 
 int seq_id_visible(const sequence *s, opid id) {
@@ -193,7 +200,8 @@ static int id_cmp(const sequence *s, opid a, opid b, int none_is_end) {
   if (opid_eq(a, b)) return 0;
   if (opid_none(a)) return none_is_end ? 1 : -1;
   if (opid_none(b)) return none_is_end ? -1 : 1;
-  seq_cur ca, cb;
+  seq_cur ca = {0}, cb = {0};
+  /* both ids are origins of integrated elements, so both exist */
   seq_find_id(s, a, &ca);
   seq_find_id(s, b, &cb);
   return cur_cmp(ca, cb);
@@ -494,6 +502,34 @@ int seq_visible_ranges(const sequence *s, size_t pos, size_t n, seq_range_fn fn,
   return n ? ACCORD_ERANGE : 0;
 }
 
+/* 1 if run b continues run a: they could have been inserted as one. */
+static int continues(const seq_run *a, const seq_run *b) {
+  return a->id.actor == b->id.actor && a->id.ctr + a->len == b->id.ctr &&
+         opid_eq(b->left, opid_make(a->id.actor, b->id.ctr - 1)) &&
+         opid_eq(b->right, a->right) && a->deleted == b->deleted &&
+         a->off + a->bytes == b->off;
+}
+
+/* Merges run ri of leaf l with its neighbours in the same leaf where one
+ * continues the other: deleting a word letter by letter leaves one
+ * tombstone run, not one per letter. */
+static void merge_around(sequence *s, seq_leaf *l, uint32_t ri) {
+  if (ri + 1 < l->n && continues(&l->r[ri], &l->r[ri + 1])) {
+    l->r[ri].len += l->r[ri + 1].len;
+    l->r[ri].bytes += l->r[ri + 1].bytes;
+    idx_remove(&s->index, opid_key(l->r[ri + 1].id));
+    memmove(&l->r[ri + 1], &l->r[ri + 2], (l->n - ri - 2) * sizeof l->r[0]);
+    l->n--;
+  }
+  if (ri > 0 && continues(&l->r[ri - 1], &l->r[ri])) {
+    l->r[ri - 1].len += l->r[ri].len;
+    l->r[ri - 1].bytes += l->r[ri].bytes;
+    idx_remove(&s->index, opid_key(l->r[ri].id));
+    memmove(&l->r[ri], &l->r[ri + 1], (l->n - ri - 1) * sizeof l->r[0]);
+    l->n--;
+  }
+}
+
 int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly) {
   seq_cur c;
   *newly = 0;
@@ -522,6 +558,7 @@ int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly) {
       if (rc) return rc;
       run_at(c)->deleted = 1;
       adjust(s, c.leaf, -(int64_t)take);
+      merge_around(s, c.leaf, c.ri);
       *newly += take;
     }
     done += take;

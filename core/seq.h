@@ -16,7 +16,7 @@
  * Invariants:
  *   - A run never spans two actors; its counters are consecutive; it is
  *     wholly visible or wholly deleted.
- *   - Every run's first element is indexed in idx under its own key.
+ *   - idx holds exactly the runs' first elements, each naming its leaf.
  *   - A node's count[i] is the number of visible elements under child[i].
  *   - Text runs reference bytes [off, off+bytes) of the content arena, the
  *     UTF-8 of exactly len code points; list runs reference values
@@ -71,6 +71,7 @@ typedef struct sequence {
   uint32_t height;
   uint32_t visible; /* visible elements in the whole sequence */
   seq_leaf *first, *last;
+  seq_leaf *hint;   /* leaf of the last id lookup: edits are local */
   idx index;
   uint8_t is_text;
   buf content;      /* text: UTF-8 of every element ever inserted */
