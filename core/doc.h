@@ -23,7 +23,9 @@
 
 #define ACCORD_MAX_KEY 65536
 #define ACCORD_MAX_MESSAGE 65536
-#define ACCORD_MAX_ACTORS 65536
+/* Distinct authors per document: far beyond any team's devices, and small
+ * enough that the actor table's linear scans stay cheap on hostile input. */
+#define ACCORD_MAX_ACTORS 4096
 #define ACCORD_MAX_PENDING_BYTES ((size_t)256 << 20)
 
 /* ---- maps ---------------------------------------------------------------- */

@@ -34,13 +34,13 @@ decoder *doc_decoder(accord_doc *doc) {
 
 /* Actor indexes with at least one change, in actor id order. */
 static uint32_t *sorted_actors(const accord_doc *doc, uint32_t *n) {
-  uint32_t *a = mem_alloc((doc->nactors + 1) * sizeof *a);
-  if (!a) return NULL;
+  uint32_t *by_rank = mem_alloc((doc->nactors + 1) * sizeof *by_rank);
+  if (!by_rank) return NULL;
+  for (uint32_t i = 0; i < doc->nactors; i++) by_rank[doc->rank[i]] = i;
   *n = 0;
-  for (uint32_t r = 0; r < doc->nactors; r++) /* ranks are a permutation */
-    for (uint32_t i = 0; i < doc->nactors; i++)
-      if (doc->rank[i] == r && doc->chains[i].n > 0) a[(*n)++] = i;
-  return a;
+  for (uint32_t r = 0; r < doc->nactors; r++)
+    if (doc->chains[by_rank[r]].n > 0) by_rank[(*n)++] = by_rank[r];
+  return by_rank;
 }
 
 int accord_doc_version(const accord_doc *doc, uint8_t **out, size_t *len) {
@@ -281,13 +281,22 @@ static int apply_ready(importer *im) {
         const chain *c = &doc->chains[a];
         if (x->seq <= c->n) {
           int rc = check_known(doc, x);
-          if (rc) return rc;
+          /* a waiting change that disagrees with the chain was never
+           * verified: drop it. One from this batch is a fork. */
+          if (rc && !x->from_pending) return rc;
           x->done = 1;
           if (!x->from_pending) im->st.duplicates++;
           continue;
         }
         if (x->seq != c->n + 1) break;
         int applied, rc = try_apply(doc, x, &applied);
+        if (rc && x->from_pending && rc != ACCORD_ENOMEM) {
+          /* an earlier import left a change that turns out bad: drop it
+           * and repair whatever part of it was applied */
+          x->done = 1;
+          if ((rc = doc_rebuild(doc))) return rc;
+          continue;
+        }
         if (rc) return rc;
         if (!applied) break;
         x->done = 1;
@@ -311,10 +320,10 @@ static int keep_pending(importer *im) {
       /* the same change twice among the leftovers: keep one */
       if (i > 0 && !im->c[i - 1].done && im->c[i - 1].actor == im->c[i].actor &&
           im->c[i - 1].seq == im->c[i].seq) {
-        if (im->c[i - 1].len != im->c[i].len ||
-            memcmp(im->c[i - 1].body, im->c[i].body, im->c[i].len))
-          return ACCORD_EFORK;
-        im->c[i].done = 2; /* dropped duplicate */
+        /* the same bytes, or two unverified versions of one change: keep
+         * the first (a waiting one sorts first); a bad one is dropped when
+         * its turn comes and the good one arrives again with the next sync */
+        im->c[i].done = 2;
         if (!im->c[i].from_pending) im->st.duplicates++;
         continue;
       }
