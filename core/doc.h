@@ -99,6 +99,7 @@ typedef struct oper {
   val v; /* SET; strings borrowed */
   opid left, right;
   uint32_t n;              /* INS elements */
+  const seq_cur *at;       /* INS made here: where it goes (no scan) */
   const uint8_t *content;  /* INS text: UTF-8 of n code points */
   uint32_t nbytes;
   const val *vals;         /* INS list: n values, strings borrowed */

@@ -16,10 +16,7 @@ static void put_be(buf *b, uint8_t tag, uint64_t v, int n) {
   buf_put(b, t, (size_t)n + 1);
 }
 
-void mp_put_nil(buf *b) { buf_put_byte(b, 0xc0); }
-void mp_put_bool(buf *b, int v) { buf_put_byte(b, v ? 0xc3 : 0xc2); }
-
-void mp_put_uint(buf *b, uint64_t v) {
+void mp_put_uint_slow(buf *b, uint64_t v) {
   if (v < 0x80) buf_put_byte(b, (uint8_t)v);
   else if (v <= 0xff) put_be(b, 0xcc, v, 1);
   else if (v <= 0xffff) put_be(b, 0xcd, v, 2);
@@ -67,7 +64,9 @@ void mp_put_bin(buf *b, const void *p, size_t len) {
   buf_put(b, p, len);
 }
 
-void mp_put_array(buf *b, uint32_t n) { put_len(b, n, 0x90, 15, 0, 0xdc, 0xdd); }
+void mp_put_array_slow(buf *b, uint32_t n) {
+  put_len(b, n, 0x90, 15, 0, 0xdc, 0xdd);
+}
 void mp_put_map(buf *b, uint32_t n) { put_len(b, n, 0x80, 15, 0, 0xde, 0xdf); }
 
 void mp_put_ext(buf *b, int8_t type, const void *p, size_t len) {

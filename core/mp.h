@@ -24,14 +24,26 @@
 #include "buf.h"
 
 /* Writer ------------------------------------------------------------------ */
-void mp_put_nil(buf *b);
-void mp_put_bool(buf *b, int v);
-void mp_put_uint(buf *b, uint64_t v);
+void mp_put_uint_slow(buf *b, uint64_t v);
+void mp_put_array_slow(buf *b, uint32_t n);
+
+/* The small cases inline: changes are written on every keystroke. */
+static inline void mp_put_nil(buf *b) { buf_put_byte(b, 0xc0); }
+static inline void mp_put_bool(buf *b, int v) {
+  buf_put_byte(b, v ? 0xc3 : 0xc2);
+}
+static inline void mp_put_uint(buf *b, uint64_t v) {
+  if (v < 0x80) buf_put_byte(b, (uint8_t)v);
+  else mp_put_uint_slow(b, v);
+}
+static inline void mp_put_array(buf *b, uint32_t n) {
+  if (n <= 15) buf_put_byte(b, (uint8_t)(0x90 | n));
+  else mp_put_array_slow(b, n);
+}
 void mp_put_int(buf *b, int64_t v);
 void mp_put_double(buf *b, double v);
 void mp_put_str(buf *b, const void *p, size_t len);
 void mp_put_bin(buf *b, const void *p, size_t len);
-void mp_put_array(buf *b, uint32_t n);
 void mp_put_map(buf *b, uint32_t n);
 void mp_put_ext(buf *b, int8_t type, const void *p, size_t len);
 

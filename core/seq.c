@@ -207,7 +207,8 @@ static int id_cmp(const sequence *s, opid a, opid b, int none_is_end) {
   return cur_cmp(ca, cb);
 }
 
-void seq_local_origins(const sequence *s, size_t pos, opid *left, opid *right) {
+void seq_local_origins(const sequence *s, size_t pos, opid *left, opid *right,
+                       seq_cur *at) {
   seq_cur c;
   if (pos == 0) {
     *left = opid_make(0, 0);
@@ -218,6 +219,7 @@ void seq_local_origins(const sequence *s, size_t pos, opid *left, opid *right) {
     c = cur_next(c);
   }
   *right = c.leaf ? cur_id(c) : opid_make(0, 0);
+  *at = c;
 }
 
 /* ---- structural changes -------------------------------------------------- */
@@ -474,13 +476,19 @@ int seq_integrate(sequence *s, const uint32_t *ranks, opid id, uint32_t n,
     else e = cur_next_run(e);
   }
 
+  return seq_insert_at(s, dest, id, n, left, right, content, nbytes, vals);
+}
+
+int seq_insert_at(sequence *s, seq_cur at, opid id, uint32_t n, opid left,
+                  opid right, const uint8_t *content, uint32_t nbytes,
+                  val *vals) {
   seq_run nr;
   memset(&nr, 0, sizeof nr);
   nr.id = id;
   nr.left = left;
   nr.right = right;
   nr.len = n;
-  return insert_at(s, dest, nr, content, nbytes, vals);
+  return insert_at(s, at, nr, content, nbytes, vals);
 }
 
 int seq_visible_ranges(const sequence *s, size_t pos, size_t n, seq_range_fn fn,

@@ -91,8 +91,10 @@ int seq_init(sequence *s, int is_text);
 void seq_free(sequence *s);
 size_t seq_mem(const sequence *s);
 
-/* The origins a local insert at visible position pos (0..visible) takes. */
-void seq_local_origins(const sequence *s, size_t pos, opid *left, opid *right);
+/* The origins a local insert at visible position pos (0..visible) takes,
+ * and in *at the place it goes (for seq_insert_at). */
+void seq_local_origins(const sequence *s, size_t pos, opid *left, opid *right,
+                       seq_cur *at);
 
 /* Integrates a run of n new elements with ids id..id+n-1 between left and
  * right. Text: content is n code points of valid UTF-8 in nbytes bytes.
@@ -103,6 +105,12 @@ void seq_local_origins(const sequence *s, size_t pos, opid *left, opid *right);
 int seq_integrate(sequence *s, const uint32_t *ranks, opid id, uint32_t n,
                   opid left, opid right, const uint8_t *content,
                   uint32_t nbytes, val *vals);
+
+/* Inserts like seq_integrate at a place from seq_local_origins (with no
+ * change to the sequence since): the local fast path, no scan needed. */
+int seq_insert_at(sequence *s, seq_cur at, opid id, uint32_t n, opid left,
+                  opid right, const uint8_t *content, uint32_t nbytes,
+                  val *vals);
 
 /* Calls fn for each run-sized id range of the visible elements
  * [pos, pos+n) (pos+n <= visible), in order. No changes. */

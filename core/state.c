@@ -128,6 +128,9 @@ static int apply_ins(accord_doc *doc, state *st, object *o, const oper *op) {
   sequence *s = &o->u.s;
   if (o->type == ACCORD_TEXT) {
     if (!op->content) return ACCORD_EMALFORMED;
+    if (op->at)
+      return seq_insert_at(s, *op->at, op->id, op->n, op->left, op->right,
+                           op->content, op->nbytes, NULL);
     return seq_integrate(s, doc->rank, op->id, op->n, op->left, op->right,
                          op->content, op->nbytes, NULL);
   }
@@ -140,7 +143,10 @@ static int apply_ins(accord_doc *doc, state *st, object *o, const oper *op) {
   uint32_t i;
   int rc = 0;
   for (i = 0; i < op->n && !rc; i++) rc = val_copy(&copy[i], &op->vals[i]);
-  if (!rc)
+  if (!rc && op->at)
+    rc = seq_insert_at(s, *op->at, op->id, op->n, op->left, op->right, NULL,
+                       0, copy);
+  else if (!rc)
     rc = seq_integrate(s, doc->rank, op->id, op->n, op->left, op->right,
                        NULL, 0, copy);
   if (rc) {

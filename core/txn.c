@@ -404,7 +404,9 @@ int accord_text_splice(accord_txn *t, accord_id objid, size_t pos, size_t del,
   memset(&o, 0, sizeof o);
   o.kind = OP_INS;
   o.obj = ob->id;
-  seq_local_origins(&ob->u.s, pos, &o.left, &o.right);
+  seq_cur at;
+  seq_local_origins(&ob->u.s, pos, &o.left, &o.right, &at);
+  o.at = &at;
   o.n = (uint32_t)ncp;
   o.content = (const uint8_t *)s;
   o.nbytes = (uint32_t)len;
@@ -423,7 +425,9 @@ static int list_insert(accord_txn *t, accord_id objid, size_t index,
   memset(&o, 0, sizeof o);
   o.kind = OP_INS;
   o.obj = ob->id;
-  seq_local_origins(&ob->u.s, index, &o.left, &o.right);
+  seq_cur at;
+  seq_local_origins(&ob->u.s, index, &o.left, &o.right, &at);
+  o.at = &at;
   o.n = 1;
   o.vals = v;
   rc = emit(t, &o);
