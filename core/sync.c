@@ -269,7 +269,7 @@ static int try_apply(accord_doc *doc, const cand *x, int *applied) {
 
 static int apply_ready(importer *im) {
   accord_doc *doc = im->doc;
-  qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  if (im->n > 1) qsort(im->c, im->n, sizeof *im->c, cand_cmp);
   for (int progress = 1; progress;) {
     progress = 0;
     for (size_t i = 0; i < im->n;) {
