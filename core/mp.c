@@ -337,14 +337,7 @@ int mp_skip(mp_reader *r) {
       case MP_BOOL: mp_get_bool(r, &b); break;
       case MP_UINT: mp_get_uint(r, &u); break;
       case MP_NINT: mp_get_int(r, &i); break;
-      case MP_FLOAT:
-        if (*r->p == 0xca) {
-          if (mp_left(r) < 5) return fail(r);
-          r->p += 5;
-        } else {
-          mp_get_double(r, &d);
-        }
-        break;
+      case MP_FLOAT: mp_get_double(r, &d); break; /* float64 only */
       case MP_STR: mp_get_str(r, &s, &len); break;
       case MP_BIN: mp_get_bin(r, &q, &len); break;
       case MP_EXT: mp_get_ext(r, &t, &q, &len); break;

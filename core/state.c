@@ -87,9 +87,9 @@ int state_new_obj(state *st, const object *parent, opid id, uint8_t type) {
 
 int state_init(state *st) {
   memset(st, 0, sizeof *st);
-  st->objs.cap = 16;
-  st->objs.slot = mem_calloc(st->objs.cap, sizeof *st->objs.slot);
+  st->objs.slot = mem_calloc(16, sizeof *st->objs.slot);
   if (!st->objs.slot) return ACCORD_ENOMEM;
+  st->objs.cap = 16;
   int rc = state_new_obj(st, NULL, opid_make(0, 0), ACCORD_MAP);
   if (rc) state_free(st);
   return rc;

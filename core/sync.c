@@ -200,7 +200,7 @@ static int check_known(const accord_doc *doc, const cand *x) {
 static int read_batch(importer *im, const uint8_t *p, size_t len) {
   accord_doc *doc = im->doc;
   mp_reader r;
-  uint32_t n, na, nc;
+  uint32_t n, na, nc = 0;
   uint64_t version;
   const uint8_t *id;
   size_t idlen;
