@@ -31,6 +31,15 @@ static inline int buf_reserve(buf *b, size_t extra) {
   return buf_grow(b, extra) == 0;
 }
 
+/* For long-lived buffers: reserve, and on failure return the error with
+ * the buffer as it was (not left failed for later appends). */
+static inline int buf_try_reserve(buf *b, size_t extra) {
+  if (buf_reserve(b, extra)) return 0;
+  int rc = b->err;
+  b->err = 0;
+  return rc;
+}
+
 static inline void buf_put(buf *b, const void *p, size_t n) {
   if (n == 0 || !buf_reserve(b, n)) return;
   memcpy(b->p + b->len, p, n);

@@ -208,7 +208,8 @@ mentry *map_live_entry(const kvmap *m, size_t i);
 /* oplog.c */
 int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
                  int64_t time);
-void chain_truncate(chain *c, uint32_t n);
+/* Cuts the chain back to n changes whose head ended at end_op at time. */
+void chain_truncate(chain *c, uint32_t n, uint32_t end_op, int64_t time);
 void chain_free(chain *c);
 static inline const uint8_t *chain_body(const chain *c, uint32_t seq,
                                         size_t *len) {

@@ -28,8 +28,8 @@ int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
     c->off = off;
     c->cap = cap;
   }
-  /* body may point into c->bytes (it never does today); copy via reserve */
-  if (!buf_reserve(&c->bytes, len)) return c->bytes.err;
+  int rc = buf_try_reserve(&c->bytes, len);
+  if (rc) return rc;
   buf_put(&c->bytes, body, len);
   c->n++;
   c->off[c->n] = (uint32_t)c->bytes.len;
@@ -38,9 +38,11 @@ int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
   return 0;
 }
 
-void chain_truncate(chain *c, uint32_t n) {
+void chain_truncate(chain *c, uint32_t n, uint32_t end_op, int64_t time) {
   if (n >= c->n) return;
   c->n = n;
+  c->end_op = end_op;
+  c->time = time;
   c->bytes.len = n ? c->off[n] : 0;
   if (c->hashed > n) {
     c->hashed = 0; /* recomputed from the start when next needed */

@@ -357,7 +357,7 @@ static int split_at(sequence *s, seq_cur *c) {
 static int reserve_content(sequence *s, uint32_t n, uint32_t nbytes) {
   if (s->is_text) {
     if (s->content.len + (size_t)nbytes > UINT32_MAX) return ACCORD_ETOOBIG;
-    return buf_reserve(&s->content, nbytes) ? 0 : s->content.err;
+    return buf_try_reserve(&s->content, nbytes);
   }
   if (s->nvals + (uint64_t)n > UINT32_MAX / 2) return ACCORD_ETOOBIG;
   if (s->nvals + n > s->capvals) {

@@ -24,7 +24,10 @@ int val_copy(val *dst, const val *v) {
   *dst = *v;
   if (v->type == ACCORD_STR || v->type == ACCORD_BYTES) {
     char *s = mem_alloc((size_t)v->len + 1);
-    if (!s) return ACCORD_ENOMEM;
+    if (!s) {
+      memset(dst, 0, sizeof *dst); /* never left holding a borrowed string */
+      return ACCORD_ENOMEM;
+    }
     if (v->len) memcpy(s, v->u.s, v->len);
     s[v->len] = 0;
     dst->u.s = s;

@@ -164,8 +164,9 @@ typedef struct importer {
   accord_doc *doc;
   cand *c;
   size_t n, cap;
-  uint32_t *old_n; /* chain lengths before, per actor index */
+  chain *old; /* chain heads before (n, end_op, time), per actor index */
   uint32_t nold;
+  int touched; /* some op reached the state: a roll back must rebuild */
   accord_import_stats st;
 } importer;
 
@@ -248,7 +249,8 @@ static int read_batch(importer *im, const uint8_t *p, size_t len) {
 
 /* Decodes and applies one change that extends its chain, if its deps are
  * present. *applied says whether it was. */
-static int try_apply(accord_doc *doc, const cand *x, int *applied) {
+static int try_apply(importer *im, const cand *x, int *applied) {
+  accord_doc *doc = im->doc;
   decoder *d = doc_decoder(doc);
   if (!d) return ACCORD_ENOMEM;
   chain *c = &doc->chains[x->actor];
@@ -260,6 +262,7 @@ static int try_apply(accord_doc *doc, const cand *x, int *applied) {
   *applied = 0;
   for (uint32_t k = 0; k < ch.ndeps; k++)
     if (doc->chains[ch.deps[2 * k]].n < ch.deps[2 * k + 1]) return 0;
+  im->touched = 1;
   for (uint32_t k = 0; k < ch.nops; k++)
     if ((rc = state_apply(doc, &doc->st, &ch.ops[k]))) return rc;
   if ((rc = chain_append(c, x->body, x->len, ch.end_op, ch.time))) return rc;
@@ -289,7 +292,7 @@ static int apply_ready(importer *im) {
           continue;
         }
         if (x->seq != c->n + 1) break;
-        int applied, rc = try_apply(doc, x, &applied);
+        int applied, rc = try_apply(im, x, &applied);
         if (rc && x->from_pending && rc != ACCORD_ENOMEM) {
           /* an earlier import left a change that turns out bad: drop it
            * and repair whatever part of it was applied */
@@ -367,13 +370,14 @@ static int keep_pending(importer *im) {
 }
 
 /* Puts the document back as it was before the import began. */
-static void roll_back(importer *im, int applied_any) {
+static void roll_back(importer *im) {
   accord_doc *doc = im->doc;
   for (uint32_t a = 0; a < im->nold; a++)
-    chain_truncate(&doc->chains[a], im->old_n[a]);
+    chain_truncate(&doc->chains[a], im->old[a].n, im->old[a].end_op,
+                   im->old[a].time);
   for (uint32_t a = im->nold; a < doc->nactors; a++)
-    chain_truncate(&doc->chains[a], 0);
-  if (applied_any) doc_rebuild(doc);
+    chain_truncate(&doc->chains[a], 0, 0, 0);
+  if (im->touched) doc_rebuild(doc);
 }
 
 int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
@@ -387,9 +391,9 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   memset(&im, 0, sizeof im);
   im.doc = doc;
   im.nold = doc->nactors;
-  im.old_n = mem_alloc((im.nold + 1) * sizeof *im.old_n);
-  if (!im.old_n) return ACCORD_ENOMEM;
-  for (uint32_t a = 0; a < im.nold; a++) im.old_n[a] = doc->chains[a].n;
+  im.old = mem_alloc((im.nold + 1) * sizeof *im.old);
+  if (!im.old) return ACCORD_ENOMEM;
+  memcpy(im.old, doc->chains, im.nold * sizeof *im.old);
   int rc = 0;
   for (uint32_t i = 0; i < doc->npending && !rc; i++)
     rc = add_cand(&im, doc->pending[i].actor, doc->pending[i].seq,
@@ -401,13 +405,13 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   if (!rc) rc = apply_ready(&im);
   if (!rc) rc = keep_pending(&im);
   if (rc) {
-    roll_back(&im, im.st.applied > 0);
+    roll_back(&im);
   } else if (stats) {
     *stats = im.st;
     stats->pending = doc->npending;
   }
   mem_free(im.c);
-  mem_free(im.old_n);
+  mem_free(im.old);
   return rc;
 }
 
