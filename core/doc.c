@@ -126,58 +126,24 @@ int doc_fail(accord_doc *doc, int rc) {
   return rc;
 }
 
-/* Replays every chain into st in a causal order. */
-static int replay(accord_doc *doc, decoder *d, state *st) {
-  uint32_t n = doc->nactors;
-  uint32_t *done = mem_calloc(n, sizeof *done);
-  uint32_t *end = mem_calloc(n, sizeof *end);
-  int64_t *time = mem_calloc(n, sizeof *time);
+static int apply_change(void *ctx, accord_doc *doc, uint32_t actor,
+                        uint32_t seq, const dchange *ch, const uint8_t *body,
+                        size_t len) {
+  docstate *st = ctx;
+  (void)actor;
+  (void)seq;
+  (void)body;
+  (void)len;
   int rc = 0;
-  if (!done || !end || !time) {
-    rc = ACCORD_ENOMEM;
-    goto out;
-  }
-  for (int progress = 1; progress;) {
-    progress = 0;
-    for (uint32_t a = 0; a < n && !rc; a++) {
-      chain *c = &doc->chains[a];
-      while (done[a] < c->n) {
-        size_t len;
-        const uint8_t *body = chain_body(c, done[a] + 1, &len);
-        dchange ch;
-        if ((rc = change_decode(doc, d, a, end[a], time[a], body, len, &ch)))
-          break;
-        uint32_t k;
-        for (k = 0; k < ch.ndeps; k++)
-          if (done[ch.deps[2 * k]] < ch.deps[2 * k + 1]) break;
-        if (k < ch.ndeps) break; /* waits for another chain */
-        for (k = 0; k < ch.nops && !rc; k++)
-          rc = state_apply(doc, st, &ch.ops[k]);
-        if (rc) break;
-        end[a] = ch.end_op;
-        time[a] = ch.time;
-        done[a]++;
-        progress = 1;
-      }
-    }
-    if (rc) break;
-  }
-  for (uint32_t a = 0; a < n && !rc; a++)
-    if (done[a] != doc->chains[a].n) rc = ACCORD_EMALFORMED;
-out:
-  mem_free(done);
-  mem_free(end);
-  mem_free(time);
+  for (uint32_t k = 0; k < ch->nops && !rc; k++)
+    rc = state_apply(doc, st, &ch->ops[k]);
   return rc;
 }
 
 int doc_rebuild(accord_doc *doc) {
-  state st;
-  decoder d;
-  memset(&d, 0, sizeof d);
+  docstate st;
   int rc = state_init(&st);
-  if (!rc) rc = replay(doc, &d, &st);
-  decoder_free(&d);
+  if (!rc) rc = doc_walk(doc, apply_change, &st);
   if (rc) {
     state_free(&st);
     return doc_fail(doc, rc);
@@ -185,4 +151,54 @@ int doc_rebuild(accord_doc *doc) {
   state_free(&doc->st);
   doc->st = st;
   return 0;
+}
+
+/* ---- marks --------------------------------------------------------------- */
+
+int doc_mark_take(const accord_doc *doc, doc_mark *m) {
+  memset(m, 0, sizeof *m);
+  m->nactors = doc->nactors;
+  m->heads = mem_alloc((doc->nactors + 1) * sizeof *m->heads);
+  m->pending = mem_alloc((doc->npending + 1) * sizeof *m->pending);
+  if (!m->heads || !m->pending) goto nomem;
+  memcpy(m->heads, doc->chains, doc->nactors * sizeof *m->heads);
+  for (; m->npending < doc->npending; m->npending++) {
+    const pend *p = &doc->pending[m->npending];
+    pend *q = &m->pending[m->npending];
+    *q = *p;
+    if (!(q->body = mem_alloc(p->len ? p->len : 1))) goto nomem;
+    memcpy(q->body, p->body, p->len);
+  }
+  m->pending_bytes = doc->pending_bytes;
+  return 0;
+nomem:
+  doc_mark_free(m);
+  return ACCORD_ENOMEM;
+}
+
+void doc_mark_free(doc_mark *m) {
+  for (uint32_t i = 0; i < m->npending; i++) mem_free(m->pending[i].body);
+  mem_free(m->pending);
+  mem_free(m->heads);
+  memset(m, 0, sizeof *m);
+}
+
+int doc_mark_restore(accord_doc *doc, doc_mark *m) {
+  int changed = doc->nactors != m->nactors || m->touched;
+  for (uint32_t a = 0; a < doc->nactors; a++) {
+    chain *c = &doc->chains[a];
+    const chain *h = a < m->nactors ? &m->heads[a] : NULL;
+    uint32_t n = h ? h->n : 0;
+    if (c->n != n) changed = 1;
+    chain_truncate(c, n, h ? h->end_op : 0, h ? h->time : 0);
+  }
+  for (uint32_t i = 0; i < doc->npending; i++) mem_free(doc->pending[i].body);
+  mem_free(doc->pending);
+  doc->pending = m->pending;
+  doc->npending = doc->cappending = m->npending;
+  doc->pending_bytes = m->pending_bytes;
+  m->pending = NULL;
+  m->npending = 0;
+  doc_mark_free(m);
+  return changed ? doc_rebuild(doc) : 0;
 }

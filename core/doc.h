@@ -72,10 +72,10 @@ typedef struct objtab {
 } objtab;
 
 /* The state the history builds. */
-typedef struct state {
+typedef struct docstate {
   objtab objs;
   uint32_t max_op; /* highest counter seen */
-} state;
+} docstate;
 
 /* ---- operations ---------------------------------------------------------- */
 
@@ -160,7 +160,7 @@ struct accord_doc {
   chain *chains; /* parallel to actor[] */
   uint32_t nactors, capactors;
   uint32_t *seen; /* per actor: seq known at the last local commit */
-  state st;
+  docstate st;
   pend *pending;
   uint32_t npending, cappending;
   size_t pending_bytes;
@@ -177,13 +177,13 @@ int doc_actor_index(accord_doc *doc, const uint8_t *id, uint32_t *out);
 int doc_actor_find(const accord_doc *doc, const uint8_t *id, uint32_t *out);
 
 /* state.c */
-int state_init(state *st);
-void state_free(state *st);
-object *state_obj(const state *st, opid id);
+int state_init(docstate *st);
+void state_free(docstate *st);
+object *state_obj(const docstate *st, opid id);
 /* Creates an object inside parent (NULL for the root). Errors: EMALFORMED
  * (the id exists), ETOOBIG (too deep), ENOMEM. */
-int state_new_obj(state *st, const object *parent, opid id, uint8_t type);
-size_t state_mem(const state *st);
+int state_new_obj(docstate *st, const object *parent, opid id, uint8_t type);
+size_t state_mem(const docstate *st);
 /* 1 if op a wins over op b (higher (counter, actor id)). */
 static inline int op_newer(const accord_doc *d, opid a, opid b) {
   if (a.ctr != b.ctr) return a.ctr > b.ctr;
@@ -191,19 +191,28 @@ static inline int op_newer(const accord_doc *d, opid a, opid b) {
 }
 /* Applies one op to the state. Errors: EMALFORMED (the op does not fit the
  * state: unknown object, wrong type, unknown element), ENOMEM. */
-int state_apply(accord_doc *doc, state *st, const oper *o);
+int state_apply(accord_doc *doc, docstate *st, const oper *o);
 /* Copies v (strings duplicated) into dst. */
 int val_copy(val *dst, const val *v);
 
 /* map.c */
 mentry *map_find(const kvmap *m, const char *key, size_t klen);
-int map_apply(accord_doc *doc, state *st, object *o, const oper *op);
+int map_apply(accord_doc *doc, docstate *st, object *o, const oper *op);
 int map_increment(kvmap *m, const char *key, size_t klen, opid target,
                   int64_t delta);
 void map_free(kvmap *m);
 size_t map_mem(const kvmap *m);
 /* The i-th live entry in key order. */
 mentry *map_live_entry(const kvmap *m, size_t i);
+
+/* history.c */
+struct dchange;
+/* Visits every change in a causal order (each after its author's previous
+ * change and its deps). A non-zero return from visit stops the walk. */
+typedef int (*doc_visit_fn)(void *ctx, accord_doc *doc, uint32_t actor,
+                            uint32_t seq, const struct dchange *ch,
+                            const uint8_t *body, size_t len);
+int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx);
 
 /* oplog.c */
 int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
@@ -222,6 +231,24 @@ size_t oplog_mem(const accord_doc *doc);
 
 /* doc.c */
 int doc_rebuild(accord_doc *doc);
+
+/* A mark remembers a document's history (chain heads and pending changes)
+ * so that everything after it can be undone: the store takes one before an
+ * in-memory commit or import and restores it when the disk write fails. */
+typedef struct doc_mark {
+  uint32_t nactors;
+  chain *heads; /* n, end_op, time of each chain */
+  pend *pending; /* owned copies */
+  uint32_t npending;
+  size_t pending_bytes;
+  int touched; /* set by the holder when ops reached the docstate */
+} doc_mark;
+int doc_mark_take(const accord_doc *doc, doc_mark *m);
+/* Puts the document back as it was at the mark and frees the mark. The
+ * state is rebuilt if any chain moved or the mark was touched; errors are
+ * those of the rebuild. */
+int doc_mark_restore(accord_doc *doc, doc_mark *m);
+void doc_mark_free(doc_mark *m);
 /* Public ids <-> op ids. Errors: ENOTFOUND (unknown actor). */
 int doc_opid(const accord_doc *doc, accord_id id, opid *out);
 accord_id doc_public_id(const accord_doc *doc, opid id);

@@ -56,7 +56,7 @@ static int in_pred(const oper *o, opid id) {
   return 0;
 }
 
-int map_apply(accord_doc *doc, state *st, object *ob, const oper *o) {
+int map_apply(accord_doc *doc, docstate *st, object *ob, const oper *o) {
   kvmap *m = &ob->u.m;
   int found;
   uint32_t at = search(m, o->key, o->klen, &found);

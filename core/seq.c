@@ -166,7 +166,7 @@ int seq_find_id(const sequence *s, opid id, seq_cur *c) {
   seq_leaf *l = idx_floor(&s->index, opid_key(id), &found);
   if (!l || (uint32_t)(found >> 32) != id.actor || !find_in_leaf(l, id, c))
     return 0;
-  ((sequence *)s)->hint = l; /* a cache, not state */
+  ((sequence *)s)->hint = l; /* a cache, not docstate */
   return 1;
 }
 

@@ -41,7 +41,7 @@ static uint32_t hash_id(opid id, uint32_t cap) {
   return (uint32_t)((opid_key(id) * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
 }
 
-object *state_obj(const state *st, opid id) {
+object *state_obj(const docstate *st, opid id) {
   uint32_t i = hash_id(id, st->objs.cap);
   for (;;) {
     object *o = st->objs.slot[i];
@@ -57,7 +57,7 @@ static void place(object **slot, uint32_t cap, object *o) {
   slot[i] = o;
 }
 
-int state_new_obj(state *st, const object *parent, opid id, uint8_t type) {
+int state_new_obj(docstate *st, const object *parent, opid id, uint8_t type) {
   if (state_obj(st, id)) return ACCORD_EMALFORMED;
   uint32_t depth = parent ? parent->depth + 1u : 0;
   if (depth > ACCORD_MAX_DEPTH) return ACCORD_ETOOBIG;
@@ -88,7 +88,7 @@ int state_new_obj(state *st, const object *parent, opid id, uint8_t type) {
   return 0;
 }
 
-int state_init(state *st) {
+int state_init(docstate *st) {
   memset(st, 0, sizeof *st);
   st->objs.slot = mem_calloc(16, sizeof *st->objs.slot);
   if (!st->objs.slot) return ACCORD_ENOMEM;
@@ -98,7 +98,7 @@ int state_init(state *st) {
   return rc;
 }
 
-void state_free(state *st) {
+void state_free(docstate *st) {
   for (uint32_t i = 0; i < st->objs.cap; i++) {
     object *o = st->objs.slot[i];
     if (!o) continue;
@@ -110,7 +110,7 @@ void state_free(state *st) {
   memset(st, 0, sizeof *st);
 }
 
-size_t state_mem(const state *st) {
+size_t state_mem(const docstate *st) {
   size_t m = st->objs.cap * sizeof(object *);
   for (uint32_t i = 0; i < st->objs.cap; i++) {
     const object *o = st->objs.slot[i];
@@ -127,7 +127,7 @@ static int is_object_type(uint8_t t) {
   return t == ACCORD_MAP || t == ACCORD_LIST || t == ACCORD_TEXT;
 }
 
-static int apply_ins(accord_doc *doc, state *st, object *o, const oper *op) {
+static int apply_ins(accord_doc *doc, docstate *st, object *o, const oper *op) {
   sequence *s = &o->u.s;
   if (o->type == ACCORD_TEXT) {
     if (!op->content) return ACCORD_EMALFORMED;
@@ -178,7 +178,7 @@ static int apply_inc(object *o, const oper *op) {
   return 0;
 }
 
-int state_apply(accord_doc *doc, state *st, const oper *op) {
+int state_apply(accord_doc *doc, docstate *st, const oper *op) {
   object *o = state_obj(st, op->obj);
   if (!o) return ACCORD_EMALFORMED;
   int rc;

@@ -164,9 +164,7 @@ typedef struct importer {
   accord_doc *doc;
   cand *c;
   size_t n, cap;
-  chain *old; /* chain heads before (n, end_op, time), per actor index */
-  uint32_t nold;
-  int touched; /* some op reached the state: a roll back must rebuild */
+  doc_mark mark; /* the document before the import */
   accord_import_stats st;
 } importer;
 
@@ -262,7 +260,7 @@ static int try_apply(importer *im, const cand *x, int *applied) {
   *applied = 0;
   for (uint32_t k = 0; k < ch.ndeps; k++)
     if (doc->chains[ch.deps[2 * k]].n < ch.deps[2 * k + 1]) return 0;
-  im->touched = 1;
+  im->mark.touched = 1;
   for (uint32_t k = 0; k < ch.nops; k++)
     if ((rc = state_apply(doc, &doc->st, &ch.ops[k]))) return rc;
   if ((rc = chain_append(c, x->body, x->len, ch.end_op, ch.time))) return rc;
@@ -369,17 +367,6 @@ static int keep_pending(importer *im) {
   return 0;
 }
 
-/* Puts the document back as it was before the import began. */
-static void roll_back(importer *im) {
-  accord_doc *doc = im->doc;
-  for (uint32_t a = 0; a < im->nold; a++)
-    chain_truncate(&doc->chains[a], im->old[a].n, im->old[a].end_op,
-                   im->old[a].time);
-  for (uint32_t a = im->nold; a < doc->nactors; a++)
-    chain_truncate(&doc->chains[a], 0, 0, 0);
-  if (im->touched) doc_rebuild(doc);
-}
-
 int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
                 const pend *extra, uint32_t nextra,
                 accord_import_stats *stats) {
@@ -390,11 +377,8 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   importer im;
   memset(&im, 0, sizeof im);
   im.doc = doc;
-  im.nold = doc->nactors;
-  im.old = mem_alloc((im.nold + 1) * sizeof *im.old);
-  if (!im.old) return ACCORD_ENOMEM;
-  memcpy(im.old, doc->chains, im.nold * sizeof *im.old);
-  int rc = 0;
+  int rc = doc_mark_take(doc, &im.mark);
+  if (rc) return rc;
   for (uint32_t i = 0; i < doc->npending && !rc; i++)
     rc = add_cand(&im, doc->pending[i].actor, doc->pending[i].seq,
                   doc->pending[i].body, doc->pending[i].len, 1);
@@ -405,13 +389,17 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   if (!rc) rc = apply_ready(&im);
   if (!rc) rc = keep_pending(&im);
   if (rc) {
-    roll_back(&im);
-  } else if (stats) {
-    *stats = im.st;
-    stats->pending = doc->npending;
+    /* keep_pending replaces pending only on success, so the mark's copy of
+     * it is only needed by callers that undo a successful import */
+    doc_mark_restore(doc, &im.mark);
+  } else {
+    doc_mark_free(&im.mark);
+    if (stats) {
+      *stats = im.st;
+      stats->pending = doc->npending;
+    }
   }
   mem_free(im.c);
-  mem_free(im.old);
   return rc;
 }
 

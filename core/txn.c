@@ -9,7 +9,7 @@
  *
  * Every public operation validates its arguments before it changes
  * anything, so a failed call leaves the document and the transaction as
- * they were. Only an allocation failure while applying can leave the state
+ * they were. Only an allocation failure while applying can leave the docstate
  * half changed; then the state is rebuilt from history and the transaction
  * is marked failed (its later calls and its commit return the error).
  */
@@ -152,6 +152,29 @@ int accord_txn_commit(accord_txn *t, accord_change_info *info) {
 
 /* ---- emitting ops -------------------------------------------------------- */
 
+/* Rebuilds the state from history plus the transaction's ops so far,
+ * decoded from their own encoding. */
+static int txn_replay(accord_txn *t) {
+  accord_doc *doc = t->doc;
+  int rc = doc_rebuild(doc);
+  if (rc || t->nops == 0) return rc;
+  buf *b = &doc->scratch;
+  b->len = 0;
+  b->err = 0;
+  const chain *c = &doc->chains[0];
+  change_put_body(b, doc, t, c->end_op, c->time);
+  decoder d;
+  memset(&d, 0, sizeof d);
+  dchange ch;
+  rc = b->err ? b->err
+              : change_decode(doc, &d, 0, c->end_op, c->time, b->p, b->len,
+                              &ch);
+  for (uint32_t k = 0; !rc && k < ch.nops; k++)
+    rc = state_apply(doc, &doc->st, &ch.ops[k]);
+  decoder_free(&d);
+  return rc;
+}
+
 /* Registers refs for the actors an op names, in encoding order. */
 static int ref_op(accord_txn *t, const oper *o) {
   uint32_t r;
@@ -188,10 +211,12 @@ static int emit(accord_txn *t, oper *o) {
   }
   rc = state_apply(doc, &doc->st, o);
   if (rc) {
-    /* validated above, so only an allocation failed: the state may be
-     * half changed. Rebuild it and fail the transaction. */
-    doc->txn_err = rc;
-    doc_rebuild(doc);
+    /* validated above, so only an allocation failed, and the state may be
+     * half changed: drop the op and rebuild the state as it was */
+    t->ops.len = mark;
+    t->ops.err = 0;
+    while (t->nactors > marka) t->aref[t->actors[--t->nactors]] = 0;
+    if (txn_replay(t)) doc->txn_err = rc; /* could not: fail the txn */
     return rc;
   }
   t->nops++;

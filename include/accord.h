@@ -431,6 +431,57 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_import(accord_doc *doc,
                                                   size_t len,
                                                   accord_import_stats *stats);
 
+/* ---------------------------------------------------------------------------
+ * History
+ */
+typedef enum accord_op_kind {
+  ACCORD_OP_SET = 0,   /* a map key set (value) */
+  ACCORD_OP_DELETE,    /* a map key deleted */
+  ACCORD_OP_INSERT,    /* count elements inserted into a list or text */
+  ACCORD_OP_REMOVE,    /* count elements removed from a list or text */
+  ACCORD_OP_INCREMENT  /* a counter changed by delta */
+} accord_op_kind;
+
+/* One operation of a change, as accord_doc_history shows it. Pointers are
+ * borrowed for the duration of the callback. */
+typedef struct accord_op_info {
+  accord_op_kind kind;
+  accord_id op;        /* the operation's id */
+  accord_id obj;       /* the object it changed */
+  const char *key;     /* map key (SET, DELETE, INCREMENT), else NULL */
+  size_t key_len;
+  accord_value value;  /* SET: the value; INSERT into a list: the first */
+  size_t count;        /* INSERT, REMOVE: elements */
+  const char *text;    /* INSERT into text: the UTF-8 inserted */
+  size_t text_len;
+  int64_t delta;       /* INCREMENT */
+} accord_op_info;
+
+/* One change: who, when, why and what. Borrowed for the callback. */
+typedef struct accord_change_meta {
+  const uint8_t *actor; /* 8 bytes: the author */
+  uint64_t seq;         /* its place in the author's chain, from 1 */
+  uint64_t start_op;
+  int64_t time;         /* ms since the epoch, as the author's clock said */
+  const char *message;  /* NULL when the change has none */
+  size_t message_len;
+  const accord_op_info *ops;
+  size_t nops;
+  const uint8_t *bytes; /* the encoded change body */
+  size_t len;
+} accord_change_meta;
+
+/* Returns 0 to go on; anything else stops the walk and is returned. */
+typedef int (*accord_change_fn)(void *userdata,
+                                const accord_change_meta *change);
+
+/* Calls fn for every applied change in a causal order (each after the
+ * changes it depends on). Returns 0, fn's non-zero value, or EMALFORMED
+ * (the stored history is corrupt), EINVAL, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_history(accord_doc *doc,
+                                                   accord_change_fn fn,
+                                                   void *userdata);
+
 /* The head of an actor's hash chain in this document: its latest seq and
  * BLAKE2b-256 hash. Errors: ENOTFOUND (no change by that actor). */
 ACCORD_API ACCORD_NODISCARD int accord_doc_chain_head(accord_doc *doc,

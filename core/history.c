@@ -1,0 +1,156 @@
+/*
+ * history.c — walking a document's changes in a causal order: the engine's
+ * rebuild replays them, and accord_doc_history shows them to people ("who
+ * changed the target, when, and why").
+ *
+ * The walk decodes each chain in order and moves to another chain when the
+ * next change waits for a dependency, until a round makes no progress. Every
+ * stored change was applied once, so a complete walk always exists; one that
+ * stops short means the stored history is corrupt (EMALFORMED).
+ */
+#include <string.h>
+
+#include "change.h"
+#include "mem.h"
+
+int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx) {
+  uint32_t n = doc->nactors;
+  uint32_t *done = mem_calloc(n, sizeof *done);
+  uint32_t *end = mem_calloc(n, sizeof *end);
+  int64_t *time = mem_calloc(n, sizeof *time);
+  decoder d;
+  memset(&d, 0, sizeof d);
+  int rc = 0;
+  if (!done || !end || !time) {
+    rc = ACCORD_ENOMEM;
+    goto out;
+  }
+  for (int progress = 1; progress && !rc;) {
+    progress = 0;
+    for (uint32_t a = 0; a < n && !rc; a++) {
+      while (done[a] < doc->chains[a].n) {
+        size_t len;
+        const uint8_t *body = chain_body(&doc->chains[a], done[a] + 1, &len);
+        dchange ch;
+        if ((rc = change_decode(doc, &d, a, end[a], time[a], body, len, &ch)))
+          break;
+        uint32_t k;
+        for (k = 0; k < ch.ndeps; k++)
+          if (done[ch.deps[2 * k]] < ch.deps[2 * k + 1]) break;
+        if (k < ch.ndeps) break; /* waits for another chain */
+        if ((rc = visit(ctx, doc, a, done[a] + 1, &ch, body, len))) break;
+        end[a] = ch.end_op;
+        time[a] = ch.time;
+        done[a]++;
+        progress = 1;
+      }
+    }
+  }
+  for (uint32_t a = 0; a < n && !rc; a++)
+    if (done[a] != doc->chains[a].n) rc = ACCORD_EMALFORMED;
+out:
+  decoder_free(&d);
+  mem_free(done);
+  mem_free(end);
+  mem_free(time);
+  return rc;
+}
+
+/* ---- the public view ----------------------------------------------------- */
+
+typedef struct hist_ctx {
+  accord_change_fn fn;
+  void *userdata;
+  accord_op_info *ops;
+  uint32_t cap;
+  int stopped; /* the callback's non-zero return */
+} hist_ctx;
+
+static void public_value(const accord_doc *doc, const val *v, opid id,
+                         accord_value *out) {
+  memset(out, 0, sizeof *out);
+  out->type = (accord_type)v->type;
+  switch (v->type) {
+    case ACCORD_BOOL: out->u.boolean = v->u.i != 0; break;
+    case ACCORD_INT:
+    case ACCORD_TIMESTAMP:
+    case ACCORD_COUNTER: out->u.i = v->u.i; break;
+    case ACCORD_DOUBLE: out->u.d = v->u.d; break;
+    case ACCORD_STR:
+    case ACCORD_BYTES:
+      out->u.str.ptr = v->u.s;
+      out->u.str.len = v->len;
+      break;
+    case ACCORD_MAP:
+    case ACCORD_LIST:
+    case ACCORD_TEXT: out->u.obj = doc_public_id(doc, id); break;
+    default: break;
+  }
+}
+
+static int show_change(void *ctx, accord_doc *doc, uint32_t actor,
+                       uint32_t seq, const dchange *ch, const uint8_t *body,
+                       size_t len) {
+  hist_ctx *h = ctx;
+  if (ch->nops > h->cap) {
+    accord_op_info *ops = mem_realloc(h->ops, ch->nops * sizeof *ops);
+    if (!ops) return ACCORD_ENOMEM;
+    h->ops = ops;
+    h->cap = ch->nops;
+  }
+  for (uint32_t k = 0; k < ch->nops; k++) {
+    const oper *o = &ch->ops[k];
+    accord_op_info *p = &h->ops[k];
+    memset(p, 0, sizeof *p);
+    static const accord_op_kind kinds[OP_KINDS] = {
+        ACCORD_OP_SET, ACCORD_OP_DELETE, ACCORD_OP_INSERT, ACCORD_OP_REMOVE,
+        ACCORD_OP_INCREMENT};
+    p->kind = kinds[o->kind];
+    p->op = doc_public_id(doc, o->id);
+    p->obj = doc_public_id(doc, o->obj);
+    p->key = o->key;
+    p->key_len = o->klen;
+    switch (o->kind) {
+      case OP_SET: public_value(doc, &o->v, o->id, &p->value); break;
+      case OP_INS:
+        p->count = o->n;
+        if (o->content) {
+          p->text = (const char *)o->content;
+          p->text_len = o->nbytes;
+        } else {
+          public_value(doc, &o->vals[0], o->id, &p->value);
+        }
+        break;
+      case OP_RMV: p->count = o->count; break;
+      case OP_INC: p->delta = o->delta; break;
+      default: break;
+    }
+  }
+  accord_change_meta m;
+  memset(&m, 0, sizeof m);
+  m.actor = doc->actor[actor];
+  m.seq = seq;
+  m.start_op = ch->start_op;
+  m.time = ch->time;
+  m.message = ch->msg;
+  m.message_len = ch->msglen;
+  m.ops = h->ops;
+  m.nops = ch->nops;
+  m.bytes = body;
+  m.len = len;
+  int rc = h->fn(h->userdata, &m);
+  if (rc) h->stopped = rc;
+  return rc;
+}
+
+int accord_doc_history(accord_doc *doc, accord_change_fn fn, void *userdata) {
+  if (!doc || !fn) return ACCORD_EINVAL;
+  if (doc->poisoned) return doc->poisoned;
+  hist_ctx h;
+  memset(&h, 0, sizeof h);
+  h.fn = fn;
+  h.userdata = userdata;
+  int rc = doc_walk(doc, show_change, &h);
+  mem_free(h.ops);
+  return h.stopped ? h.stopped : rc;
+}
