@@ -65,7 +65,7 @@ static void put_i64be(uint8_t out[8], int64_t v) {
   for (int i = 0; i < 8; i++) out[i] = (uint8_t)(u >> (56 - 8 * i));
 }
 
-static void put_val(buf *b, const val *v) {
+void change_put_val(buf *b, const val *v) {
   uint8_t x[8] = {0};
   switch (v->type) {
     case ACCORD_NULL: mp_put_nil(b); break;
@@ -101,7 +101,7 @@ void change_put_op(buf *b, const accord_txn *t, const oper *o) {
       mp_put_str(b, o->key, o->klen);
       mp_put_array(b, 2 * o->npred);
       for (uint32_t i = 0; i < o->npred; i++) put_back(b, t, o->pred[i], ctr);
-      if (o->kind == OP_SET) put_val(b, &o->v);
+      if (o->kind == OP_SET) change_put_val(b, &o->v);
       break;
     case OP_INS:
       mp_put_array(b, 2 + objf + (opid_none(o->left) ? 1 : 2) +
@@ -114,7 +114,7 @@ void change_put_op(buf *b, const accord_txn *t, const oper *o) {
         mp_put_str(b, o->content, o->nbytes);
       } else {
         mp_put_array(b, o->n);
-        for (uint32_t i = 0; i < o->n; i++) put_val(b, &o->vals[i]);
+        for (uint32_t i = 0; i < o->n; i++) change_put_val(b, &o->vals[i]);
       }
       break;
     case OP_RMV:
@@ -256,45 +256,49 @@ static int64_t get_i64be(const uint8_t *p) {
   return (int64_t)u;
 }
 
-static int get_val(dec *x, val *v) {
+int change_read_val(mp_reader *r, val *v) {
   memset(v, 0, sizeof *v);
   const char *s;
   const uint8_t *q;
   size_t n;
   int8_t t;
   int b;
-  switch (mp_peek(&x->r)) {
+  switch (mp_peek(r)) {
     case MP_NIL:
-      mp_get_nil(&x->r);
+      mp_get_nil(r);
       v->type = ACCORD_NULL;
       break;
     case MP_BOOL:
-      mp_get_bool(&x->r, &b);
+      mp_get_bool(r, &b);
       v->type = ACCORD_BOOL;
       v->u.i = b;
       break;
     case MP_UINT:
     case MP_NINT:
       v->type = ACCORD_INT;
-      mp_get_int(&x->r, &v->u.i);
+      mp_get_int(r, &v->u.i);
       break;
     case MP_FLOAT:
       v->type = ACCORD_DOUBLE;
-      mp_get_double(&x->r, &v->u.d);
+      mp_get_double(r, &v->u.d);
       break;
     case MP_STR:
       v->type = ACCORD_STR;
-      if (get_text(x, &s, &v->len, UINT32_MAX - 1)) return x->err;
+      if (mp_get_str(r, &s, &n)) return ACCORD_EMALFORMED;
+      if (n >= UINT32_MAX - 1) return ACCORD_ETOOBIG;
+      if (!utf8_valid((const uint8_t *)s, n, NULL)) return ACCORD_EUTF8;
+      v->len = (uint32_t)n;
       v->u.s = (char *)s;
       break;
     case MP_BIN:
       v->type = ACCORD_BYTES;
-      if (mp_get_bin(&x->r, &q, &n) || n >= UINT32_MAX) return bad(x);
+      if (mp_get_bin(r, &q, &n)) return ACCORD_EMALFORMED;
+      if (n >= UINT32_MAX - 1) return ACCORD_ETOOBIG;
       v->len = (uint32_t)n;
       v->u.s = (char *)q;
       break;
     case MP_EXT:
-      if (mp_get_ext(&x->r, &t, &q, &n)) return bad(x);
+      if (mp_get_ext(r, &t, &q, &n)) return ACCORD_EMALFORMED;
       if ((t == EXT_TIMESTAMP || t == EXT_COUNTER) && n == 8) {
         v->type = t == EXT_TIMESTAMP ? ACCORD_TIMESTAMP : ACCORD_COUNTER;
         v->u.i = get_i64be(q);
@@ -304,12 +308,21 @@ static int get_val(dec *x, val *v) {
                   : t == EXT_MAKE_LIST ? ACCORD_LIST
                                        : ACCORD_TEXT;
       } else {
-        return bad(x);
+        return ACCORD_EMALFORMED;
       }
       break;
-    default: return bad(x);
+    default: return ACCORD_EMALFORMED;
   }
-  return x->r.err ? bad(x) : 0;
+  return r->err ? ACCORD_EMALFORMED : 0;
+}
+
+static int get_val(dec *x, val *v) {
+  int rc = change_read_val(&x->r, v);
+  if (rc) {
+    if (!x->err) x->err = rc;
+    return bad(x);
+  }
+  return 0;
 }
 
 /* Ops keep indexes into the scratch arrays while they may still grow;

@@ -40,6 +40,7 @@
 #define ACCORD_CHANGE_H
 
 #include "doc.h"
+#include "mp.h"
 
 #define EXT_TIMESTAMP 1
 #define EXT_COUNTER 2
@@ -57,6 +58,12 @@ void change_put_op(buf *b, const accord_txn *t, const oper *o);
 /* Writes the body of the transaction's change. */
 void change_put_body(buf *b, const accord_doc *doc, const accord_txn *t,
                      uint32_t prev_end, int64_t prev_time);
+/* One value in the change format (also used by snapshots). */
+void change_put_val(buf *b, const val *v);
+/* Reads one value; strings are borrowed from the input and checked.
+ * Errors: EMALFORMED, EUTF8, ETOOBIG. */
+int change_read_val(mp_reader *r, val *v);
+
 /* Writes the 3-field canonical prefix. */
 void change_put_prefix(buf *b, const uint8_t *doc, const uint8_t *actor,
                        uint32_t seq);

@@ -115,10 +115,12 @@ static inline uint32_t op_span(const oper *o) {
 /* ---- history ------------------------------------------------------------- */
 
 /* One actor's hash chain in this document. Change k (1-based) is the body
- * bytes [off[k-1], off[k]) of bytes. */
+ * bytes [off[k-1], off[k]) of bytes. A loaded document gets its bodies in
+ * one piece and off == NULL: chain_index finds the boundaries the first
+ * time something needs them, so loading stays a copy. */
 typedef struct chain {
   uint32_t n;       /* changes: the head sequence */
-  uint32_t *off;    /* n + 1 offsets */
+  uint32_t *off;    /* n + 1 offsets, or NULL until indexed */
   uint32_t cap;
   buf bytes;
   uint32_t end_op;  /* first counter after the head change */
@@ -225,8 +227,12 @@ static inline const uint8_t *chain_body(const chain *c, uint32_t seq,
   *len = c->off[seq] - c->off[seq - 1];
   return c->bytes.p + c->off[seq - 1];
 }
+/* Finds the change boundaries of a loaded chain. Errors: EMALFORMED (the
+ * bodies do not parse, or do not fill the bytes), ENOMEM. */
+int chain_index(chain *c);
+int doc_index_chains(accord_doc *doc);
 /* Brings the chain's hash up to its head. */
-void chain_hash(const accord_doc *doc, uint32_t actor);
+int chain_hash(const accord_doc *doc, uint32_t actor);
 size_t oplog_mem(const accord_doc *doc);
 
 /* doc.c */

@@ -20,11 +20,9 @@ int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx) {
   int64_t *time = mem_calloc(n, sizeof *time);
   decoder d;
   memset(&d, 0, sizeof d);
-  int rc = 0;
-  if (!done || !end || !time) {
-    rc = ACCORD_ENOMEM;
-    goto out;
-  }
+  int rc = doc_index_chains(doc);
+  if (!rc && (!done || !end || !time)) rc = ACCORD_ENOMEM;
+  if (rc) goto out;
   for (int progress = 1; progress && !rc;) {
     progress = 0;
     for (uint32_t a = 0; a < n && !rc; a++) {

@@ -19,6 +19,8 @@
 
 int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
                  int64_t time) {
+  int rc = chain_index(c);
+  if (rc) return rc;
   if (c->bytes.len + len > UINT32_MAX) return ACCORD_ETOOBIG;
   if (c->n + 2 > c->cap) {
     uint32_t cap = c->cap ? 2 * c->cap : 16;
@@ -28,8 +30,7 @@ int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
     c->off = off;
     c->cap = cap;
   }
-  int rc = buf_try_reserve(&c->bytes, len);
-  if (rc) return rc;
+  if ((rc = buf_try_reserve(&c->bytes, len))) return rc;
   buf_put(&c->bytes, body, len);
   c->n++;
   c->off[c->n] = (uint32_t)c->bytes.len;
@@ -38,8 +39,39 @@ int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
   return 0;
 }
 
+int chain_index(chain *c) {
+  if (c->off || c->n == 0) return 0;
+  uint32_t *off = mem_alloc(((size_t)c->n + 16) * sizeof *off);
+  if (!off) return ACCORD_ENOMEM;
+  off[0] = 0;
+  for (uint32_t i = 1; i <= c->n; i++) {
+    size_t len = change_body_len(c->bytes.p + off[i - 1],
+                                 c->bytes.len - off[i - 1]);
+    if (!len) {
+      mem_free(off);
+      return ACCORD_EMALFORMED;
+    }
+    off[i] = off[i - 1] + (uint32_t)len;
+  }
+  if (off[c->n] != c->bytes.len) {
+    mem_free(off);
+    return ACCORD_EMALFORMED;
+  }
+  c->off = off;
+  c->cap = c->n + 16;
+  return 0;
+}
+
+int doc_index_chains(accord_doc *doc) {
+  for (uint32_t a = 0; a < doc->nactors; a++) {
+    int rc = chain_index(&doc->chains[a]);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 void chain_truncate(chain *c, uint32_t n, uint32_t end_op, int64_t time) {
-  if (n >= c->n) return;
+  if (n >= c->n || chain_index(c)) return;
   c->n = n;
   c->end_op = end_op;
   c->time = time;
@@ -56,8 +88,10 @@ void chain_free(chain *c) {
   memset(c, 0, sizeof *c);
 }
 
-void chain_hash(const accord_doc *doc, uint32_t actor) {
+int chain_hash(const accord_doc *doc, uint32_t actor) {
   chain *c = &doc->chains[actor];
+  int rc = chain_index(c);
+  if (rc) return rc;
   while (c->hashed < c->n) {
     uint32_t seq = c->hashed + 1;
     uint8_t pre[64];
@@ -73,6 +107,7 @@ void chain_hash(const accord_doc *doc, uint32_t actor) {
     hash_final(&h, c->hash);
     c->hashed = seq;
   }
+  return 0;
 }
 
 size_t oplog_mem(const accord_doc *doc) {

@@ -1,23 +1,35 @@
 /*
- * save.c — a whole document as bytes, and back.
+ * save.c — a whole document as bytes, and back, fast.
  *
- * Format (version 1): ["accord-doc", 1, batch, pending] where batch is a
- * sync batch (sync.c) of every applied change and pending is a flat array
- * [actor bin8, seq, body bin, ...] of changes still waiting for their
- * dependencies. Loading imports the batch into a new document, so every
- * byte is validated exactly as if it came from a peer.
- *
- * Saving keeps the full history: everything needed to keep syncing.
- * A snapshot section for fast loads can be added as a new version.
+ * Format (version 2):
+ *   ["accord-doc", 2, doc bin16, [actor bin8 ...],
+ *    history: [[ref, n, end_op, time, bodies bin] ...],
+ *    pending: [ref, seq, body bin, ...],
+ *    snapshot bin, checksum bin32]
+ * history holds each author's change bodies back to back (what peers need
+ * to keep syncing and verify hash chains); snapshot is the materialized
+ * state (snapshot.c), so loading builds the document without replaying
+ * history; checksum is BLAKE2b-256 of the snapshot, so a corrupted file is
+ * refused instead of loaded wrong. Change bodies are checked when first
+ * used (chain_index), as they would be if they came from a peer.
  */
 #include <string.h>
 
+#include "crypto.h"
 #include "mem.h"
 #include "mp.h"
+#include "snapshot.h"
 #include "sync.h"
 
 #define SAVE_MAGIC "accord-doc"
-#define SAVE_VERSION 1
+#define SAVE_VERSION 2
+
+static void checksum(const uint8_t *p, size_t n, uint8_t out[32]) {
+  hash_state h;
+  hash_init(&h);
+  hash_update(&h, p, n);
+  hash_final(&h, out);
+}
 
 int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   if (!out || !len) return ACCORD_EINVAL;
@@ -25,23 +37,48 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   if (!doc) return ACCORD_EINVAL;
   if (doc->poisoned) return doc->poisoned;
   if (doc->txn_open) return ACCORD_EBUSY;
-  buf batch = {0}, b = {0};
-  int rc = sync_put_batch(doc, NULL, &batch);
+  /* every actor gets a ref: snapshots may name any of them */
+  uint32_t *ref = mem_alloc((doc->nactors + 1) * sizeof *ref);
+  if (!ref) return ACCORD_ENOMEM;
+  for (uint32_t a = 0; a < doc->nactors; a++) ref[a] = a;
+  buf snap = {0}, b = {0};
+  int rc = snap_put(doc, ref, &snap);
+  mem_free(ref);
   if (!rc) {
-    mp_put_array(&b, 4);
+    uint8_t sum[32];
+    checksum(snap.p, snap.len, sum);
+    mp_put_array(&b, 9);
     mp_put_str(&b, SAVE_MAGIC, strlen(SAVE_MAGIC));
     mp_put_uint(&b, SAVE_VERSION);
-    mp_put_bin(&b, batch.p, batch.len);
+    mp_put_bin(&b, doc->id, ACCORD_DOC_ID_BYTES);
+    mp_put_array(&b, doc->nactors);
+    for (uint32_t a = 0; a < doc->nactors; a++)
+      mp_put_bin(&b, doc->actor[a], ACCORD_ACTOR_BYTES);
+    uint32_t with = 0;
+    for (uint32_t a = 0; a < doc->nactors; a++) with += doc->chains[a].n > 0;
+    mp_put_array(&b, with);
+    for (uint32_t a = 0; a < doc->nactors; a++) {
+      const chain *c = &doc->chains[a];
+      if (c->n == 0) continue;
+      mp_put_array(&b, 5);
+      mp_put_uint(&b, a);
+      mp_put_uint(&b, c->n);
+      mp_put_uint(&b, c->end_op);
+      mp_put_int(&b, c->time);
+      mp_put_bin(&b, c->bytes.p, c->bytes.len);
+    }
     mp_put_array(&b, 3 * doc->npending);
     for (uint32_t i = 0; i < doc->npending; i++) {
       const pend *p = &doc->pending[i];
-      mp_put_bin(&b, doc->actor[p->actor], ACCORD_ACTOR_BYTES);
+      mp_put_uint(&b, p->actor);
       mp_put_uint(&b, p->seq);
       mp_put_bin(&b, p->body, p->len);
     }
+    mp_put_bin(&b, snap.p, snap.len);
+    mp_put_bin(&b, sum, sizeof sum);
     rc = b.err;
   }
-  buf_free(&batch);
+  buf_free(&snap);
   if (rc) {
     buf_free(&b);
     return rc;
@@ -50,63 +87,112 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   return *out ? 0 : ACCORD_ENOMEM;
 }
 
+/* Reads the history and pending sections into doc. */
+static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
+                       uint32_t nactors) {
+  uint32_t nc, five, np;
+  if (mp_get_array(r, &nc)) return ACCORD_EMALFORMED;
+  for (uint32_t i = 0; i < nc; i++) {
+    uint64_t ref, n, end_op;
+    int64_t time;
+    const uint8_t *bodies;
+    size_t blen;
+    if (mp_get_array(r, &five) || five != 5 ||
+        mp_get_uint_max(r, nactors - 1, &ref) ||
+        mp_get_uint_max(r, UINT32_MAX - 1, &n) || n == 0 ||
+        mp_get_uint_max(r, ACCORD_MAX_COUNTER + 1, &end_op) ||
+        mp_get_int(r, &time) || mp_get_bin(r, &bodies, &blen) ||
+        blen < 6 * n || blen > UINT32_MAX)
+      return ACCORD_EMALFORMED;
+    chain *c = &doc->chains[actors[ref]];
+    if (c->n) return ACCORD_EMALFORMED; /* an author twice */
+    if (!buf_reserve(&c->bytes, blen)) return c->bytes.err;
+    buf_put(&c->bytes, bodies, blen);
+    c->n = (uint32_t)n;
+    c->end_op = (uint32_t)end_op;
+    c->time = time;
+  }
+  if (mp_get_array(r, &np) || np % 3) return ACCORD_EMALFORMED;
+  np /= 3;
+  if (np) {
+    doc->pending = mem_calloc(np, sizeof *doc->pending);
+    if (!doc->pending) return ACCORD_ENOMEM;
+    doc->cappending = np;
+  }
+  for (uint32_t i = 0; i < np; i++) {
+    uint64_t ref, seq;
+    const uint8_t *body;
+    size_t blen;
+    if (mp_get_uint_max(r, nactors - 1, &ref) ||
+        mp_get_uint_max(r, UINT32_MAX - 1, &seq) || seq == 0 ||
+        mp_get_bin(r, &body, &blen) || blen == 0)
+      return ACCORD_EMALFORMED;
+    pend *p = &doc->pending[doc->npending];
+    if (!(p->body = mem_alloc(blen))) return ACCORD_ENOMEM;
+    memcpy(p->body, body, blen);
+    p->len = blen;
+    p->actor = actors[ref];
+    p->seq = (uint32_t)seq;
+    doc->npending++;
+    doc->pending_bytes += blen;
+  }
+  return doc->pending_bytes > ACCORD_MAX_PENDING_BYTES ? ACCORD_ETOOBIG : 0;
+}
+
 int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
                     accord_doc **out) {
   if (!out) return ACCORD_EINVAL;
   *out = NULL;
   if (!bytes) return ACCORD_EINVAL;
   mp_reader r;
-  uint32_t n, np;
+  uint32_t n, na;
   uint64_t version;
   const char *magic;
-  size_t mlen, blen;
-  const uint8_t *batch;
+  size_t mlen, idlen;
+  const uint8_t *docid;
   mp_reader_init(&r, bytes, len);
-  if (mp_get_array(&r, &n) || n != 4 || mp_get_str(&r, &magic, &mlen) ||
+  if (mp_get_array(&r, &n) || mp_get_str(&r, &magic, &mlen) ||
       mlen != strlen(SAVE_MAGIC) || memcmp(magic, SAVE_MAGIC, mlen) ||
       mp_get_uint(&r, &version))
     return ACCORD_EMALFORMED;
   if (version != SAVE_VERSION) return ACCORD_EVERSION;
-  if (mp_get_bin(&r, &batch, &blen) || mp_get_array(&r, &np) || np % 3)
-    return ACCORD_EMALFORMED;
-
-  /* the document id is the batch's (checked again by the import) */
-  mp_reader br;
-  uint32_t bn;
-  uint64_t bv;
-  const uint8_t *docid;
-  size_t dlen;
-  mp_reader_init(&br, batch, blen);
-  if (mp_get_array(&br, &bn) || bn != 4 || mp_get_uint(&br, &bv) ||
-      mp_get_bin(&br, &docid, &dlen) || dlen != ACCORD_DOC_ID_BYTES)
+  if (n != 9 || mp_get_bin(&r, &docid, &idlen) ||
+      idlen != ACCORD_DOC_ID_BYTES || mp_get_array(&r, &na) ||
+      na > ACCORD_MAX_ACTORS)
     return ACCORD_EMALFORMED;
 
   accord_doc *doc;
   int rc = accord_doc_new(docid, actor, &doc);
   if (rc) return rc;
-  np /= 3;
-  pend *extra = np ? mem_calloc(np, sizeof *extra) : NULL;
-  if (np && !extra) rc = ACCORD_ENOMEM;
-  for (uint32_t i = 0; i < np && !rc; i++) {
+  uint32_t *actors = mem_alloc((na + 1) * sizeof *actors);
+  if (!actors) rc = ACCORD_ENOMEM;
+  for (uint32_t i = 0; i < na && !rc; i++) {
     const uint8_t *id;
-    size_t idlen;
-    uint64_t seq;
-    if (mp_get_bin(&r, &id, &idlen) || idlen != ACCORD_ACTOR_BYTES ||
-        mp_get_uint_max(&r, UINT32_MAX - 1, &seq) || seq == 0 ||
-        mp_get_bin(&r, (const uint8_t **)&extra[i].body, &extra[i].len)) {
-      rc = ACCORD_EMALFORMED;
-      break;
-    }
-    extra[i].seq = (uint32_t)seq;
-    rc = doc_actor_index(doc, id, &extra[i].actor);
+    size_t l;
+    if (mp_get_bin(&r, &id, &l) || l != ACCORD_ACTOR_BYTES) rc = ACCORD_EMALFORMED;
+    else rc = doc_actor_index(doc, id, &actors[i]);
   }
-  if (!rc && r.p != r.end) rc = ACCORD_EMALFORMED;
-  if (!rc) rc = sync_import(doc, batch, blen, extra, np, NULL);
-  mem_free(extra);
+  if (!rc && na == 0) rc = ACCORD_EMALFORMED;
+  if (!rc) rc = get_history(&r, doc, actors, na);
+  const uint8_t *snap = NULL, *sum = NULL;
+  size_t slen = 0, sumlen = 0;
+  if (!rc && (mp_get_bin(&r, &snap, &slen) || mp_get_bin(&r, &sum, &sumlen) ||
+              sumlen != 32 || r.p != r.end))
+    rc = ACCORD_EMALFORMED;
+  if (!rc) {
+    uint8_t want[32];
+    checksum(snap, slen, want);
+    if (memcmp(want, sum, 32)) rc = ACCORD_EMALFORMED;
+  }
+  docstate st;
+  if (!rc) rc = snap_get(doc, snap, slen, actors, na, &st);
+  mem_free(actors);
   if (rc) {
     accord_doc_free(doc);
     return rc;
   }
+  state_free(&doc->st);
+  doc->st = st;
   *out = doc;
   return 0;
 }

@@ -610,3 +610,113 @@ int seq_each_visible(const sequence *s, seq_elem_fn fn, void *ctx) {
   }
   return 0;
 }
+
+/* ---- snapshots ----------------------------------------------------------- */
+
+/* Runs per leaf when loading: room is left for the edits to come. */
+#define BUILD_FILL (SEQ_LEAF_RUNS * 3 / 4)
+
+int seq_each_run(const sequence *s, seq_run_fn fn, void *ctx) {
+  for (const seq_leaf *l = s->first; l; l = l->next)
+    for (uint32_t i = 0; i < l->n; i++) {
+      int rc = fn(ctx, s, &l->r[i]);
+      if (rc) return rc;
+    }
+  return 0;
+}
+
+int seq_build_run(sequence *s, opid id, uint32_t len, opid left, opid right,
+                  int deleted, const uint8_t *content, uint32_t nbytes,
+                  val *vals) {
+  seq_cur c;
+  uint64_t found;
+  if (len == 0 || id.ctr == 0 ||
+      (uint64_t)id.ctr + len - 1 > ACCORD_MAX_COUNTER ||
+      (uint64_t)s->visible + len > UINT32_MAX / 2)
+    return ACCORD_EMALFORMED;
+  /* no earlier run may hold any of these ids */
+  if (seq_find_id(s, id, &c)) return ACCORD_EMALFORMED;
+  opid last = opid_make(id.actor, id.ctr + len - 1);
+  if (idx_floor(&s->index, opid_key(last), &found) && found >= opid_key(id))
+    return ACCORD_EMALFORMED;
+  int rc = reserve_content(s, deleted ? (s->is_text ? 0 : len) : len,
+                           deleted ? 0 : nbytes);
+  if (rc) return rc;
+  seq_leaf *l = s->last;
+  if (l->n >= BUILD_FILL) {
+    seq_leaf *nl = mem_calloc(1, sizeof *nl);
+    if (!nl) return ACCORD_ENOMEM;
+    s->nleaves++;
+    nl->prev = l;
+    l->next = nl;
+    s->last = l = nl;
+  }
+  if ((rc = idx_put(&s->index, opid_key(id), l))) return rc;
+  seq_run r;
+  memset(&r, 0, sizeof r);
+  r.id = id;
+  r.left = left;
+  r.right = right;
+  r.deleted = (uint8_t)(deleted != 0);
+  r.off = s->is_text ? (uint32_t)s->content.len : s->nvals;
+  if (!deleted) {
+    append_content(s, &r, len, content, nbytes, vals);
+    s->visible += len;
+  } else if (!s->is_text) {
+    memset(&s->vals[s->nvals], 0, len * sizeof *s->vals); /* nulls */
+    s->nvals += len;
+    r.len = r.bytes = len;
+  } else {
+    r.len = len; /* a text tombstone keeps no content: bytes == 0 */
+  }
+  l->r[l->n++] = r;
+  return 0;
+}
+
+static int origin_ok(const sequence *s, opid o) {
+  seq_cur c;
+  return opid_none(o) || seq_find_id(s, o, &c);
+}
+
+int seq_build_done(sequence *s) {
+  for (const seq_leaf *l = s->first; l; l = l->next)
+    for (uint32_t i = 0; i < l->n; i++)
+      if (!origin_ok(s, l->r[i].left) || !origin_ok(s, l->r[i].right))
+        return ACCORD_EMALFORMED;
+  /* one level at a time: the nodes of a level are linked through child[0]
+   * of a scratch list, so build bottom-up into an array of pointers */
+  size_t n = s->nleaves;
+  void **level = mem_alloc(n * sizeof *level);
+  if (!level) return ACCORD_ENOMEM;
+  size_t k = 0;
+  for (seq_leaf *l = s->first; l; l = l->next) level[k++] = l;
+  uint32_t height = 0;
+  while (n > 1) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i += BUILD_FILL) {
+      seq_node *nd = mem_calloc(1, sizeof *nd);
+      if (!nd) {
+        mem_free(level);
+        return ACCORD_ENOMEM; /* the caller frees the whole sequence */
+      }
+      s->nnodes++;
+      for (size_t j = i; j < n && j < i + BUILD_FILL; j++) {
+        void *x = level[j];
+        nd->child[nd->n] = x;
+        nd->count[nd->n] = height == 0 ? leaf_visible(x) : 0;
+        if (height > 0)
+          for (uint32_t q = 0; q < ((seq_node *)x)->n; q++)
+            nd->count[nd->n] += ((seq_node *)x)->count[q];
+        nd->n++;
+        set_parent(x, nd);
+      }
+      level[m++] = nd;
+    }
+    n = m;
+    height++;
+  }
+  s->root = level[0];
+  s->height = height;
+  mem_free(level);
+  return 0;
+}

@@ -123,6 +123,21 @@ int seq_visible_ranges(const sequence *s, size_t pos, size_t n, seq_range_fn fn,
  * unknown), ENOMEM; on error nothing changed. */
 int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly);
 
+/* Building a sequence from a snapshot: runs arrive in sequence order.
+ * Text: content holds the run's nbytes of UTF-8 when it is visible (deleted
+ * runs keep no content). List: vals holds its len values when visible
+ * (moved in on success); deleted runs get nulls. Errors: EMALFORMED (ids
+ * overlap an earlier run, bad lengths), ENOMEM. seq_build_done builds the
+ * tree above the leaves and checks that every origin exists. */
+int seq_build_run(sequence *s, opid id, uint32_t len, opid left, opid right,
+                  int deleted, const uint8_t *content, uint32_t nbytes,
+                  val *vals);
+int seq_build_done(sequence *s);
+
+/* Calls fn for every run in order (for snapshots). */
+typedef int (*seq_run_fn)(void *ctx, const sequence *s, const seq_run *r);
+int seq_each_run(const sequence *s, seq_run_fn fn, void *ctx);
+
 /* Element lookup for lists and text. */
 int seq_find_visible(const sequence *s, size_t pos, seq_cur *c);
 int seq_find_id(const sequence *s, opid id, seq_cur *c);

@@ -92,7 +92,9 @@ static int parse_version(const accord_doc *doc, const uint8_t *vv,
 
 /* ---- batches ------------------------------------------------------------- */
 
-int sync_put_batch(const accord_doc *doc, const uint32_t *known, buf *b) {
+int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
+  int rc = doc_index_chains(doc);
+  if (rc) return rc;
   uint32_t n, *a = sorted_actors(doc, &n);
   if (!a) return ACCORD_ENOMEM;
   uint32_t k = 0;
@@ -377,7 +379,8 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   importer im;
   memset(&im, 0, sizeof im);
   im.doc = doc;
-  int rc = doc_mark_take(doc, &im.mark);
+  int rc = doc_index_chains(doc);
+  if (!rc) rc = doc_mark_take(doc, &im.mark);
   if (rc) return rc;
   for (uint32_t i = 0; i < doc->npending && !rc; i++)
     rc = add_cand(&im, doc->pending[i].actor, doc->pending[i].seq,
@@ -415,7 +418,8 @@ int accord_doc_chain_head(accord_doc *doc, const uint8_t *actor,
   if (!doc || !actor) return ACCORD_EINVAL;
   if (!doc_actor_find(doc, actor, &a) || doc->chains[a].n == 0)
     return ACCORD_ENOTFOUND;
-  chain_hash(doc, a);
+  int rc = chain_hash(doc, a);
+  if (rc) return rc;
   if (seq) *seq = doc->chains[a].n;
   if (hash) memcpy(hash, doc->chains[a].hash, ACCORD_HASH_BYTES);
   return 0;

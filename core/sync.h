@@ -11,7 +11,7 @@
 decoder *doc_decoder(accord_doc *doc);
 
 /* Appends a batch of the changes after known[actor index] (NULL: all). */
-int sync_put_batch(const accord_doc *doc, const uint32_t *known, buf *b);
+int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b);
 
 /* Imports a batch (may be NULL) plus extra loose changes (copied), all or
  * nothing. */
