@@ -1,14 +1,16 @@
 /*
  * bench.h — the commands of accord-bench and what they share.
  *
- * Each command takes a loaded trace and the parsed options, prints one JSON
- * line to stdout on success and returns 0, or reports one line to stderr
- * (bench_fail) and returns -1. main.c owns argument parsing and dispatch.
+ * Each trace command takes a loaded trace and the parsed options, prints
+ * one JSON line to stdout on success and returns 0, or reports one line to
+ * stderr (bench_fail) and returns -1. `crdt` takes its own options and
+ * prints one line per benchmark. main.c owns argument parsing and dispatch.
  */
 #ifndef BENCH_BENCH_H
 #define BENCH_BENCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "trace.h"
 
@@ -32,5 +34,21 @@ int cmd_trace(const trace *t, const bench_opts *o);
 
 /* run_merge.c: concurrent trace, one accord replica per agent. */
 int cmd_merge(const trace *t, const bench_opts *o);
+
+/* Options of `accord-bench crdt`. */
+typedef struct crdt_opts {
+  size_t n;          /* --n: the suite's N (default 6000) */
+  uint64_t seed;     /* --seed: of the random inputs (default 42) */
+  const char *only;  /* --only NAME: one benchmark or group, or NULL */
+  int all;           /* --all: also the heavy ones (B4x100) */
+  const char *trace; /* --trace PATH: B4's editing trace */
+} crdt_opts;
+
+/* run_crdt.c: the crdt-benchmarks suite (B1-B4), one JSON line each. Stops
+ * at the first failure (reported) and returns -1. */
+int cmd_crdt(const crdt_opts *o);
+
+/* 1 if --only NAME selects at least one benchmark. */
+int crdt_known(const char *name);
 
 #endif /* BENCH_BENCH_H */

@@ -1,6 +1,7 @@
 /*
  * engine.c — the accord.h helpers of engine.h: ids, error reporting with
- * accord's code names, text checks and the save/load measurement.
+ * accord's code names, text checks, pulling changes and the save/load
+ * measurement.
  */
 #include "engine.h"
 
@@ -46,6 +47,23 @@ int bench_check_doc(const accord_doc *doc, accord_id text, const trace *t,
     rc = bench_check_text(what, s, len, t->end, t->end_len);
   accord_free(s);
   return rc;
+}
+
+int bench_pull(accord_doc *into, accord_doc *from, int by_version,
+               const char *what)
+{
+  uint8_t *ver = NULL, *batch = NULL;
+  size_t ver_len = 0, len = 0;
+  int rc = 0;
+  if (by_version)
+    rc = accord_doc_version(into, &ver, &ver_len);
+  if (rc == 0)
+    rc = accord_doc_changes_since(from, ver, ver_len, &batch, &len);
+  if (rc == 0)
+    rc = accord_doc_import(into, batch, len, NULL);
+  accord_free(ver);
+  accord_free(batch);
+  return rc != 0 ? bench_efail(rc, "%s", what) : 0;
 }
 
 static int same_id(accord_id a, accord_id b)

@@ -34,6 +34,12 @@ int bench_efail(int rc, const char *fmt, ...) BENCH_PRINTF(2, 3);
 int bench_check_doc(const accord_doc *doc, accord_id text, const trace *t,
                     const char *what, const char *out_path);
 
+/* Imports into `into` the changes of `from`: only those `into` lacks (by
+ * its version vector) when by_version is set, else everything `from` holds.
+ * Reports a failure as "<what>: ENAME (...)" and returns -1. */
+int bench_pull(accord_doc *into, accord_doc *from, int by_version,
+               const char *what);
+
 /* What save/load of a document measured. */
 typedef struct bench_saveload {
   size_t save_bytes;

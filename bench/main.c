@@ -1,26 +1,34 @@
 /*
  * main.c — accord-bench's command line: argument parsing, usage, loading
  * the trace and dispatching to the command (run_baseline.c, run_trace.c,
- * run_merge.c).
+ * run_merge.c, run_crdt.c).
  *
  * Exit status: 0 success, 1 failure (missing or malformed file, engine
- * error, text differing from endContent), 2 usage error.
+ * error, text differing from endContent, a benchmark's result differing
+ * from what it must be), 2 usage error.
  */
 #include "bench.h"
 #include "trace.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define REPEAT_MAX 1000
+#define CRDT_N_DEFAULT 6000
+#define CRDT_N_MAX 10000000
+#define CRDT_SEED_DEFAULT 42
 
 static void usage(FILE *f)
 {
   fputs(
       "usage: accord-bench COMMAND FILE [--out PATH] [--repeat N]\n"
+      "       accord-bench crdt [--n N] [--only NAME | --all] [--seed S]\n"
+      "                         [--trace PATH]\n"
       "\n"
       "Replays an editing trace (JSON, optionally gzipped; see\n"
       "traces/README.md) and prints one line of JSON with the measurements.\n"
@@ -31,14 +39,26 @@ static void usage(FILE *f)
       "  merge     concurrent trace on one accord replica per agent; then\n"
       "            merges every replica into a fresh document\n"
       "  baseline  sequential trace on a plain gap buffer only\n"
+      "  crdt      the crdt-benchmarks suite (B1.1-B1.11, B2.1-B2.4,\n"
+      "            B3.1-B3.4, B4, B4x100), one JSON line per benchmark\n"
       "\n"
       "options:\n"
       "  --out PATH    write the final text to PATH\n"
       "  --repeat N    time N runs and report the best (default 1)\n"
       "  -h, --help    print this help\n"
       "\n"
-      "The final text must equal the trace's endContent, or the command\n"
-      "fails with status 1.\n",
+      "options of crdt:\n"
+      "  --n N         the suite's N (default 6000)\n"
+      "  --only NAME   one benchmark (B1.4, B4x100) or group (B1, B2, B3)\n"
+      "  --all         every benchmark; without --only or --all, all but\n"
+      "                B4x100 (26 million edits)\n"
+      "  --seed S      seed of the random inputs (default 42)\n"
+      "  --trace PATH  B4's trace (default ../shared/traces/\n"
+      "                automerge-paper.json.gz beside the source tree)\n"
+      "\n"
+      "The final text must equal the trace's endContent (crdt: each\n"
+      "benchmark's result must be what it defines), or the command fails\n"
+      "with status 1.\n",
       f);
 }
 
@@ -53,6 +73,66 @@ static int usage_error(const char *fmt, ...)
   fputc('\n', stderr);
   usage(stderr);
   return 2;
+}
+
+/* Parses a decimal number in [min, max] into *out; 0 or -1. */
+static int parse_number(const char *s, unsigned long long min,
+                        unsigned long long max, unsigned long long *out)
+{
+  char *end;
+  unsigned long long n;
+  if (*s == '\0' || *s == '-' || *s == '+')
+    return -1;
+  errno = 0;
+  n = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0' || n < min || n > max)
+    return -1;
+  *out = n;
+  return 0;
+}
+
+/* `accord-bench crdt ...`: argv[0] is the first option. */
+static int main_crdt(int argc, char **argv)
+{
+  crdt_opts o = {CRDT_N_DEFAULT, CRDT_SEED_DEFAULT, NULL, 0,
+                 BENCH_DEFAULT_TRACE};
+  unsigned long long v;
+
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *val;
+    if (strcmp(a, "--all") == 0) {
+      o.all = 1;
+      continue;
+    }
+    if (strcmp(a, "--n") != 0 && strcmp(a, "--only") != 0 &&
+        strcmp(a, "--seed") != 0 && strcmp(a, "--trace") != 0)
+      return a[0] == '-' ? usage_error("unknown option '%s'", a)
+                         : usage_error("unexpected argument '%s'", a);
+    if (i + 1 >= argc)
+      return usage_error("%s needs a value", a);
+    val = argv[++i];
+    if (strcmp(a, "--n") == 0) {
+      if (parse_number(val, 1, CRDT_N_MAX, &v) != 0)
+        return usage_error("--n wants a number from 1 to %d, not '%s'",
+                           CRDT_N_MAX, val);
+      o.n = (size_t)v;
+    } else if (strcmp(a, "--seed") == 0) {
+      if (parse_number(val, 0, UINT64_MAX, &v) != 0)
+        return usage_error("--seed wants a number from 0 to 2^64-1, not "
+                           "'%s'", val);
+      o.seed = (uint64_t)v;
+    } else if (strcmp(a, "--only") == 0) {
+      if (!crdt_known(val))
+        return usage_error("--only: no benchmark '%s' (try B1.4, B2, "
+                           "B4x100)", val);
+      o.only = val;
+    } else {
+      o.trace = val;
+    }
+  }
+  if (o.all && o.only != NULL)
+    return usage_error("%s", "--only and --all exclude each other");
+  return cmd_crdt(&o) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -74,6 +154,8 @@ int main(int argc, char **argv)
   if (argc < 2)
     return usage_error("%s", "missing command");
   cmd = argv[1];
+  if (strcmp(cmd, "crdt") == 0)
+    return main_crdt(argc - 2, argv + 2);
   if (strcmp(cmd, "trace") == 0) {
     run = cmd_trace;
     want_concurrent = 0;

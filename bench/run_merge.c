@@ -288,25 +288,6 @@ static int edit(merge_run *m, size_t i)
   return 0;
 }
 
-/* Imports the full history of `from` into `into`, or only what into lacks
- * (by its version vector) when by_version is set. */
-static int pull(accord_doc *into, accord_doc *from, int by_version,
-                const char *what)
-{
-  uint8_t *ver = NULL, *batch = NULL;
-  size_t ver_len = 0, len = 0;
-  int rc = 0;
-  if (by_version)
-    rc = accord_doc_version(into, &ver, &ver_len);
-  if (rc == 0)
-    rc = accord_doc_changes_since(from, ver, ver_len, &batch, &len);
-  if (rc == 0)
-    rc = accord_doc_import(into, batch, len, NULL);
-  accord_free(ver);
-  accord_free(batch);
-  return rc != 0 ? bench_efail(rc, "%s", what) : 0;
-}
-
 static int run_once(merge_run *m, const trace *t)
 {
   uint8_t actor[ACCORD_ACTOR_BYTES];
@@ -336,7 +317,7 @@ static int run_once(merge_run *m, const trace *t)
   t0 = bench_now_ms();
   for (size_t a = 0; a < m->A; a++) {
     snprintf(what, sizeof(what), "merge: importing agent %zu's replica", a);
-    if (pull(m->merged, m->rep[a], 0, what) != 0)
+    if (bench_pull(m->merged, m->rep[a], 0, what) != 0)
       return -1;
   }
   m->merge_ms = bench_now_ms() - t0;
@@ -348,7 +329,7 @@ static int run_once(merge_run *m, const trace *t)
         continue;
       snprintf(what, sizeof(what), "sync: agent %zu pulling from agent %zu",
                a, b);
-      if (pull(m->rep[a], m->rep[b], 1, what) != 0)
+      if (bench_pull(m->rep[a], m->rep[b], 1, what) != 0)
         return -1;
     }
   }
