@@ -326,7 +326,7 @@ static int script_call(script *s, size_t pos, size_t del, size_t off,
 static int script_insert_word(script *s, rng *r, size_t pos, size_t min,
                               size_t max)
 {
-  size_t off;
+  size_t off = 0;
   if (script_word(s, r, min, max, &off) != 0)
     return -1;
   return script_call(s, pos, 0, off, s->text_len - off);
@@ -350,7 +350,7 @@ static int script_insert_or_delete(script *s, rng *r, size_t index)
 /* [B1.1] Append N characters: insertText(i, string[i]). */
 static int gen_b1_1(script *s, rng *r, size_t n)
 {
-  size_t off;
+  size_t off = 0;
   if (script_word(s, r, n, n, &off) != 0)
     return -1;
   for (size_t i = 0; i < n; i++)
@@ -371,7 +371,7 @@ static int gen_b1_2(script *s, rng *r, size_t n)
  * each with insertText(0, c); the result is the string. */
 static int gen_b1_3(script *s, rng *r, size_t n)
 {
-  size_t off;
+  size_t off = 0;
   if (script_word(s, r, n, n, &off) != 0)
     return -1;
   for (size_t i = 0; i < n; i++)
@@ -424,7 +424,7 @@ static int gen_b1_7(script *s, rng *r, size_t n)
 /* [B1.8] Append N numbers: insertArray(i, [number]). */
 static int gen_b1_8(script *s, rng *r, size_t n)
 {
-  size_t off;
+  size_t off = 0;
   for (size_t i = 0; i < n; i++)
     if (script_number(s, r, &off) != 0 || script_call(s, i, 0, off, 1) != 0)
       return -1;
@@ -435,7 +435,7 @@ static int gen_b1_8(script *s, rng *r, size_t n)
 /* [B1.9] Insert Array of N numbers: one insertArray(0, numbers). */
 static int gen_b1_9(script *s, rng *r, size_t n)
 {
-  size_t off;
+  size_t off = 0;
   for (size_t i = 0; i < n; i++)
     if (script_number(s, r, &off) != 0)
       return -1;
@@ -447,7 +447,7 @@ static int gen_b1_9(script *s, rng *r, size_t n)
  * numbers reversed. */
 static int gen_b1_10(script *s, rng *r, size_t n)
 {
-  size_t off;
+  size_t off = 0;
   for (size_t i = 0; i < n; i++)
     if (script_number(s, r, &off) != 0 || script_call(s, 0, 0, off, 1) != 0)
       return -1;
@@ -458,7 +458,7 @@ static int gen_b1_10(script *s, rng *r, size_t n)
 /* [B1.11] Insert N numbers at random positions. */
 static int gen_b1_11(script *s, rng *r, size_t n)
 {
-  size_t off;
+  size_t off = 0;
   for (size_t i = 0; i < n; i++) {
     size_t index = rng_range(r, 0, script_len(s));
     if (script_number(s, r, &off) != 0 || script_call(s, index, 0, off, 1))
