@@ -439,12 +439,12 @@ int accord_text_splice(accord_txn *t, accord_id objid, size_t pos, size_t del,
 }
 
 static int list_insert(accord_txn *t, accord_id objid, size_t index,
-                       const val *v, accord_id *created) {
+                       const val *v, uint32_t n, accord_id *created) {
   object *ob;
   int rc = seq_obj(t, objid, ACCORD_LIST, &ob);
   if (rc) return rc;
   if (index > ob->u.s.visible) return ACCORD_ERANGE;
-  if (v->type >= ACCORD_MAP && ob->depth >= ACCORD_MAX_DEPTH)
+  if (n == 1 && v->type >= ACCORD_MAP && ob->depth >= ACCORD_MAX_DEPTH)
     return ACCORD_ETOOBIG;
   oper o;
   memset(&o, 0, sizeof o);
@@ -453,7 +453,7 @@ static int list_insert(accord_txn *t, accord_id objid, size_t index,
   seq_cur at;
   seq_local_origins(&ob->u.s, index, &o.left, &o.right, &at);
   o.at = &at;
-  o.n = 1;
+  o.n = n;
   o.vals = v;
   rc = emit(t, &o);
   if (!rc && created) *created = doc_public_id(t->doc, o.id);
@@ -464,14 +464,30 @@ int accord_list_insert(accord_txn *t, accord_id obj, size_t index,
                        const accord_value *v) {
   val x;
   int rc = to_val(v, 0, &x);
-  return rc ? rc : list_insert(t, obj, index, &x, NULL);
+  return rc ? rc : list_insert(t, obj, index, &x, 1, NULL);
+}
+
+#define MAX_VALUES_PER_INSERT (1u << 20)
+
+int accord_list_insert_values(accord_txn *t, accord_id obj, size_t index,
+                              const accord_value *vals, size_t n) {
+  if (n == 0) return txn_usable(t);
+  if (!vals) return ACCORD_EINVAL;
+  if (n > MAX_VALUES_PER_INSERT) return ACCORD_ETOOBIG;
+  val *x = mem_alloc(n * sizeof *x);
+  if (!x) return ACCORD_ENOMEM;
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) rc = to_val(&vals[i], 0, &x[i]);
+  if (!rc) rc = list_insert(t, obj, index, x, (uint32_t)n, NULL);
+  mem_free(x);
+  return rc;
 }
 
 int accord_list_insert_object(accord_txn *t, accord_id obj, size_t index,
                               accord_type type, accord_id *created) {
   val x;
   int rc = object_type(type, &x);
-  return rc ? rc : list_insert(t, obj, index, &x, created);
+  return rc ? rc : list_insert(t, obj, index, &x, 1, created);
 }
 
 int accord_list_delete(accord_txn *t, accord_id objid, size_t index,

@@ -83,7 +83,16 @@ extern "C" {
   X(ECHAIN, -10, "change does not extend its author's hash chain")             \
   X(EFORK, -11, "two different changes claim the same author and sequence")    \
   X(EVERSION, -12, "unsupported format version")                               \
-  X(EOTHERDOC, -13, "bytes belong to another document")
+  X(EOTHERDOC, -13, "bytes belong to another document")                     \
+  X(ESTORE, -14, "storage error (see accord_node_errmsg)")                    \
+  X(ESCHEMA, -15, "the store was written by a newer version of accord")       \
+  X(ENOTSTORE, -16, "the directory is not an accord store")                  \
+  X(EFULL, -17, "storage is full (disk or map size limit)")                  \
+  X(EKEYPERM,                                                                  \
+    -18, "identity key file is accessible by others: chmod 600 identity.key") \
+  X(EIDENTITY, -19, "identity key is missing or does not match the store")   \
+  X(ECORRUPT, -20, "stored data is corrupted (see accord_node_errmsg)")      \
+  X(ESTALE, -21, "another process changed the document: retry")
 
 enum {
 #define ACCORD_ERR_ENUM_(name, code, text) ACCORD_##name = (code),
@@ -347,6 +356,13 @@ ACCORD_API ACCORD_NODISCARD int accord_list_insert(accord_txn *txn,
                                                    accord_id obj, size_t index,
                                                    const accord_value *v);
 
+/* Inserts n scalar or counter values at index as one operation (cheaper to
+ * store and send than n inserts). Errors: as accord_list_insert; ETOOBIG
+ * for more than 2^20 values. */
+ACCORD_API ACCORD_NODISCARD int accord_list_insert_values(
+    accord_txn *txn, accord_id obj, size_t index, const accord_value *vals,
+    size_t n);
+
 /* Inserts a new empty object of type (MAP, LIST, TEXT) at index.
  * Errors: as accord_list_insert. */
 ACCORD_API ACCORD_NODISCARD int accord_list_insert_object(accord_txn *txn,
@@ -501,6 +517,236 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_load(const uint8_t *bytes,
                                                 size_t len,
                                                 const uint8_t *actor,
                                                 accord_doc **out);
+
+/* ===========================================================================
+ * Nodes and storage
+ *
+ * A node is a directory holding one member's device identity (an Ed25519
+ * key pair; the secret key in <dir>/identity.key, mode 0600) and an LMDB
+ * store of workspaces, documents and their changes. Documents opened
+ * through a node edit as usual; accord_node_txn_commit makes a change
+ * durable before it returns, accord_node_doc_import stores a received batch
+ * in one all-or-nothing write.
+ *
+ * Directory: the dir argument, else $ACCORD_DIR, else $XDG_DATA_HOME/accord,
+ * else ~/.local/share/accord. Created (mode 0700) when missing or empty.
+ *
+ * Processes: several processes may use one directory at once (a CLI and a
+ * daemon). Each process opens a directory at most once (EBUSY otherwise:
+ * LMDB's locks are per process). Writes are serialised by LMDB; a document
+ * opened in two processes picks up the other's changes when a transaction
+ * begins, and accord_node_changed() tells a poller that something changed.
+ *
+ * Threading: a node and the documents opened through it form one unit: use
+ * them from one thread at a time. Different nodes are independent.
+ *
+ * Ownership: documents returned by accord_node_doc_create/_open belong to
+ * the node: release them with accord_node_doc_close (never accord_doc_free);
+ * accord_node_close closes any left open. Lists are single buffers freed
+ * with accord_free.
+ */
+typedef struct accord_node accord_node;
+
+#define ACCORD_WS_ID_BYTES 16
+#define ACCORD_PUBKEY_BYTES 32
+
+typedef enum accord_durability {
+  /* Every commit and import is on disk (fsynced) when the call returns:
+   * it survives kill -9, OS crashes and power loss. The default. */
+  ACCORD_DURABLE = 0,
+  /* For bulk imports. A commit is written to the OS (it survives kill -9 of
+   * the process) but fsynced only every batch_commits commits or batch_ms
+   * milliseconds (checked at each commit), by accord_node_sync() and at
+   * accord_node_close(). On an OS crash or power loss, everything written
+   * since the last sync may be lost, and because the OS may write pages back
+   * in any order (LMDB's MDB_NOSYNC with MDB_WRITEMAP), the store itself
+   * may be damaged: keep a copy, or only use this for data you can fetch
+   * again. Other processes on the same directory keep their own mode. */
+  ACCORD_BATCHED = 1
+} accord_durability;
+
+/* Options for accord_node_open. All-zero means the defaults. */
+typedef struct accord_node_opts {
+  accord_durability durability;
+  uint32_t batch_commits; /* BATCHED: fsync after this many (0: 1000) */
+  uint32_t batch_ms;      /* BATCHED: or this many ms after the last (0: 100) */
+  uint64_t map_size;      /* initial LMDB map size in bytes (0: 64 MiB) */
+  uint64_t map_max;       /* growth stops here: EFULL (0: 1 TiB) */
+  /* A document's snapshot is refreshed (at accord_node_doc_close and
+   * accord_node_maintain) once this many changes came after it (0: 1000). */
+  uint32_t snapshot_changes;
+  /* Runs of at least this many separately stored changes of one author are
+   * merged into compressed chunks (at close and maintain) (0: 256). */
+  uint32_t compact_changes;
+  int no_create; /* 1: fail with ENOTFOUND rather than create a store */
+  /* When accord_node_open fails and errbuf is not NULL, a sentence saying
+   * what went wrong (path, cause, fix) is written there, NUL-terminated. */
+  char *errbuf;
+  size_t errbuf_size;
+} accord_node_opts;
+
+/* Opens (or creates) the node at dir (NULL: the default, see above).
+ * Errors: ENOTSTORE (the directory holds something else), ESCHEMA (a newer
+ * accord wrote it), EKEYPERM (identity.key readable by others), EIDENTITY
+ * (identity.key missing or not this store's), EBUSY (already open in this
+ * process), ENOTFOUND (no_create and no store), EFULL, ESTORE, ENOMEM.
+ * An older schema is migrated in one transaction. *out = NULL on failure. */
+ACCORD_API ACCORD_NODISCARD int accord_node_open(const char *dir,
+                                                 const accord_node_opts *opts,
+                                                 accord_node **out);
+
+/* Stores what open documents hold that the store lacks, syncs (BATCHED),
+ * closes every document still open and the node. NULL is a no-op. */
+ACCORD_API void accord_node_close(accord_node *node);
+
+/* The node's directory, actor id (8 bytes: BLAKE2b-256 of the public key,
+ * first 8 bytes) and Ed25519 public key (32 bytes). Borrowed for the
+ * node's lifetime. */
+ACCORD_API const char *accord_node_dir(const accord_node *node);
+ACCORD_API const uint8_t *accord_node_actor(const accord_node *node);
+ACCORD_API const uint8_t *accord_node_public_key(const accord_node *node);
+
+/* A sentence about the node's last error (which document and change for
+ * ECORRUPT, LMDB's reason for ESTORE), or "" after a success. Borrowed
+ * until the next call on the node. */
+ACCORD_API const char *accord_node_errmsg(const accord_node *node);
+
+/* Workspaces --------------------------------------------------------------- */
+
+/* Creates a workspace named name (UTF-8, 1..256 bytes) founded by this node.
+ * Its id (16 bytes, BLAKE2b of the genesis record) goes to id_out.
+ * Errors: EINVAL, EUTF8, ETOOBIG, EFULL, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_ws_create(accord_node *node,
+                                                      const char *name,
+                                                      uint8_t *id_out);
+
+typedef struct accord_ws_info {
+  uint8_t id[ACCORD_WS_ID_BYTES];
+  const char *name; /* NUL-terminated, inside the same buffer */
+  uint8_t founder[ACCORD_PUBKEY_BYTES];
+  int64_t created; /* ms since the epoch */
+} accord_ws_info;
+
+/* Every workspace, in id order: *out is one buffer (free with accord_free),
+ * *n entries. Errors: ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_ws_list(accord_node *node,
+                                                    accord_ws_info **out,
+                                                    size_t *n);
+
+/* Documents ---------------------------------------------------------------- */
+
+/* Creates a document of type (1..64 bytes of [A-Za-z0-9._-], e.g. "goal",
+ * "messaging", "system") in workspace ws, recorded with this node as its
+ * creator and the current time, and opens it (close with
+ * accord_node_doc_close). Errors: EINVAL, ENOTFOUND (ws), EFULL, ESTORE,
+ * ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_doc_create(accord_node *node,
+                                                       const uint8_t *ws,
+                                                       const char *type,
+                                                       accord_doc **out);
+
+/* Opens a stored document: its latest snapshot plus the changes stored
+ * after it, checked against their hashes. Opening a document that is open
+ * already returns the same handle (each open needs its close). The local
+ * actor is the node's. Errors: ENOTFOUND, ECORRUPT (the message names the
+ * document and change; other documents stay usable), ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_doc_open(accord_node *node,
+                                                     const uint8_t *ws,
+                                                     const uint8_t *doc_id,
+                                                     accord_doc **out);
+
+/* Releases one open of doc. At the last one, what the document holds that
+ * the store lacks is stored, its snapshot refreshed and its changes
+ * compacted when enough accumulated (see the options), and it is freed.
+ * NULL is a no-op. */
+ACCORD_API void accord_node_doc_close(accord_node *node, accord_doc *doc);
+
+typedef struct accord_doc_info {
+  uint8_t ws[ACCORD_WS_ID_BYTES];
+  uint8_t id[ACCORD_DOC_ID_BYTES];
+  const char *type; /* NUL-terminated, inside the same buffer */
+  uint8_t creator[ACCORD_ACTOR_BYTES];
+  int64_t created; /* ms since the epoch */
+} accord_doc_info;
+
+/* The documents of workspace ws of type (NULL: every type), in id order:
+ * *out is one buffer (free with accord_free). Errors: ENOTFOUND (ws),
+ * ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_doc_list(accord_node *node,
+                                                     const uint8_t *ws,
+                                                     const char *type,
+                                                     accord_doc_info **out,
+                                                     size_t *n);
+
+/* Describes an open document. Errors: EINVAL (not this node's). */
+ACCORD_API ACCORD_NODISCARD int accord_node_doc_info(accord_node *node,
+                                                     const accord_doc *doc,
+                                                     accord_doc_info *out);
+
+/* Durable changes ---------------------------------------------------------- */
+
+/* Begins a transaction on a document of this node, after taking in what
+ * other processes stored for it. Then edit with the accord_map_* /
+ * accord_list_* / accord_text_* calls and end with accord_node_txn_commit
+ * (or accord_txn_abort). Errors: as accord_txn_begin, ECORRUPT, ESTORE. */
+ACCORD_API ACCORD_NODISCARD int accord_node_txn_begin(accord_node *node,
+                                                      accord_doc *doc,
+                                                      accord_txn **out);
+
+/* Commits txn and stores the change, its hash-chain head and bookkeeping in
+ * one LMDB write: when this returns 0 the change is durable (see
+ * accord_durability). On error the change is undone in memory too: the
+ * document is as before the transaction began. ESTALE: another process
+ * committed to this document meanwhile; the document has been brought up
+ * to date, begin again. A plain accord_txn_commit on a node's document is
+ * stored only at the next node call on it, not durably at once.
+ * Errors: as accord_txn_commit, ESTALE, EFULL, ESTORE. */
+ACCORD_API ACCORD_NODISCARD int accord_node_txn_commit(accord_node *node,
+                                                       accord_txn *txn,
+                                                       accord_change_info *info);
+
+/* Imports a batch (accord_doc_import) and stores the result in one write:
+ * new changes, their heads and the changes now waiting for dependencies.
+ * All or nothing, in memory and on disk. stats may be NULL.
+ * Errors: as accord_doc_import, EFULL, ESTORE. */
+ACCORD_API ACCORD_NODISCARD int accord_node_doc_import(
+    accord_node *node, accord_doc *doc, const uint8_t *batch, size_t len,
+    accord_import_stats *stats);
+
+/* Housekeeping and other processes ----------------------------------------- */
+
+#define ACCORD_MAINTAIN_ALL 1u /* ignore the thresholds: every document */
+
+typedef struct accord_maintain_stats {
+  size_t snapshots;       /* snapshots written */
+  size_t records_before;  /* change records rewritten by compaction... */
+  size_t records_after;   /* ...and what they became */
+} accord_maintain_stats;
+
+/* Refreshes snapshots and compacts change records of every stored document
+ * past the thresholds (or all, with ACCORD_MAINTAIN_ALL), a document per
+ * write transaction. For a daemon's idle time; never needed for
+ * correctness. stats may be NULL. Errors: ECORRUPT, EFULL, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_maintain(
+    accord_node *node, unsigned flags, accord_maintain_stats *stats);
+
+/* BATCHED: fsyncs everything committed so far. DURABLE: nothing to do.
+ * Errors: ESTORE. */
+ACCORD_API ACCORD_NODISCARD int accord_node_sync(accord_node *node);
+
+/* A counter that every write to the store, by any process, increases
+ * (LMDB's last transaction id). Reading it costs no I/O and no lock: a
+ * daemon polls it (say every 100 ms) and, when it moved, looks for new
+ * changes. */
+ACCORD_API ACCORD_NODISCARD int accord_node_changed(accord_node *node,
+                                                    uint64_t *counter);
+
+/* Checks every stored change of every document against its hash chain,
+ * and every snapshot. Errors: ECORRUPT (the message names the first bad
+ * document and change), ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_verify(accord_node *node);
+
+/* ======================== end of nodes and storage ======================== */
 
 #ifdef __cplusplus
 }
