@@ -509,8 +509,10 @@ int change_decode(accord_doc *doc, decoder *d, uint32_t author,
   if (x.r.p != x.r.end || x.next_ref != x.nrefs) return bad(&x);
   for (uint32_t k = 0; k < nops; k++) {
     oper *o = &d->ops[k];
-    if (o->kind == OP_SET || o->kind == OP_DEL)
+    if ((o->kind == OP_SET || o->kind == OP_DEL) && o->npred)
       o->pred = d->ids + PTR_IDX(o->pred);
+    else if (o->kind == OP_SET || o->kind == OP_DEL)
+      o->pred = NULL; /* d->ids may be NULL: no arithmetic on it */
     if (o->kind == OP_INS && !o->content) o->vals = d->vals + PTR_IDX(o->vals);
   }
   out->end_op = (uint32_t)ctr;

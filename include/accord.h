@@ -282,15 +282,17 @@ ACCORD_API ACCORD_NODISCARD int accord_txn_commit(accord_txn *txn,
 
 /* Undoes the transaction's operations and frees it. NULL is a no-op.
  * Costs a rebuild of the document from its history when operations were
- * applied; cheap when none were. */
+ * applied; cheap when none were. If that rebuild runs out of memory the
+ * document refuses every later call with ENOMEM (free it and load again). */
 ACCORD_API void accord_txn_abort(accord_txn *txn);
 
 /* Maps ------------------------------------------------------------------- */
 
-/* Sets key (UTF-8, 1..64 KiB) of map obj to a scalar or counter value.
- * Overwrites the values this replica sees; concurrent sets on other replicas
- * survive as conflicts. Errors: ENOTFOUND (obj), ETYPE (obj is not a map, or
- * v is an object type: use accord_map_put_object), EUTF8, ETOOBIG. */
+/* Sets key (NUL-terminated UTF-8, 1..64 KiB) of map obj to a scalar or
+ * counter value. Overwrites the values this replica sees; concurrent sets
+ * on other replicas survive as conflicts. Errors: ENOTFOUND (obj), ETYPE
+ * (obj is not a map, or v is an object type: use accord_map_put_object),
+ * EINVAL (NULL or empty key), EUTF8, ETOOBIG. */
 ACCORD_API ACCORD_NODISCARD int accord_map_put(accord_txn *txn, accord_id obj,
                                                const char *key,
                                                const accord_value *v);
@@ -316,7 +318,8 @@ ACCORD_API ACCORD_NODISCARD int accord_map_increment(accord_txn *txn,
                                                      const char *key,
                                                      int64_t delta);
 
-/* The winning value of key. Errors: ENOTFOUND (obj or key), ETYPE. */
+/* The winning value of key. Errors: ENOTFOUND (obj, or no value at key —
+ * also for a key that is not valid UTF-8, which no key can be), ETYPE. */
 ACCORD_API ACCORD_NODISCARD int accord_map_get(const accord_doc *doc,
                                                accord_id obj, const char *key,
                                                accord_value *out);
@@ -421,8 +424,9 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_json(const accord_doc *doc,
 ACCORD_API ACCORD_NODISCARD int accord_doc_version(const accord_doc *doc,
                                                    uint8_t **out, size_t *len);
 
-/* The changes a peer lacks given its version vector (NULL/0: everything),
- * as one batch for accord_doc_import. An empty batch is still a valid batch.
+/* The changes a peer lacks given its version vector (vv == NULL: all of
+ * them; a non-NULL vv must be one accord_doc_version produced), as one batch
+ * for accord_doc_import. An empty batch is still a valid batch.
  * Errors: EMALFORMED (vv), EOTHERDOC, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_changes_since(accord_doc *doc,
                                                          const uint8_t *vv,
@@ -433,7 +437,8 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_changes_since(accord_doc *doc,
 typedef struct accord_import_stats {
   size_t applied;    /* changes applied now (including released pending) */
   size_t duplicates; /* changes already known: ignored */
-  size_t pending;    /* changes now waiting for their dependencies */
+  size_t pending;    /* changes the document holds waiting for their
+                        dependencies after this import (all of them) */
 } accord_import_stats;
 
 /* Imports a batch: all or nothing. Changes whose dependencies are missing
@@ -505,14 +510,20 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_chain_head(accord_doc *doc,
                                                       uint64_t *seq,
                                                       uint8_t *hash);
 
-/* Saves the whole document, history included, to bytes (free with
- * accord_free). Errors: EBUSY (a transaction is open), ENOMEM. */
+/* Saves the whole document to bytes (free with accord_free): every change
+ * (what peers need to keep syncing), the changes still waiting for their
+ * dependencies, and the current state, so loading is fast.
+ * Errors: EBUSY (a transaction is open), ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_save(accord_doc *doc, uint8_t **out,
                                                 size_t *len);
 
 /* Loads saved bytes as a new document whose local actor is actor (8 bytes;
- * NULL for a random one). Errors: EMALFORMED, ETOOBIG, EVERSION, ECHAIN,
- * EUTF8, ENOMEM. */
+ * NULL for a random one). The state is read from the saved snapshot, not
+ * rebuilt: it is checked for integrity (a checksum) and for everything
+ * memory safety needs, and the history is checked when first used. Load
+ * only what this library saved; take documents from others as changes
+ * (accord_doc_import), which are verified one by one.
+ * Errors: EMALFORMED, ETOOBIG, EVERSION, EUTF8, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_load(const uint8_t *bytes,
                                                 size_t len,
                                                 const uint8_t *actor,

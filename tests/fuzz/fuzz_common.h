@@ -1,0 +1,38 @@
+/*
+ * fuzz_common.h — the documents the fuzz targets and their seed corpus
+ * share. Everything is deterministic (fixed ids and timestamps), so that a
+ * seed batch made by fuzz_corpus matches the document fuzz_import imports
+ * into: without the right doc id and actors, mutated inputs would stop at
+ * EOTHERDOC and never reach the deeper decoding paths.
+ */
+#ifndef ACCORD_FUZZ_COMMON_H
+#define ACCORD_FUZZ_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accord.h"
+
+extern const uint8_t fuzz_doc_id[ACCORD_DOC_ID_BYTES];
+
+/* Aborts with a message: fuzz targets report bugs by crashing. */
+void fuzz_die(const char *what, int rc);
+
+/* test actor n: 8 bytes big-endian. */
+void fuzz_actor(uint8_t actor[ACCORD_ACTOR_BYTES], uint64_t n);
+
+/* The base document (actor 1, with a change imported from actor 2): a map,
+ * a list, text, a counter, nested objects. */
+accord_doc *fuzz_base(void);
+
+/* A replica of the base (actor 3) that made two further changes with edits
+ * of every kind: its changes since the base's version are a batch the base
+ * can import. If mid_vv is not NULL it receives the editor's version
+ * between its two changes (free with accord_free). */
+accord_doc *fuzz_editor(const accord_doc *base, uint8_t **mid_vv,
+                        size_t *mid_len);
+
+/* Bytes of doc's JSON (free with accord_free); aborts on failure. */
+char *fuzz_json(const accord_doc *doc);
+
+#endif
