@@ -194,6 +194,9 @@ static inline int op_newer(const accord_doc *d, opid a, opid b) {
 /* Applies one op to the state. Errors: EMALFORMED (the op does not fit the
  * state: unknown object, wrong type, unknown element), ENOMEM. */
 int state_apply(accord_doc *doc, docstate *st, const oper *o);
+/* v as a public value (strings borrowed; objects named by op). read.c */
+void val_public(const accord_doc *doc, const val *v, opid op,
+                accord_value *out);
 /* Copies v (strings duplicated) into dst. */
 int val_copy(val *dst, const val *v);
 

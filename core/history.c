@@ -64,28 +64,6 @@ typedef struct hist_ctx {
   int stopped; /* the callback's non-zero return */
 } hist_ctx;
 
-static void public_value(const accord_doc *doc, const val *v, opid id,
-                         accord_value *out) {
-  memset(out, 0, sizeof *out);
-  out->type = (accord_type)v->type;
-  switch (v->type) {
-    case ACCORD_BOOL: out->u.boolean = v->u.i != 0; break;
-    case ACCORD_INT:
-    case ACCORD_TIMESTAMP:
-    case ACCORD_COUNTER: out->u.i = v->u.i; break;
-    case ACCORD_DOUBLE: out->u.d = v->u.d; break;
-    case ACCORD_STR:
-    case ACCORD_BYTES:
-      out->u.str.ptr = v->u.s;
-      out->u.str.len = v->len;
-      break;
-    case ACCORD_MAP:
-    case ACCORD_LIST:
-    case ACCORD_TEXT: out->u.obj = doc_public_id(doc, id); break;
-    default: break;
-  }
-}
-
 static int show_change(void *ctx, accord_doc *doc, uint32_t actor,
                        uint32_t seq, const dchange *ch, const uint8_t *body,
                        size_t len) {
@@ -109,14 +87,14 @@ static int show_change(void *ctx, accord_doc *doc, uint32_t actor,
     p->key = o->key;
     p->key_len = o->klen;
     switch (o->kind) {
-      case OP_SET: public_value(doc, &o->v, o->id, &p->value); break;
+      case OP_SET: val_public(doc, &o->v, o->id, &p->value); break;
       case OP_INS:
         p->count = o->n;
         if (o->content) {
           p->text = (const char *)o->content;
           p->text_len = o->nbytes;
         } else {
-          public_value(doc, &o->vals[0], o->id, &p->value);
+          val_public(doc, &o->vals[0], o->id, &p->value);
         }
         break;
       case OP_RMV: p->count = o->count; break;

@@ -6,8 +6,8 @@
 
 #include "doc.h"
 
-static void to_public(const accord_doc *doc, const val *v, opid op,
-                      accord_value *out) {
+void val_public(const accord_doc *doc, const val *v, opid op,
+                accord_value *out) {
   memset(out, 0, sizeof *out);
   out->type = (accord_type)v->type;
   switch (v->type) {
@@ -45,7 +45,7 @@ int accord_map_get(const accord_doc *doc, accord_id objid, const char *key,
   if (rc) return rc;
   if (!out) return ACCORD_EINVAL;
   if (!e || e->n == 0) return ACCORD_ENOTFOUND;
-  to_public(doc, &e->regs[0].v, e->regs[0].op, out);
+  val_public(doc, &e->regs[0].v, e->regs[0].op, out);
   return 0;
 }
 
@@ -58,7 +58,7 @@ int accord_map_conflicts(const accord_doc *doc, accord_id objid,
   if (!n || (cap && !out)) return ACCORD_EINVAL;
   *n = e ? e->n : 0;
   for (size_t i = 0; i < *n && i < cap; i++) {
-    to_public(doc, &e->regs[i].v, e->regs[i].op, &out[i].value);
+    val_public(doc, &e->regs[i].v, e->regs[i].op, &out[i].value);
     out[i].op = doc_public_id(doc, e->regs[i].op);
   }
   return 0;
@@ -104,7 +104,7 @@ int accord_list_get(const accord_doc *doc, accord_id objid, size_t index,
   opid id;
   val *v = seq_list_get(&ob->u.s, index, &id);
   if (!v) return ACCORD_ERANGE;
-  to_public(doc, v, id, out);
+  val_public(doc, v, id, out);
   return 0;
 }
 
