@@ -13,6 +13,10 @@
 static void put_str(buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   buf_put_byte(b, '"');
+  if (n == 0) { /* s may be NULL: no arithmetic on it */
+    buf_put_byte(b, '"');
+    return;
+  }
   size_t run = 0; /* bytes copied as they are, in one go */
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];

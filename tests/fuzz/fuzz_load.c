@@ -41,20 +41,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   accord_doc_free(copy);
   accord_free(saved);
 
+  /* This build skips the file checksum (ACCORD_FUZZING), so the history may
+   * be damaged or disagree with the snapshot; that is what the checksum
+   * refuses in production. What must hold regardless: the history either
+   * serves changes or says it is malformed, and a fresh replica either
+   * imports them or refuses them with a known error. */
   uint8_t *batch = NULL;
   size_t blen = 0;
-  if ((rc = accord_doc_changes_since(doc, NULL, 0, &batch, &blen)))
-    fuzz_die("changes_since", rc);
-  accord_doc *fresh = NULL;
-  fuzz_actor(a, 9);
-  if ((rc = accord_doc_new(accord_doc_id(doc), a, &fresh))) fuzz_die("new", rc);
-  if ((rc = accord_doc_import(fresh, batch, blen, NULL)))
-    fuzz_die("fresh import of changes_since", rc);
-  char *fj = fuzz_json(fresh);
-  if (strcmp(json, fj) != 0) fuzz_die("fresh replica differs", 0);
-  accord_free(fj);
-  accord_doc_free(fresh);
-  accord_free(batch);
+  rc = accord_doc_changes_since(doc, NULL, 0, &batch, &blen);
+  if (rc && rc != ACCORD_EMALFORMED) fuzz_die("changes_since", rc);
+  if (!rc) {
+    accord_doc *fresh = NULL;
+    fuzz_actor(a, 9);
+    if ((rc = accord_doc_new(accord_doc_id(doc), a, &fresh)))
+      fuzz_die("new", rc);
+    rc = accord_doc_import(fresh, batch, blen, NULL);
+    if (rc > 0 || (rc < 0 && !strcmp(accord_strerror(rc), "unknown error")))
+      fuzz_die("fresh import returned an unknown code", rc);
+    char *fj = fuzz_json(fresh);
+    accord_free(fj);
+    accord_doc_free(fresh);
+    accord_free(batch);
+  }
   accord_free(json);
   accord_doc_free(doc);
   return 0;
