@@ -35,6 +35,20 @@ void gapbuf_free(gapbuf *g)
 /* Moves the gap so that exactly pos code points precede it (pos <= cps). */
 static void move_gap(gapbuf *g, size_t pos)
 {
+  if (g->wide == 0) { /* ASCII only: code points are bytes */
+    if (pos < g->gap_start) {
+      size_t n = g->gap_start - pos;
+      memmove(g->buf + g->gap_end - n, g->buf + pos, n);
+      g->gap_end -= n;
+    } else {
+      size_t n = pos - g->gap_start;
+      memmove(g->buf + g->gap_start, g->buf + g->gap_end, n);
+      g->gap_end += n;
+    }
+    g->gap_start = pos;
+    g->gap_cp = pos;
+    return;
+  }
   if (pos < g->gap_cp) {
     size_t k = g->gap_cp - pos, i = g->gap_start, n;
     while (k > 0) {
@@ -95,20 +109,26 @@ int gapbuf_splice(gapbuf *g, size_t pos, size_t del, const char *s,
   if (reserve(g, len) != GAPBUF_OK)
     return GAPBUF_ENOMEM;
   move_gap(g, pos);
-  if (del > 0) {
+  if (del > 0 && g->wide == 0) {
+    g->gap_end += del;
+    g->cps -= del;
+  } else if (del > 0) {
     size_t j = g->gap_end;
     for (size_t k = 0; k < del; k++) {
-      j++;
+      size_t start = j++;
       while (j < g->cap && is_cont(g->buf[j]))
         j++;
+      g->wide -= j - start > 1;
     }
     g->gap_end = j;
     g->cps -= del;
   }
   memcpy(g->buf + g->gap_start, s, len);
   g->gap_start += len;
-  for (size_t i = 0; i < len; i++)
+  for (size_t i = 0; i < len; i++) {
     ins_cps += !is_cont(s[i]);
+    g->wide += (unsigned char)s[i] >= 0xC0; /* a multi-byte lead byte */
+  }
   g->gap_cp += ins_cps;
   g->cps += ins_cps;
   return GAPBUF_OK;

@@ -23,6 +23,8 @@ typedef struct gapbuf {
   char *buf;
   size_t cap, gap_start, gap_end;
   size_t gap_cp, cps;
+  size_t wide; /* code points of more than one byte in the buffer: while
+                  there are none, positions are byte offsets */
 } gapbuf;
 
 enum { GAPBUF_OK = 0, GAPBUF_ERANGE = -1, GAPBUF_ENOMEM = -2 };
