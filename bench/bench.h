@@ -51,4 +51,9 @@ int cmd_crdt(const crdt_opts *o);
 /* 1 if --only NAME selects at least one benchmark. */
 int crdt_known(const char *name);
 
+/* run_store.c: `accord-bench store [options]` (argv[0] is the first
+ * option): the node store's durable and batched commits, the history's
+ * size on disk, reopening. Returns the exit status (0, 1, 2 usage). */
+int cmd_store(int argc, char **argv);
+
 #endif /* BENCH_BENCH_H */

@@ -28,6 +28,8 @@ static void usage(FILE *f)
   fputs(
       "usage: accord-bench COMMAND FILE [--out PATH] [--repeat N]\n"
       "       accord-bench crdt [--n N] [--only NAME | --all] [--seed S]\n"
+      "       accord-bench store [--commits N] [--trace PATH] [--dir DIR]\n"
+      "                          [--repeat N]\n"
       "                         [--trace PATH]\n"
       "\n"
       "Replays an editing trace (JSON, optionally gzipped; see\n"
@@ -41,6 +43,8 @@ static void usage(FILE *f)
       "  baseline  sequential trace on a plain gap buffer only\n"
       "  crdt      the crdt-benchmarks suite (B1.1-B1.11, B2.1-B2.4,\n"
       "            B3.1-B3.4, B4, B4x100), one JSON line per benchmark\n"
+      "  store     the node store: durable commits against raw LMDB,\n"
+      "            batched commits of a trace, its size on disk, reopening\n"
       "\n"
       "options:\n"
       "  --out PATH    write the final text to PATH\n"
@@ -156,6 +160,8 @@ int main(int argc, char **argv)
   cmd = argv[1];
   if (strcmp(cmd, "crdt") == 0)
     return main_crdt(argc - 2, argv + 2);
+  if (strcmp(cmd, "store") == 0) /* run_store.c parses its own options */
+    return cmd_store(argc - 2, argv + 2);
   if (strcmp(cmd, "trace") == 0) {
     run = cmd_trace;
     want_concurrent = 0;

@@ -160,8 +160,10 @@ int doc_mark_take(const accord_doc *doc, doc_mark *m) {
   m->nactors = doc->nactors;
   m->heads = mem_alloc((doc->nactors + 1) * sizeof *m->heads);
   m->pending = mem_alloc((doc->npending + 1) * sizeof *m->pending);
-  if (!m->heads || !m->pending) goto nomem;
+  m->seen = mem_alloc((doc->nactors + 1) * sizeof *m->seen);
+  if (!m->heads || !m->pending || !m->seen) goto nomem;
   memcpy(m->heads, doc->chains, doc->nactors * sizeof *m->heads);
+  memcpy(m->seen, doc->seen, doc->nactors * sizeof *m->seen);
   for (; m->npending < doc->npending; m->npending++) {
     const pend *p = &doc->pending[m->npending];
     pend *q = &m->pending[m->npending];
@@ -180,6 +182,7 @@ void doc_mark_free(doc_mark *m) {
   for (uint32_t i = 0; i < m->npending; i++) mem_free(m->pending[i].body);
   mem_free(m->pending);
   mem_free(m->heads);
+  mem_free(m->seen);
   memset(m, 0, sizeof *m);
 }
 
@@ -191,6 +194,7 @@ int doc_mark_restore(accord_doc *doc, doc_mark *m) {
     uint32_t n = h ? h->n : 0;
     if (c->n != n) changed = 1;
     chain_truncate(c, n, h ? h->end_op : 0, h ? h->time : 0);
+    doc->seen[a] = h ? m->seen[a] : 0;
   }
   for (uint32_t i = 0; i < doc->npending; i++) mem_free(doc->pending[i].body);
   mem_free(doc->pending);

@@ -241,7 +241,8 @@ size_t oplog_mem(const accord_doc *doc);
 /* doc.c */
 int doc_rebuild(accord_doc *doc);
 
-/* A mark remembers a document's history (chain heads and pending changes)
+/* A mark remembers a document's history (chain heads, pending changes and
+ * what the local actor has seen)
  * so that everything after it can be undone: the store takes one before an
  * in-memory commit or import and restores it when the disk write fails. */
 typedef struct doc_mark {
@@ -250,7 +251,8 @@ typedef struct doc_mark {
   pend *pending; /* owned copies */
   uint32_t npending;
   size_t pending_bytes;
-  int touched; /* set by the holder when ops reached the docstate */
+  uint32_t *seen; /* what the next local change lists as deps */
+  int touched; /* set by the holder when ops reached the state */
 } doc_mark;
 int doc_mark_take(const accord_doc *doc, doc_mark *m);
 /* Puts the document back as it was at the mark and frees the mark. The

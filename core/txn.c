@@ -9,7 +9,7 @@
  *
  * Every public operation validates its arguments before it changes
  * anything, so a failed call leaves the document and the transaction as
- * they were. Only an allocation failure while applying can leave the docstate
+ * they were. Only an allocation failure while applying can leave the state
  * half changed; then the state is rebuilt from history and the transaction
  * is marked failed (its later calls and its commit return the error).
  */

@@ -39,7 +39,10 @@
  *   One document (and its transaction) must not be used by two threads at the
  *   same time; the caller serialises access. The library keeps no global
  *   mutable state except libsodium's initialisation, which accord_doc_new()
- *   and accord_doc_load() perform thread-safely.
+ *   and accord_doc_load() perform thread-safely, and the list of node
+ *   directories open in the process (accord_node_open), behind a mutex.
+ *   A node and the documents opened through it are used by one thread at a
+ *   time.
  */
 #ifndef ACCORD_H
 #define ACCORD_H
@@ -572,7 +575,10 @@ typedef enum accord_durability {
    * since the last sync may be lost, and because the OS may write pages back
    * in any order (LMDB's MDB_NOSYNC with MDB_WRITEMAP), the store itself
    * may be damaged: keep a copy, or only use this for data you can fetch
-   * again. Other processes on the same directory keep their own mode. */
+   * again. Other processes on the same directory keep their own mode; LMDB
+   * guarantees their durability only where the OS has one page cache for
+   * mapped and written files (Linux, FreeBSD, macOS), so on other systems
+   * run a batched import with no other process on the directory. */
   ACCORD_BATCHED = 1
 } accord_durability;
 
@@ -583,8 +589,9 @@ typedef struct accord_node_opts {
   uint32_t batch_ms;      /* BATCHED: or this many ms after the last (0: 100) */
   uint64_t map_size;      /* initial LMDB map size in bytes (0: 64 MiB) */
   uint64_t map_max;       /* growth stops here: EFULL (0: 1 TiB) */
-  /* A document's snapshot is refreshed (at accord_node_doc_close and
-   * accord_node_maintain) once this many changes came after it (0: 1000). */
+  /* A document's snapshot is refreshed at accord_node_doc_close once this
+   * many changes came after it (0: 1000); accord_node_maintain waits until
+   * they are also an eighth of what the snapshot covers. */
   uint32_t snapshot_changes;
   /* Runs of at least this many separately stored changes of one author are
    * merged into compressed chunks (at close and maintain) (0: 256). */
@@ -618,8 +625,8 @@ ACCORD_API const uint8_t *accord_node_actor(const accord_node *node);
 ACCORD_API const uint8_t *accord_node_public_key(const accord_node *node);
 
 /* A sentence about the node's last error (which document and change for
- * ECORRUPT, LMDB's reason for ESTORE), or "" after a success. Borrowed
- * until the next call on the node. */
+ * ECORRUPT, LMDB's reason for ESTORE) or warning (a damaged snapshot that
+ * was bypassed), or "". Borrowed until the next call on the node. */
 ACCORD_API const char *accord_node_errmsg(const accord_node *node);
 
 /* Workspaces --------------------------------------------------------------- */
@@ -659,8 +666,10 @@ ACCORD_API ACCORD_NODISCARD int accord_node_doc_create(accord_node *node,
 /* Opens a stored document: its latest snapshot plus the changes stored
  * after it, checked against their hashes. Opening a document that is open
  * already returns the same handle (each open needs its close). The local
- * actor is the node's. Errors: ENOTFOUND, ECORRUPT (the message names the
- * document and change; other documents stay usable), ESTORE, ENOMEM. */
+ * actor is the node's. Its history (accord_doc_history) is complete.
+ * Errors: ENOTFOUND, ECORRUPT (the message names the document and change;
+ * other documents stay usable), EFORK (another process stored different
+ * changes under this node's actor), ESTORE, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_node_doc_open(accord_node *node,
                                                      const uint8_t *ws,
                                                      const uint8_t *doc_id,
@@ -689,7 +698,8 @@ ACCORD_API ACCORD_NODISCARD int accord_node_doc_list(accord_node *node,
                                                      accord_doc_info **out,
                                                      size_t *n);
 
-/* Describes an open document. Errors: EINVAL (not this node's). */
+/* Describes an open document; out->type is borrowed until the document is
+ * closed. Errors: EINVAL (not this node's). */
 ACCORD_API ACCORD_NODISCARD int accord_node_doc_info(accord_node *node,
                                                      const accord_doc *doc,
                                                      accord_doc_info *out);
@@ -712,9 +722,8 @@ ACCORD_API ACCORD_NODISCARD int accord_node_txn_begin(accord_node *node,
  * to date, begin again. A plain accord_txn_commit on a node's document is
  * stored only at the next node call on it, not durably at once.
  * Errors: as accord_txn_commit, ESTALE, EFULL, ESTORE. */
-ACCORD_API ACCORD_NODISCARD int accord_node_txn_commit(accord_node *node,
-                                                       accord_txn *txn,
-                                                       accord_change_info *info);
+ACCORD_API ACCORD_NODISCARD int accord_node_txn_commit(
+    accord_node *node, accord_txn *txn, accord_change_info *info);
 
 /* Imports a batch (accord_doc_import) and stores the result in one write:
  * new changes, their heads and the changes now waiting for dependencies.

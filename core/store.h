@@ -1,0 +1,257 @@
+/*
+ * store.h — the node store: accord's data in one LMDB environment
+ * (DESIGN §5), as seen by the rest of the engine. LMDB itself stays behind
+ * this header: only core/store*.c include lmdb.h, and no MDB_* code leaves
+ * them (they become ACCORD_E* codes with a sentence in store_errmsg()).
+ *
+ * Work happens in transactions: store_read / store_write run a callback
+ * inside one LMDB transaction. A write callback may run more than once
+ * (when the map is full the transaction is aborted, the map grown and the
+ * callback run again), so it must only read its context and write through
+ * the store_* calls below — never change anything else.
+ *
+ * Key layout, big-endian so that prefix scans come out ordered:
+ *   workspaces  ws                          -> ws record
+ *   docs        ws·doc                      -> doc record
+ *   heads       ws·doc·actor                -> seq(4) ‖ hash(32)
+ *   changes     ws·doc·actor·last_seq(4)    -> change record (one change or
+ *                                              a run of consecutive ones)
+ *   pending     ws·doc·actor·seq(4)         -> change body
+ *   snapshots   ws·doc·part(4)              -> snapshot record, in parts
+ *   seals, peers                            (created, filled by later parts)
+ * ws 16 bytes, doc 16, actor 8. Record formats: store_docs.c and
+ * store_changes.c.
+ */
+#ifndef ACCORD_STORE_H
+#define ACCORD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accord.h"
+#include "buf.h"
+
+/* The schema this code writes; older ones are migrated on open. */
+#define STORE_SCHEMA 1
+
+typedef struct store store;
+typedef struct store_txn store_txn;
+
+typedef struct store_opts {
+  int batched;            /* ACCORD_BATCHED */
+  uint32_t batch_commits; /* > 0 */
+  uint32_t batch_ms;      /* > 0 */
+  uint64_t map_size;      /* > 0 */
+  uint64_t map_max;       /* >= map_size */
+  int raw;                /* test hooks: no creation, no migration */
+} store_opts;
+
+/* Opens the LMDB environment in dir (which exists), creating an empty
+ * accord schema when the environment is new, migrating an older one.
+ * *fresh says whether it was created now. Errors: ENOTSTORE, ESCHEMA,
+ * EFULL, ESTORE, ENOMEM, with a sentence in err. */
+int store_open(const char *dir, const store_opts *o, store **out, int *fresh,
+               char *err, size_t errlen);
+/* Syncs (batched mode) and closes. NULL is a no-op. */
+void store_close(store *s);
+
+/* The last error's sentence ("" if none); store_clear_err forgets it. */
+const char *store_errmsg(const store *s);
+void store_clear_err(store *s);
+/* Records a sentence for rc and returns rc. */
+int store_fail(store *s, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+typedef int (*store_fn)(store_txn *t, void *ctx);
+/* Runs fn in a write transaction and commits it, growing the map and
+ * running fn again when it is full. fn returns 0 to commit, or an error
+ * (returned, nothing written). On success *txn_id (may be NULL) gets the
+ * committed transaction's id: the value store_counter() then shows unless
+ * another process wrote since. */
+int store_write(store *s, store_fn fn, void *ctx, uint64_t *txn_id);
+/* Runs fn in a read-only snapshot. */
+int store_read(store *s, store_fn fn, void *ctx);
+/* The store of a transaction. */
+store *store_of(store_txn *t);
+
+/* LMDB's last committed transaction id: every write by any process
+ * increases it. No I/O, no lock. */
+uint64_t store_counter(store *s);
+/* fsyncs what batched mode has not yet. Errors: ESTORE. */
+int store_sync(store *s);
+
+/* Size of the environment's data file in use ((last page + 1) * page
+ * size), the map size, and the page size. For benchmarks and tests. */
+void store_space(store *s, uint64_t *used, uint64_t *map, uint32_t *page);
+
+/* ---- meta ---------------------------------------------------------------- */
+
+/* Errors: ENOTFOUND. *v is borrowed until the transaction ends. */
+int store_meta_get(store_txn *t, const char *key, const uint8_t **v,
+                   size_t *len);
+int store_meta_put(store_txn *t, const char *key, const void *v, size_t len);
+
+/* ---- workspaces (store_docs.c) ------------------------------------------- */
+
+/* A genesis record names a workspace forever: its id is the first 16 bytes
+ * of BLAKE2b-256(genesis). Layout: version 1 (1 byte) ‖ founder public key
+ * (32) ‖ created ms (8, big-endian) ‖ nonce (16) ‖ name (UTF-8, the rest). */
+#define GENESIS_MIN (1 + 32 + 8 + 16)
+typedef struct store_ws {
+  uint8_t id[ACCORD_WS_ID_BYTES];
+  const uint8_t *genesis; /* borrowed */
+  size_t genesis_len;
+  const uint8_t *key; /* the 32-byte workspace key, borrowed */
+} store_ws;
+
+int store_ws_put(store_txn *t, const store_ws *ws);
+/* Errors: ENOTFOUND. */
+int store_ws_get(store_txn *t, const uint8_t *id, store_ws *out);
+typedef int (*store_ws_fn)(void *ctx, const store_ws *ws);
+int store_ws_each(store_txn *t, store_ws_fn fn, void *ctx);
+
+/* ---- documents (store_docs.c) -------------------------------------------- */
+
+#define STORE_TYPE_MAX 64
+typedef struct store_doc {
+  uint8_t ws[ACCORD_WS_ID_BYTES];
+  uint8_t id[ACCORD_DOC_ID_BYTES];
+  uint8_t creator[ACCORD_ACTOR_BYTES];
+  int64_t created;
+  const char *type; /* borrowed, not NUL-terminated */
+  size_t type_len;
+} store_doc;
+
+int store_doc_put(store_txn *t, const store_doc *d);
+/* Errors: ENOTFOUND. */
+int store_doc_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                  store_doc *out);
+typedef int (*store_doc_fn)(void *ctx, const store_doc *d);
+/* Every document of ws (NULL: of every workspace), in key order. */
+int store_doc_each(store_txn *t, const uint8_t *ws, store_doc_fn fn,
+                   void *ctx);
+
+/* ---- heads (store_docs.c) ------------------------------------------------ */
+
+typedef struct store_head {
+  uint8_t actor[ACCORD_ACTOR_BYTES];
+  uint32_t seq;
+  uint8_t hash[ACCORD_HASH_BYTES];
+} store_head;
+
+/* A growable array of heads (also used for version vectors). */
+typedef struct store_heads {
+  store_head *h;
+  uint32_t n, cap;
+} store_heads;
+void store_heads_free(store_heads *hs);
+int store_heads_push(store_heads *hs, const store_head *h);
+/* The entry for actor, or NULL. */
+store_head *store_heads_find(const store_heads *hs, const uint8_t *actor);
+
+/* Every head of a document, in actor order (hs is reset first). */
+int store_heads_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                    store_heads *hs);
+/* Errors: ENOTFOUND. */
+int store_head_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                   const uint8_t *actor, store_head *out);
+int store_head_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                   const store_head *h);
+
+/* ---- pending (store_docs.c) ---------------------------------------------- */
+
+typedef struct store_pend {
+  const uint8_t *actor;
+  uint32_t seq;
+  const uint8_t *body;
+  size_t len;
+} store_pend;
+
+/* Makes the document's stored pending set exactly p[0..n). */
+int store_pending_replace(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                          const store_pend *p, uint32_t n);
+typedef int (*store_pend_fn)(void *ctx, const store_pend *p);
+int store_pending_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                       store_pend_fn fn, void *ctx);
+
+/* ---- snapshots (store_docs.c) -------------------------------------------- */
+
+/* Stores bytes (compressed) as the document's snapshot covering vv (with
+ * the chain hash at each seq). */
+int store_snapshot_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                       const uint8_t *bytes, size_t len,
+                       const store_heads *vv);
+/* The snapshot's bytes into out (appended) and the vv it covers (reset
+ * first); either may be NULL. Errors: ENOTFOUND, ECORRUPT. */
+int store_snapshot_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                       buf *out, store_heads *vv);
+int store_snapshot_del(store_txn *t, const uint8_t *ws, const uint8_t *doc);
+
+/* ---- changes (store_changes.c) ------------------------------------------- */
+
+/* Bodies of seqs first..first+n-1 laid out as in a chain (doc.h): body
+ * first+i is base[off[i] .. off[i+1]). */
+typedef struct store_run {
+  const uint8_t *base;
+  const uint32_t *off;
+  uint32_t first, n;
+} store_run;
+
+/* Appends a run to (ws, doc, actor) whose stored chain ends at seq
+ * first-1 with hash prev (zeros for seq 0); out gets the chain hash after
+ * the run. Runs larger than a chunk are stored as several records. */
+int store_changes_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                      const uint8_t *actor, const store_run *run,
+                      const uint8_t *prev, uint8_t *out);
+
+typedef int (*store_body_fn)(void *ctx, uint32_t seq, const uint8_t *body,
+                             size_t len);
+/* Calls fn for each stored change from..to (inclusive) in order; bodies
+ * are borrowed for the call. Errors: ECORRUPT (a record does not decode,
+ * or a change is missing), fn's. */
+int store_changes_read(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                       const uint8_t *actor, uint32_t from, uint32_t to,
+                       store_body_fn fn, void *ctx);
+
+/* Checks every record of (ws, doc, h->actor) up to h->seq against the hash
+ * chain (each record carries the chain hash after its last change) and
+ * that the chain ends at h. Errors: ECORRUPT naming the change. */
+int store_changes_verify(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                         const store_head *h);
+
+/* How many small records end the chain of (ws, doc, actor): what
+ * compaction would merge. */
+int store_changes_tail(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                       const uint8_t *actor, uint32_t *n);
+/* Merges the trailing small records of (ws, doc, actor) into compressed
+ * chunks when there are at least min_records of them (0: any 2). Adds to
+ * *before / *after the records rewritten and written. */
+int store_changes_compact(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                          const uint8_t *actor, uint32_t min_records,
+                          size_t *before, size_t *after);
+/* Chain hash step: hash(seq) from hash(seq-1) (DESIGN §4). */
+void store_chain_step(const uint8_t *doc, const uint8_t *actor, uint32_t seq,
+                      const uint8_t *body, size_t len, uint8_t *hash);
+
+/* Lower-case hex of n bytes into out (2n + 1). */
+void store_hex(const uint8_t *p, size_t n, char *out);
+
+/* ---- test hooks ---------------------------------------------------------- */
+
+/* Rewrites a closed store as schema version `version` (0: the pre-release
+ * layout, without the peers database and the "created" meta key).
+ * Errors: as store_open. */
+int store_debug_set_schema(const char *dir, uint32_t version);
+/* The schema version of a closed store. */
+int store_debug_schema(const char *dir, uint32_t *version);
+/* Makes dir an LMDB environment holding something that is not accord's. */
+int store_debug_foreign(const char *dir);
+/* Makes the next migration fail half way (after some writes). */
+void store_debug_fail_migration(int on);
+/* Calls fn on the raw value of the first record of db (by name) whose key
+ * starts with prefix; fn may change the bytes in place (up to *len) and
+ * shorten *len. For fault injection. */
+int store_debug_poke(const char *dir, const char *db, const uint8_t *prefix,
+                     size_t plen, void (*fn)(uint8_t *v, size_t *len));
+
+#endif
