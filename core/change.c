@@ -143,8 +143,8 @@ void change_put_body(buf *b, const accord_doc *doc, const accord_txn *t,
   /* deltas of clocks set far apart could overflow: wrap, as the decoder
    * does, so every pair of times has one encoding */
   mp_put_int(b, (int64_t)((uint64_t)t->time - (uint64_t)prev_time));
-  mp_put_array(b, t->nactors - 1);
-  for (uint32_t i = 1; i < t->nactors; i++)
+  mp_put_array(b, t->nactors - t->ninherit);
+  for (uint32_t i = t->ninherit; i < t->nactors; i++)
     mp_put_bin(b, doc->actor[t->actors[i]], ACCORD_ACTOR_BYTES);
   mp_put_array(b, 2 * t->ndeps);
   for (uint32_t i = 0; i < t->ndeps; i++) {
@@ -411,13 +411,21 @@ static int get_op(dec *x, uint32_t ctr, oper *o) {
 
 /* Reads the actor table and deps: the part of a body that does not need
  * the author's chain. */
-static int get_actors_deps(dec *x, uint32_t author, uint32_t *ndeps) {
+static int get_actors_deps(dec *x, uint32_t author, const chain_ctx *prev,
+                           uint32_t *ndeps) {
   uint32_t na, nd;
   accord_doc *doc = x->doc;
+  uint32_t inherit = prev->ntab ? prev->ntab : 1;
   if (mp_get_array(&x->r, &na) || na >= ACCORD_MAX_ACTORS) return bad(x);
-  if (grow((void **)&x->d->refs, &x->d->caprefs, na + 1, sizeof(uint32_t)))
+  if (grow((void **)&x->d->refs, &x->d->caprefs, inherit + na,
+           sizeof(uint32_t)))
     return x->err = ACCORD_ENOMEM, bad(x);
-  x->d->refs[0] = author;
+  if (prev->ntab) {
+    if (prev->tab[0] != author) return bad(x);
+    memcpy(x->d->refs, prev->tab, inherit * sizeof(uint32_t));
+  } else {
+    x->d->refs[0] = author;
+  }
   for (uint32_t i = 0; i < na; i++) {
     const uint8_t *id;
     size_t n;
@@ -425,22 +433,22 @@ static int get_actors_deps(dec *x, uint32_t author, uint32_t *ndeps) {
     if (mp_get_bin(&x->r, &id, &n) || n != ACCORD_ACTOR_BYTES) return bad(x);
     int rc = doc_actor_index(doc, id, &a);
     if (rc) return x->err = rc, bad(x);
-    for (uint32_t k = 0; k <= i; k++) /* the author and no actor twice */
+    for (uint32_t k = 0; k < inherit + i; k++) /* no actor twice */
       if (x->d->refs[k] == a) return bad(x);
-    x->d->refs[i + 1] = a;
+    x->d->refs[inherit + i] = a;
   }
-  x->nrefs = na + 1;
-  x->next_ref = 1;
+  x->nrefs = inherit + na;
+  x->next_ref = inherit; /* inherited refs may appear in any order */
   if (mp_get_array(&x->r, &nd) || nd % 2) return bad(x);
   nd /= 2;
   if (grow((void **)&x->d->deps, &x->d->capdeps, 2 * nd + 2,
            sizeof(uint32_t)))
     return x->err = ACCORD_ENOMEM, bad(x);
   for (uint32_t i = 0; i < nd; i++) {
-    uint32_t a;
+    uint32_t a = 0;
     uint64_t seq;
-    /* each dep names a new actor, in ascending id order */
-    if (get_ref(x, &a) || x->next_ref != i + 2 ||
+    /* other actors, in ascending id order */
+    if (get_ref(x, &a) || a == author ||
         mp_get_uint_max(&x->r, UINT32_MAX, &seq) || seq == 0)
       return bad(x);
     if (i > 0 && memcmp(doc->actor[x->d->deps[2 * i - 2]], doc->actor[a],
@@ -453,25 +461,11 @@ static int get_actors_deps(dec *x, uint32_t author, uint32_t *ndeps) {
   return 0;
 }
 
-int change_peek_deps(accord_doc *doc, decoder *d, uint32_t author,
-                     const uint8_t *body, size_t len, const uint32_t **deps,
-                     uint32_t *ndeps) {
-  dec x;
-  memset(&x, 0, sizeof x);
-  x.doc = doc;
-  x.d = d;
-  mp_reader_init(&x.r, body, len);
-  uint64_t u;
-  int64_t i;
-  if (mp_get_uint(&x.r, &u) || mp_get_int(&x.r, &i)) return bad(&x);
-  if (get_actors_deps(&x, author, ndeps)) return x.err;
-  *deps = d->deps;
-  return 0;
-}
-
 int change_decode(accord_doc *doc, decoder *d, uint32_t author,
-                  uint32_t prev_end, int64_t prev_time, const uint8_t *body,
-                  size_t len, dchange *out) {
+                  const chain_ctx *prev, const uint8_t *body, size_t len,
+                  dchange *out) {
+  uint32_t prev_end = prev->end_op;
+  int64_t prev_time = prev->time;
   dec x;
   memset(&x, 0, sizeof x);
   memset(out, 0, sizeof *out);
@@ -486,10 +480,8 @@ int change_decode(accord_doc *doc, decoder *d, uint32_t author,
     return bad(&x);
   out->start_op = prev_end + (uint32_t)sd;
   out->time = (int64_t)((uint64_t)prev_time + (uint64_t)td);
-  if (get_actors_deps(&x, author, &out->ndeps)) return x.err;
+  if (get_actors_deps(&x, author, prev, &out->ndeps)) return x.err;
   out->deps = d->deps;
-  for (uint32_t i = 0; i < out->ndeps; i++)
-    if (d->deps[2 * i] == author) return bad(&x);
   if (!mp_try_nil(&x.r)) {
     if (get_text(&x, &out->msg, &out->msglen, ACCORD_MAX_MESSAGE))
       return x.err;
@@ -518,6 +510,8 @@ int change_decode(accord_doc *doc, decoder *d, uint32_t author,
   out->end_op = (uint32_t)ctr;
   out->nops = nops;
   out->ops = d->ops;
+  out->tab = d->refs;
+  out->ntab = x.nrefs;
   return 0;
 }
 

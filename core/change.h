@@ -13,9 +13,13 @@
  *                (the counter after its last op; 0 before seq 1). Lamport
  *                counters never go back, so it is never negative.
  *   time_delta   int: ms since the previous change's time (0 before seq 1).
- *   actors       array of bin8: the other actors the change refers to, in
- *                order of first reference (in deps, then ops). Ref 0 is the
- *                author, ref k the k-th entry.
+ *   actors       array of bin8: the actors this change refers to that its
+ *                author's previous change's table did not hold, in order of
+ *                first reference (in deps, then ops). The change's table is
+ *                the previous change's table followed by these; for seq 1
+ *                the previous table is just the author. Refs index it, so a
+ *                teammate typing into someone else's text names them once,
+ *                not in every keystroke.
  *   deps         array [ref, seq, ...]: heads of other actors seen since the
  *                author's previous change, sorted by actor id.
  *   message      nil or str.
@@ -70,6 +74,23 @@ void change_put_prefix(buf *b, const uint8_t *doc, const uint8_t *actor,
 
 /* Decoding ---------------------------------------------------------------- */
 
+/* What decoding a change needs from its author's previous change. */
+typedef struct chain_ctx {
+  uint32_t end_op;
+  int64_t time;
+  const uint32_t *tab; /* its actor table (doc indexes); NULL before seq 1 */
+  uint32_t ntab;
+} chain_ctx;
+
+static inline chain_ctx chain_context(const chain *c) {
+  chain_ctx x;
+  x.end_op = c->end_op;
+  x.time = c->time;
+  x.tab = c->tab;
+  x.ntab = c->ntab;
+  return x;
+}
+
 typedef struct dchange {
   uint32_t start_op, end_op;
   int64_t time;
@@ -79,6 +100,8 @@ typedef struct dchange {
   uint32_t msglen;
   uint32_t nops;
   oper *ops; /* borrowed from the decoder; strings borrowed from the body */
+  const uint32_t *tab; /* this change's actor table (borrowed) */
+  uint32_t ntab;
 } dchange;
 
 /* Scratch storage reused across decodes. */
@@ -97,17 +120,12 @@ typedef struct decoder {
 
 void decoder_free(decoder *d);
 
-/* Decodes a body by author (doc index) whose previous change ended at
- * prev_end at prev_time. Actors it names are added to the document's actor
- * table. Errors: EMALFORMED, EUTF8, ETOOBIG, ENOMEM. */
+/* Decodes a body by author (doc index) following the change described by
+ * prev. Actors it names are added to the document's actor table. Errors:
+ * EMALFORMED, EUTF8, ETOOBIG, ENOMEM. */
 int change_decode(accord_doc *doc, decoder *d, uint32_t author,
-                  uint32_t prev_end, int64_t prev_time, const uint8_t *body,
-                  size_t len, dchange *out);
-
-/* Reads only the deps of a body (for pending changes). */
-int change_peek_deps(accord_doc *doc, decoder *d, uint32_t author,
-                     const uint8_t *body, size_t len, const uint32_t **deps,
-                     uint32_t *ndeps);
+                  const chain_ctx *prev, const uint8_t *body, size_t len,
+                  dchange *out);
 
 /* Byte length of the body at the start of r (six values); 0 if malformed. */
 size_t change_body_len(const uint8_t *p, size_t left);

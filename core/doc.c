@@ -193,7 +193,7 @@ int doc_mark_restore(accord_doc *doc, doc_mark *m) {
     const chain *h = a < m->nactors ? &m->heads[a] : NULL;
     uint32_t n = h ? h->n : 0;
     if (c->n != n) changed = 1;
-    chain_truncate(c, n, h ? h->end_op : 0, h ? h->time : 0);
+    chain_truncate(c, h);
     doc->seen[a] = h ? m->seen[a] : 0;
   }
   for (uint32_t i = 0; i < doc->npending; i++) mem_free(doc->pending[i].body);

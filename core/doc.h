@@ -127,6 +127,8 @@ typedef struct chain {
   int64_t time;     /* head change's time */
   uint32_t hashed;  /* changes covered by hash */
   uint8_t hash[ACCORD_HASH_BYTES];
+  uint32_t *tab;    /* the head change's actor table (change.h); it only */
+  uint32_t ntab, captab; /* ever grows, so a prefix is an older table */
 } chain;
 
 /* A change that arrived before its dependencies. */
@@ -150,6 +152,7 @@ struct accord_txn {
   /* change-local actor table in first-reference order (doc indexes); ref 0
    * is the author. aref maps doc index -> ref + 1 (0: not yet used). */
   uint32_t *actors, nactors, capactors;
+  uint32_t ninherit; /* entries taken from the previous change's table */
   uint32_t *aref, caparef;
   /* deps: (actor index, seq), sorted by actor id */
   uint32_t *deps, ndeps;
@@ -222,8 +225,12 @@ int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx);
 /* oplog.c */
 int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
                  int64_t time);
-/* Cuts the chain back to n changes whose head ended at end_op at time. */
-void chain_truncate(chain *c, uint32_t n, uint32_t end_op, int64_t time);
+/* Makes tab[0..n) the chain's actor table (n >= its current size); cannot
+ * fail after chain_tab_reserve(c, n). */
+int chain_tab_reserve(chain *c, uint32_t n);
+int chain_set_tab(chain *c, const uint32_t *tab, uint32_t n);
+/* Cuts the chain back to the head h had (n, end_op, time, ntab). */
+void chain_truncate(chain *c, const chain *h);
 void chain_free(chain *c);
 static inline const uint8_t *chain_body(const chain *c, uint32_t seq,
                                         size_t *len) {

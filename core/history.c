@@ -16,12 +16,11 @@
 int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx) {
   uint32_t n = doc->nactors;
   uint32_t *done = mem_calloc(n, sizeof *done);
-  uint32_t *end = mem_calloc(n, sizeof *end);
-  int64_t *time = mem_calloc(n, sizeof *time);
+  chain *head = mem_calloc(n, sizeof *head); /* each author's walk so far */
   decoder d;
   memset(&d, 0, sizeof d);
   int rc = doc_index_chains(doc);
-  if (!rc && (!done || !end || !time)) rc = ACCORD_ENOMEM;
+  if (!rc && (!done || !head)) rc = ACCORD_ENOMEM;
   if (rc) goto out;
   for (int progress = 1; progress && !rc;) {
     progress = 0;
@@ -30,15 +29,16 @@ int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx) {
         size_t len;
         const uint8_t *body = chain_body(&doc->chains[a], done[a] + 1, &len);
         dchange ch;
-        if ((rc = change_decode(doc, &d, a, end[a], time[a], body, len, &ch)))
-          break;
+        chain_ctx prev = chain_context(&head[a]);
+        if ((rc = change_decode(doc, &d, a, &prev, body, len, &ch))) break;
         uint32_t k;
         for (k = 0; k < ch.ndeps; k++)
           if (done[ch.deps[2 * k]] < ch.deps[2 * k + 1]) break;
         if (k < ch.ndeps) break; /* waits for another chain */
         if ((rc = visit(ctx, doc, a, done[a] + 1, &ch, body, len))) break;
-        end[a] = ch.end_op;
-        time[a] = ch.time;
+        if ((rc = chain_set_tab(&head[a], ch.tab, ch.ntab))) break;
+        head[a].end_op = ch.end_op;
+        head[a].time = ch.time;
         done[a]++;
         progress = 1;
       }
@@ -48,9 +48,9 @@ int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx) {
     if (done[a] != doc->chains[a].n) rc = ACCORD_EMALFORMED;
 out:
   decoder_free(&d);
+  for (uint32_t a = 0; head && a < n; a++) mem_free(head[a].tab);
   mem_free(done);
-  mem_free(end);
-  mem_free(time);
+  mem_free(head);
   return rc;
 }
 

@@ -70,11 +70,33 @@ int doc_index_chains(accord_doc *doc) {
   return 0;
 }
 
-void chain_truncate(chain *c, uint32_t n, uint32_t end_op, int64_t time) {
+int chain_tab_reserve(chain *c, uint32_t n) {
+  if (n > c->captab) {
+    uint32_t cap = c->captab ? c->captab : 4;
+    while (cap < n) cap *= 2;
+    uint32_t *t = mem_realloc(c->tab, cap * sizeof *t);
+    if (!t) return ACCORD_ENOMEM;
+    c->tab = t;
+    c->captab = cap;
+  }
+  return 0;
+}
+
+int chain_set_tab(chain *c, const uint32_t *tab, uint32_t n) {
+  int rc = chain_tab_reserve(c, n);
+  if (rc) return rc;
+  if (tab != c->tab) memcpy(c->tab, tab, n * sizeof *tab);
+  c->ntab = n;
+  return 0;
+}
+
+void chain_truncate(chain *c, const chain *h) {
+  uint32_t n = h ? h->n : 0;
   if (n >= c->n || chain_index(c)) return;
   c->n = n;
-  c->end_op = end_op;
-  c->time = time;
+  c->end_op = h ? h->end_op : 0;
+  c->time = h ? h->time : 0;
+  c->ntab = h ? h->ntab : 0;
   c->bytes.len = n ? c->off[n] : 0;
   if (c->hashed > n) {
     c->hashed = 0; /* recomputed from the start when next needed */
@@ -84,6 +106,7 @@ void chain_truncate(chain *c, uint32_t n, uint32_t end_op, int64_t time) {
 
 void chain_free(chain *c) {
   mem_free(c->off);
+  mem_free(c->tab);
   buf_free(&c->bytes);
   memset(c, 0, sizeof *c);
 }
@@ -114,7 +137,8 @@ size_t oplog_mem(const accord_doc *doc) {
   size_t m = doc->capactors * (ACCORD_ACTOR_BYTES + 2 * sizeof(uint32_t) +
                                sizeof(chain));
   for (uint32_t i = 0; i < doc->nactors; i++)
-    m += doc->chains[i].cap * sizeof(uint32_t) + doc->chains[i].bytes.cap;
+    m += (doc->chains[i].cap + doc->chains[i].captab) * sizeof(uint32_t) +
+         doc->chains[i].bytes.cap;
   for (uint32_t i = 0; i < doc->npending; i++) m += doc->pending[i].len;
   return m + doc->cappending * sizeof(pend);
 }

@@ -1,9 +1,9 @@
 /*
  * save.c — a whole document as bytes, and back, fast.
  *
- * Format (version 2):
+ * Format (version 3):
  *   ["accord-doc", 2, doc bin16, [actor bin8 ...],
- *    history: [[ref, n, end_op, time, bodies bin] ...],
+ *    history: [[ref, n, end_op, time, [table refs], bodies bin] ...],
  *    pending: [ref, seq, body bin, ...],
  *    snapshot bin, checksum uint]
  * history holds each author's change bodies back to back (what peers need
@@ -25,7 +25,7 @@
 #include "sync.h"
 
 #define SAVE_MAGIC "accord-doc"
-#define SAVE_VERSION 2
+#define SAVE_VERSION 3
 
 int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   if (!out || !len) return ACCORD_EINVAL;
@@ -54,11 +54,13 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
     for (uint32_t a = 0; a < doc->nactors; a++) {
       const chain *c = &doc->chains[a];
       if (c->n == 0) continue;
-      mp_put_array(&b, 5);
+      mp_put_array(&b, 6);
       mp_put_uint(&b, a);
       mp_put_uint(&b, c->n);
       mp_put_uint(&b, c->end_op);
       mp_put_int(&b, c->time);
+      mp_put_array(&b, c->ntab);
+      for (uint32_t i = 0; i < c->ntab; i++) mp_put_uint(&b, c->tab[i]);
       mp_put_bin(&b, c->bytes.p, c->bytes.len);
     }
     mp_put_array(&b, 3 * doc->npending);
@@ -91,15 +93,29 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     int64_t time;
     const uint8_t *bodies;
     size_t blen;
-    if (mp_get_array(r, &five) || five != 5 ||
+    uint32_t ntab;
+    if (mp_get_array(r, &five) || five != 6 ||
         mp_get_uint_max(r, nactors - 1, &ref) ||
         mp_get_uint_max(r, UINT32_MAX - 1, &n) || n == 0 ||
         mp_get_uint_max(r, ACCORD_MAX_COUNTER + 1, &end_op) ||
-        mp_get_int(r, &time) || mp_get_bin(r, &bodies, &blen) ||
-        blen < 6 * n || blen > UINT32_MAX)
+        mp_get_int(r, &time) || mp_get_array(r, &ntab) || ntab == 0 ||
+        ntab > nactors)
       return ACCORD_EMALFORMED;
     chain *c = &doc->chains[actors[ref]];
     if (c->n) return ACCORD_EMALFORMED; /* an author twice */
+    int rc = chain_tab_reserve(c, ntab);
+    if (rc) return rc;
+    for (uint32_t k = 0; k < ntab; k++) {
+      uint64_t t;
+      if (mp_get_uint_max(r, nactors - 1, &t)) return ACCORD_EMALFORMED;
+      for (uint32_t j = 0; j < k; j++) /* no actor twice */
+        if (c->tab[j] == actors[t]) return ACCORD_EMALFORMED;
+      c->tab[k] = actors[t];
+    }
+    if (c->tab[0] != actors[ref]) return ACCORD_EMALFORMED; /* the author */
+    c->ntab = ntab;
+    if (mp_get_bin(r, &bodies, &blen) || blen < 6 * n || blen > UINT32_MAX)
+      return ACCORD_EMALFORMED;
     if (!buf_reserve(&c->bytes, blen)) return c->bytes.err;
     buf_put(&c->bytes, bodies, blen);
     c->n = (uint32_t)n;

@@ -255,8 +255,8 @@ static int try_apply(importer *im, const cand *x, int *applied) {
   if (!d) return ACCORD_ENOMEM;
   chain *c = &doc->chains[x->actor];
   dchange ch;
-  int rc = change_decode(doc, d, x->actor, c->end_op, c->time, x->body,
-                         x->len, &ch);
+  chain_ctx prev = chain_context(c);
+  int rc = change_decode(doc, d, x->actor, &prev, x->body, x->len, &ch);
   if (rc) return rc;
   c = &doc->chains[x->actor]; /* decoding may have grown the actor table */
   *applied = 0;
@@ -265,7 +265,10 @@ static int try_apply(importer *im, const cand *x, int *applied) {
   im->mark.touched = 1;
   for (uint32_t k = 0; k < ch.nops; k++)
     if ((rc = state_apply(doc, &doc->st, &ch.ops[k]))) return rc;
-  if ((rc = chain_append(c, x->body, x->len, ch.end_op, ch.time))) return rc;
+  if ((rc = chain_tab_reserve(c, ch.ntab)) ||
+      (rc = chain_append(c, x->body, x->len, ch.end_op, ch.time)))
+    return rc;
+  chain_set_tab(c, ch.tab, ch.ntab); /* reserved: cannot fail */
   *applied = 1;
   return 0;
 }

@@ -44,9 +44,15 @@ int accord_txn_begin(accord_doc *doc, accord_txn **out) {
   mem_free(t->msg);
   t->msg = NULL;
   t->msglen = 0;
+  /* the change's actor table starts as the previous change's */
   uint32_t ref;
-  int rc = txn_ref(t, 0, &ref);
+  const chain *own = &doc->chains[0];
+  int rc = 0;
+  if (own->ntab == 0) rc = txn_ref(t, 0, &ref);
+  for (uint32_t i = 0; i < own->ntab && !rc; i++)
+    rc = txn_ref(t, own->tab[i], &ref);
   if (rc) return rc;
+  t->ninherit = t->nactors;
 
   /* deps: heads of other actors that arrived since our last change, in
    * actor id order (ranks are that order) */
@@ -134,8 +140,11 @@ int accord_txn_commit(accord_txn *t, accord_change_info *info) {
   b->len = 0;
   b->err = 0;
   change_put_body(b, doc, t, c->end_op, c->time);
-  rc = b->err ? b->err
-              : chain_append(c, b->p, b->len, doc->st.max_op + 1, t->time);
+  /* room for the new table first, so that once the change is appended
+   * nothing can fail */
+  rc = b->err ? b->err : chain_tab_reserve(c, t->nactors);
+  if (!rc) rc = chain_append(c, b->p, b->len, doc->st.max_op + 1, t->time);
+  if (!rc) chain_set_tab(c, t->actors, t->nactors);
   if (rc) {
     accord_txn_abort(t);
     return rc;
@@ -166,9 +175,9 @@ static int txn_replay(accord_txn *t) {
   decoder d;
   memset(&d, 0, sizeof d);
   dchange ch;
+  chain_ctx prev = chain_context(c);
   rc = b->err ? b->err
-              : change_decode(doc, &d, 0, c->end_op, c->time, b->p, b->len,
-                              &ch);
+              : change_decode(doc, &d, 0, &prev, b->p, b->len, &ch);
   for (uint32_t k = 0; !rc && k < ch.nops; k++)
     rc = state_apply(doc, &doc->st, &ch.ops[k]);
   decoder_free(&d);
