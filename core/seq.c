@@ -39,8 +39,10 @@ static uint32_t leaf_visible(const seq_leaf *l) {
   return v;
 }
 
-/* Adds delta to the visible count of leaf x and all its ancestors. */
+/* Adds delta to the visible count of leaf x and all its ancestors. A
+ * change in another leaf may move the cached leaf's start: forget it. */
 static void adjust(sequence *s, void *x, int64_t delta) {
+  if (x != s->pc_leaf) s->pc_leaf = NULL;
   s->visible = (uint32_t)((int64_t)s->visible + delta);
   for (seq_node *p = parent_of(x); p; x = p, p = p->parent) {
     uint32_t i = child_index(p, x);
@@ -123,16 +125,8 @@ static seq_cur cur_start(const sequence *s) {
   return c;
 }
 
-int seq_find_visible(const sequence *s, size_t pos, seq_cur *c) {
-  if (pos >= s->visible) return 0;
-  void *x = s->root;
-  for (uint32_t h = s->height; h > 0; h--) {
-    seq_node *nd = x;
-    uint32_t i = 0;
-    while (i + 1 < nd->n && pos >= nd->count[i]) pos -= nd->count[i++];
-    x = nd->child[i];
-  }
-  seq_leaf *l = x;
+/* Finds visible element pos (counted from the leaf's first element). */
+static int find_in_leaf_pos(seq_leaf *l, size_t pos, seq_cur *c) {
   for (uint32_t i = 0; i < l->n; i++) {
     if (l->r[i].deleted) continue;
     if (pos < l->r[i].len) {
@@ -143,7 +137,28 @@ int seq_find_visible(const sequence *s, size_t pos, seq_cur *c) {
     }
     pos -= l->r[i].len;
   }
-  return 0; /* counts disagree with runs: cannot happen */
+  return 0;
+}
+
+int seq_find_visible(const sequence *s, size_t pos, seq_cur *c) {
+  if (pos >= s->visible) return 0;
+  /* typing stays in one leaf for long stretches: try it first */
+  if (s->pc_leaf && pos >= s->pc_start &&
+      find_in_leaf_pos(s->pc_leaf, pos - s->pc_start, c))
+    return 1;
+  size_t want = pos;
+  void *x = s->root;
+  for (uint32_t h = s->height; h > 0; h--) {
+    seq_node *nd = x;
+    uint32_t i = 0;
+    while (i + 1 < nd->n && pos >= nd->count[i]) pos -= nd->count[i++];
+    x = nd->child[i];
+  }
+  if (!find_in_leaf_pos(x, pos, c)) return 0; /* counts disagree: never */
+  sequence *w = (sequence *)s; /* a cache, not state */
+  w->pc_leaf = x;
+  w->pc_start = (uint32_t)(want - pos);
+  return 1;
 }
 
 static int find_in_leaf(seq_leaf *l, opid id, seq_cur *c) {
@@ -292,6 +307,7 @@ static int make_room(sequence *s, seq_leaf **leaf, uint32_t *at, uint32_t k) {
   seq_leaf *r = mem_alloc(sizeof *r);
   if (!r) return ACCORD_ENOMEM;
   s->nleaves++;
+  s->pc_leaf = NULL; /* runs move between leaves */
   /* appending at a leaf's end (typing at the end of the text) keeps the
    * left leaf full; anywhere else split evenly */
   uint32_t keep = *at == l->n ? l->n - 1 : l->n / 2;
@@ -670,6 +686,7 @@ int seq_build_run(sequence *s, opid id, uint32_t len, opid left, opid right,
     r.len = len; /* a text tombstone keeps no content: bytes == 0 */
   }
   l->r[l->n++] = r;
+  s->pc_leaf = NULL;
   return 0;
 }
 

@@ -72,6 +72,8 @@ typedef struct sequence {
   uint32_t visible; /* visible elements in the whole sequence */
   seq_leaf *first, *last;
   seq_leaf *hint;   /* leaf of the last id lookup: edits are local */
+  seq_leaf *pc_leaf; /* leaf of the last position lookup, and the visible */
+  uint32_t pc_start; /* position of its first element; NULL when unknown */
   idx index;
   uint8_t is_text;
   buf content;      /* text: UTF-8 of every element ever inserted */
