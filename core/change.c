@@ -17,7 +17,7 @@
 
 /* ---- encoding ------------------------------------------------------------ */
 
-int txn_ref(accord_txn *t, uint32_t actor, uint32_t *ref) {
+int txn_ref_slow(accord_txn *t, uint32_t actor, uint32_t *ref) {
   if (actor >= t->caparef) {
     uint32_t cap = t->caparef ? t->caparef : 8;
     while (cap <= actor) cap *= 2;

@@ -55,7 +55,14 @@
 /* Encoding (used by transactions) ----------------------------------------- */
 
 /* Change-local actor refs for the ids an op names. */
-int txn_ref(accord_txn *t, uint32_t actor, uint32_t *ref);
+int txn_ref_slow(accord_txn *t, uint32_t actor, uint32_t *ref);
+static inline int txn_ref(accord_txn *t, uint32_t actor, uint32_t *ref) {
+  if (actor < t->caparef && t->aref[actor]) { /* the usual case */
+    *ref = t->aref[actor] - 1;
+    return 0;
+  }
+  return txn_ref_slow(t, actor, ref);
+}
 /* Appends one op (its counter is o->id.ctr). Every actor it names must
  * already have a ref. */
 void change_put_op(buf *b, const accord_txn *t, const oper *o);

@@ -225,6 +225,11 @@ int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx);
 /* oplog.c */
 int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
                  int64_t time);
+/* Appending in place: chain_prepare makes room for one more change's
+ * offset; the caller writes the body to c->bytes; chain_push (which cannot
+ * fail) makes those bytes change n+1. */
+int chain_prepare(chain *c);
+void chain_push(chain *c, uint32_t end_op, int64_t time);
 /* Makes tab[0..n) the chain's actor table (n >= its current size); cannot
  * fail after chain_tab_reserve(c, n). */
 int chain_tab_reserve(chain *c, uint32_t n);

@@ -17,11 +17,9 @@
 #include "mem.h"
 #include "mp.h"
 
-int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
-                 int64_t time) {
+int chain_prepare(chain *c) {
   int rc = chain_index(c);
   if (rc) return rc;
-  if (c->bytes.len + len > UINT32_MAX) return ACCORD_ETOOBIG;
   if (c->n + 2 > c->cap) {
     uint32_t cap = c->cap ? 2 * c->cap : 16;
     uint32_t *off = mem_realloc(c->off, cap * sizeof *off);
@@ -30,12 +28,24 @@ int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
     c->off = off;
     c->cap = cap;
   }
-  if ((rc = buf_try_reserve(&c->bytes, len))) return rc;
-  buf_put(&c->bytes, body, len);
+  return 0;
+}
+
+void chain_push(chain *c, uint32_t end_op, int64_t time) {
   c->n++;
   c->off[c->n] = (uint32_t)c->bytes.len;
   c->end_op = end_op;
   c->time = time;
+}
+
+int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
+                 int64_t time) {
+  int rc = chain_prepare(c);
+  if (rc) return rc;
+  if (c->bytes.len + len > UINT32_MAX) return ACCORD_ETOOBIG;
+  if ((rc = buf_try_reserve(&c->bytes, len))) return rc;
+  buf_put(&c->bytes, body, len);
+  chain_push(c, end_op, time);
   return 0;
 }
 

@@ -136,19 +136,24 @@ int accord_txn_commit(accord_txn *t, accord_change_info *info) {
     return ACCORD_ETOOBIG;
   }
   if (!t->time_set) t->time = doc_now_ms();
-  buf *b = &doc->scratch;
-  b->len = 0;
-  b->err = 0;
-  change_put_body(b, doc, t, c->end_op, c->time);
-  /* room for the new table first, so that once the change is appended
-   * nothing can fail */
-  rc = b->err ? b->err : chain_tab_reserve(c, t->nactors);
-  if (!rc) rc = chain_append(c, b->p, b->len, doc->st.max_op + 1, t->time);
-  if (!rc) chain_set_tab(c, t->actors, t->nactors);
+  /* the body is written straight into the chain; everything that can fail
+   * comes before chain_push */
+  rc = chain_prepare(c);
+  if (!rc) rc = chain_tab_reserve(c, t->nactors);
+  if (!rc) {
+    size_t mark = c->bytes.len;
+    change_put_body(&c->bytes, doc, t, c->end_op, c->time);
+    rc = c->bytes.err ? c->bytes.err
+         : c->bytes.len > UINT32_MAX ? ACCORD_ETOOBIG : 0;
+    c->bytes.err = 0;
+    if (rc) c->bytes.len = mark;
+  }
   if (rc) {
     accord_txn_abort(t);
     return rc;
   }
+  chain_push(c, doc->st.max_op + 1, t->time);
+  chain_set_tab(c, t->actors, t->nactors); /* reserved: cannot fail */
   for (uint32_t a = 0; a < doc->nactors; a++) doc->seen[a] = doc->chains[a].n;
   if (info) {
     info->seq = c->n;
