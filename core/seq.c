@@ -476,8 +476,11 @@ int seq_integrate(sequence *s, const uint32_t *ranks, opid id, uint32_t n,
       if (cr < 0) {
         scanning = 1;
       } else if (cr == 0) {
-        uint32_t ra = ranks[id.actor], rb = ranks[o->id.actor];
-        if (ra < rb || (ra == rb && id.ctr < o->id.ctr)) break;
+        /* siblings: the lower op id (counter, then actor id) first */
+        uint32_t octr = o->id.ctr + e.off;
+        if (id.ctr < octr ||
+            (id.ctr == octr && ranks[id.actor] < ranks[o->id.actor]))
+          break;
         scanning = 0;
       } else {
         scanning = 0;

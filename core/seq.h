@@ -24,8 +24,9 @@
  *
  * Integration (the YjsMod / FugueMax rule of Weidner, Gentle and Kleppmann):
  * a new run is placed between its origins; among concurrent siblings with
- * the same origins the lower actor id comes first, so runs typed by one user
- * are never interleaved with another's.
+ * the same origins the lower op id — (counter, actor id), the order that
+ * breaks every tie in DESIGN §2 — comes first. Runs typed by one user are
+ * never interleaved with another's.
  */
 #ifndef ACCORD_SEQ_H
 #define ACCORD_SEQ_H
