@@ -25,7 +25,8 @@
  *   Every fallible function returns 0 or a negative ACCORD_E* code;
  *   accord_strerror() and accord_err_name() describe it. Results come back
  *   through out-parameters; constructors set *out = NULL on failure. A failed
- *   call leaves the document as it was.
+ *   call leaves the document as it was. A NULL handle or required pointer
+ *   gives EINVAL, which the per-function error lists leave out.
  *
  * Ownership
  *   Buffers the library returns (uint8_t **out / char **out) belong to the
@@ -254,7 +255,9 @@ ACCORD_API ACCORD_NODISCARD int accord_obj_type(const accord_doc *doc,
  * An operation that fails changes nothing and the transaction stays usable.
  */
 
-/* Opens a transaction. Errors: EBUSY (one is open), ENOMEM. */
+/* Opens a transaction, which belongs to the document: end it with
+ * accord_txn_commit or accord_txn_abort (accord_doc_free also frees it).
+ * Errors: EBUSY (one is open), ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_txn_begin(accord_doc *doc,
                                                  accord_txn **out);
 
@@ -278,8 +281,10 @@ typedef struct accord_change_info {
 } accord_change_info;
 
 /* Commits and frees the transaction. info may be NULL. A transaction with no
- * operations commits nothing (info->seq = 0). Errors: ENOMEM (the
- * transaction is then aborted as by accord_txn_abort). */
+ * operations commits nothing (info->seq = 0). Errors: ENOMEM, ETOOBIG (the
+ * author's chain is full); on either the transaction is aborted and freed as
+ * by accord_txn_abort. EINVAL (txn is not an open transaction) frees
+ * nothing. */
 ACCORD_API ACCORD_NODISCARD int accord_txn_commit(accord_txn *txn,
                                                   accord_change_info *info);
 
@@ -349,7 +354,8 @@ ACCORD_API ACCORD_NODISCARD int accord_map_size(const accord_doc *doc,
                                                 accord_id obj, size_t *n);
 
 /* The i-th key in bytewise order (0 <= i < size). *key is borrowed and
- * NUL-terminated. Errors: ENOTFOUND, ETYPE, ERANGE. */
+ * NUL-terminated; its byte length goes to *len (may be NULL).
+ * Errors: ENOTFOUND, ETYPE, ERANGE. */
 ACCORD_API ACCORD_NODISCARD int accord_map_key(const accord_doc *doc,
                                                accord_id obj, size_t i,
                                                const char **key, size_t *len);
@@ -369,8 +375,8 @@ ACCORD_API ACCORD_NODISCARD int accord_list_insert_values(
     accord_txn *txn, accord_id obj, size_t index, const accord_value *vals,
     size_t n);
 
-/* Inserts a new empty object of type (MAP, LIST, TEXT) at index.
- * Errors: as accord_list_insert. */
+/* Inserts a new empty object of type (MAP, LIST, TEXT) at index; its id in
+ * *created (may be NULL). Errors: as accord_list_insert. */
 ACCORD_API ACCORD_NODISCARD int accord_list_insert_object(accord_txn *txn,
                                                           accord_id obj,
                                                           size_t index,
@@ -418,12 +424,14 @@ ACCORD_API ACCORD_NODISCARD int accord_text_read(const accord_doc *doc,
 
 /* The document as JSON (maps as objects with sorted keys, lists as arrays,
  * text as strings, counters as numbers, bytes as base64 strings, timestamps
- * as numbers of ms). NUL-terminated; free with accord_free. Errors: ENOMEM. */
+ * as numbers of ms). NUL-terminated; free with accord_free; its byte length
+ * goes to *len (may be NULL). Errors: ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_json(const accord_doc *doc,
                                                 char **out, size_t *len);
 
 /* This replica's version vector: the highest contiguous change seq applied
- * per actor, encoded for accord_doc_changes_since. Free with accord_free. */
+ * per actor, encoded for accord_doc_changes_since. Free with accord_free.
+ * Errors: ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_version(const accord_doc *doc,
                                                    uint8_t **out, size_t *len);
 
@@ -506,8 +514,10 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_history(accord_doc *doc,
                                                    accord_change_fn fn,
                                                    void *userdata);
 
-/* The head of an actor's hash chain in this document: its latest seq and
- * BLAKE2b-256 hash. Errors: ENOTFOUND (no change by that actor). */
+/* The head of an actor's (8 bytes) hash chain in this document: its latest
+ * seq to *seq and BLAKE2b-256 hash to hash (ACCORD_HASH_BYTES); either may
+ * be NULL. Errors: ENOTFOUND (no change by that actor), EMALFORMED (the
+ * loaded history is corrupt), ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_chain_head(accord_doc *doc,
                                                       const uint8_t *actor,
                                                       uint64_t *seq,
@@ -755,9 +765,9 @@ ACCORD_API ACCORD_NODISCARD int accord_node_maintain(
 ACCORD_API ACCORD_NODISCARD int accord_node_sync(accord_node *node);
 
 /* A counter that every write to the store, by any process, increases
- * (LMDB's last transaction id). Reading it costs no I/O and no lock: a
- * daemon polls it (say every 100 ms) and, when it moved, looks for new
- * changes. */
+ * (LMDB's last transaction id), to *counter. Reading it costs no I/O and no
+ * lock: a daemon polls it (say every 100 ms) and, when it moved, looks for
+ * new changes. Errors: none besides EINVAL. */
 ACCORD_API ACCORD_NODISCARD int accord_node_changed(accord_node *node,
                                                     uint64_t *counter);
 
@@ -767,6 +777,331 @@ ACCORD_API ACCORD_NODISCARD int accord_node_changed(accord_node *node,
 ACCORD_API ACCORD_NODISCARD int accord_node_verify(accord_node *node);
 
 /* ======================== end of nodes and storage ======================== */
+
+/* ===========================================================================
+ * Domain: goals and messaging
+ *
+ * The team's documents (DESIGN §8), as accord documents in a node's
+ * workspace: a goal is a document of type ACCORD_GOAL_TYPE, a messaging
+ * document one of type ACCORD_MESSAGING_TYPE, and each member's name and
+ * function (until workspace membership exists) a document of type
+ * ACCORD_PROFILE_TYPE. docs/schema.md gives every key, its type and why.
+ *
+ * Writes take an open transaction (accord_node_txn_begin or
+ * accord_txn_begin) on a document of the right type and do nothing else:
+ * the caller commits, so one command is one change, and can attach a
+ * reason with accord_txn_set_message. Every argument is checked before the
+ * first operation, so a write that fails for a bad argument changes
+ * nothing and the transaction stays usable; a write that runs out of
+ * memory (ENOMEM) may have applied part of its operations: abort the
+ * transaction then. Text fields are only ever changed by
+ * minimal splices (accord_text_update), so concurrent edits elsewhere in
+ * the same text survive.
+ *
+ * Field names are those of the command line: goal fields "title",
+ * "description", "metric" (the metric's name), "unit", "baseline",
+ * "target", "direction" (up|down), "due" (YYYY-MM-DD, UTC), "team"
+ * (product|marketing|shared), "status" (on-track|at-risk|off-track|done;
+ * spaces or underscores for the dashes are accepted); messaging fields
+ * "title", "product", "value-prop", "positioning", "press-release", "faq",
+ * "status" (draft|review|approved). Underscores may replace dashes.
+ *
+ * Results (accord_goal, accord_messaging, conflicts, the alignment report,
+ * profiles) are single buffers the caller frees with accord_free; strings
+ * inside are NUL-terminated UTF-8 and live as long as the buffer.
+ */
+#define ACCORD_GOAL_TYPE "goal"
+#define ACCORD_MESSAGING_TYPE "messaging"
+#define ACCORD_PROFILE_TYPE "profile"
+
+/* Text diffs ---------------------------------------------------------------- */
+
+/* One edit of a text: at code point pos, delete del code points, insert
+ * ins (ins_len bytes of UTF-8, pointing into the new text given to
+ * accord_text_diff). */
+typedef struct accord_splice {
+  size_t pos;
+  size_t del;
+  const char *ins;
+  size_t ins_len;
+} accord_splice;
+
+/* The splices that turn old_text into new_text: a character diff (Myers'
+ * O(ND) on code points, after trimming the common prefix and suffix). When
+ * the texts differ in more than a few thousand code points the middle
+ * between the common prefix and suffix becomes one splice. Splices come in
+ * descending position order, so applying them one after the other in the
+ * order given, positions need no adjusting. *out (free with accord_free;
+ * NULL when *n is 0) points into new_text, which must outlive its use.
+ * Errors: EUTF8 (either text), ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_text_diff(const char *old_text,
+                                                 size_t old_len,
+                                                 const char *new_text,
+                                                 size_t new_len,
+                                                 accord_splice **out,
+                                                 size_t *n);
+
+/* Makes the text object obj read s (len bytes of UTF-8) by the splices of
+ * accord_text_diff, applied in txn. *nsplices (may be NULL) receives how
+ * many. Errors: ENOTFOUND, ETYPE, EUTF8, ETOOBIG, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_text_update(accord_txn *txn,
+                                                   accord_id obj,
+                                                   const char *s, size_t len,
+                                                   size_t *nsplices);
+
+/* Fields shared by both document types ------------------------------------- */
+
+/* The text object of a text field ("title", "description", "value-prop",
+ * "positioning", "press-release", "faq"). Errors: EINVAL (not a text field
+ * of this document), ENOTFOUND (the document lacks it), ETYPE. */
+ACCORD_API ACCORD_NODISCARD int accord_domain_text_field(const accord_doc *doc,
+                                                         const char *field,
+                                                         accord_id *out);
+
+/* Records a link to another document (its 16-byte id) in this document's
+ * set of links: a goal's linked messaging, a messaging document's goals.
+ * Linking twice is harmless; concurrent links merge. Errors: EINVAL,
+ * ENOTFOUND (not a goal or messaging document). */
+ACCORD_API ACCORD_NODISCARD int accord_domain_link(accord_txn *txn,
+                                                   const uint8_t *other_id,
+                                                   int64_t now_ms);
+
+/* One of the concurrent values of a field (accord_map_conflicts on the
+ * field's key), its author and the time of the change that set it. */
+typedef struct accord_field_value {
+  const char *field;   /* field name, as above */
+  accord_value value;  /* INT, DOUBLE, STR, TIMESTAMP...; strings in buffer */
+  uint8_t author[ACCORD_ACTOR_BYTES];
+  int64_t time;        /* ms since the epoch; 0 if unknown */
+} accord_field_value;
+
+/* Every field of a goal or messaging document that holds concurrent
+ * values: *n entries, grouped by field, the current winner first in each
+ * group. *out is one buffer (free with accord_free; NULL when *n is 0).
+ * Errors: ENOTFOUND (not a goal or messaging document), ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_domain_conflicts(
+    accord_doc *doc, accord_field_value **out, size_t *n);
+
+/* Goals --------------------------------------------------------------------- */
+
+typedef struct accord_checkin {
+  int64_t time;        /* ms since the epoch */
+  double value;
+  const char *note;    /* "" when none */
+  const char *author;  /* the author's name when known, else "" */
+  uint8_t actor[ACCORD_ACTOR_BYTES]; /* who checked in */
+} accord_checkin;
+
+typedef struct accord_goal {
+  const char *title, *description;
+  const char *metric, *unit, *direction; /* "" when unset; direction up|down */
+  int has_baseline, has_target, has_current;
+  double baseline, target;
+  double current;      /* the value of the latest check-in (by time) */
+  int64_t due;         /* ms, midnight UTC of the due day; 0 when unset */
+  int64_t created;     /* ms, when the goal was added */
+  const char *team;    /* product|marketing|shared, or "" */
+  const char *status;  /* on-track|at-risk|off-track|done */
+  const char **owners; size_t nowners;
+  const accord_checkin *checkins; size_t ncheckins; /* in list order */
+  const uint8_t (*links)[ACCORD_DOC_ID_BYTES]; size_t nlinks; /* messaging */
+} accord_goal;
+
+/* Lays out a new goal in an empty goal document: title, an empty
+ * description, an empty metric (direction up), status on-track, created
+ * at now_ms, no check-ins, owners or links. Errors: EINVAL (empty title,
+ * or the document has a title already), EUTF8, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_goal_init(accord_txn *txn,
+                                                 const char *title,
+                                                 int64_t now_ms);
+
+/* Sets a field from its text form (numbers for baseline and target,
+ * YYYY-MM-DD for due, one of the listed words for direction, team and
+ * status; title and description as splices). Writing a field supersedes
+ * every value this replica sees, so it also resolves a conflict. Target
+ * and status changes are what accord_goal_history reports: give them a
+ * reason with accord_txn_set_message. Errors: EINVAL (unknown field, or a
+ * value that does not parse: see accord_domain_check), EUTF8, ENOTFOUND
+ * (not a goal), ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_goal_set(accord_txn *txn,
+                                                const char *field,
+                                                const char *value);
+
+/* Adds an owner (a member's name or id); an owner already listed is not
+ * added twice. Errors: EINVAL (empty), EUTF8, ENOTFOUND, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_goal_add_owner(accord_txn *txn,
+                                                      const char *owner);
+
+/* Appends a check-in {time, value, note, author, actor}; the current value
+ * is the latest check-in's. author is the member's name (may be NULL).
+ * Errors: EINVAL (value not finite), EUTF8, ENOTFOUND, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_goal_checkin(accord_txn *txn,
+                                                    double value,
+                                                    const char *note,
+                                                    const char *author,
+                                                    int64_t time_ms);
+
+/* Reads a goal. Errors: ENOTFOUND (not a goal: no title), ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_goal_read(const accord_doc *doc,
+                                                 accord_goal **out);
+
+/* How far the goal has come: (current - baseline) / (target - baseline),
+ * with baseline 0 when unset and current = baseline before any check-in;
+ * the sign makes it work for "down" metrics. Not clamped (over 1: past
+ * the target). Errors: ENOTFOUND (no target). */
+ACCORD_API ACCORD_NODISCARD int accord_goal_progress(const accord_goal *goal,
+                                                     double *progress);
+
+/* One change of a tracked goal field (target, baseline, due, status,
+ * team): what it became, who, when and why. Borrowed for the callback. */
+typedef struct accord_goal_event {
+  const char *field;
+  accord_value value;   /* ACCORD_NULL when the field was deleted */
+  const uint8_t *author;
+  int64_t time;
+  const char *why;      /* the change's message, "" when none */
+  size_t why_len;
+  uint64_t seq;         /* the change's place in its author's chain */
+} accord_goal_event;
+
+typedef int (*accord_goal_event_fn)(void *userdata,
+                                    const accord_goal_event *event);
+
+/* Calls fn for every change of a tracked field, in causal order (the
+ * creation's values included). Returns 0, fn's non-zero value, or the
+ * errors of accord_doc_history; ENOTFOUND when doc is not a goal. */
+ACCORD_API ACCORD_NODISCARD int accord_goal_history(accord_doc *doc,
+                                                    accord_goal_event_fn fn,
+                                                    void *userdata);
+
+/* Messaging ----------------------------------------------------------------- */
+
+typedef struct accord_key_message {
+  const char *message;
+  const char **proof_points; size_t nproof_points;
+} accord_key_message;
+
+typedef struct accord_approval {
+  uint8_t member[ACCORD_ACTOR_BYTES];
+  const char *name;   /* as recorded at approval, "" if unknown */
+  const char *role;   /* product|marketing|... as recorded, "" if unknown */
+  int64_t time;
+} accord_approval;
+
+typedef struct accord_messaging {
+  const char *title, *product, *status;
+  const char *value_prop, *positioning, *press_release, *faq;
+  const char **audiences; size_t naudiences;
+  const accord_key_message *key_messages; size_t nkey_messages;
+  const accord_approval *approvals; size_t napprovals; /* by member id */
+  const uint8_t (*links)[ACCORD_DOC_ID_BYTES]; size_t nlinks; /* goals */
+  int64_t created;
+} accord_messaging;
+
+/* Lays out a new messaging document: title, empty texts, status draft,
+ * created at now_ms. Errors: as accord_goal_init. */
+ACCORD_API ACCORD_NODISCARD int accord_messaging_init(accord_txn *txn,
+                                                      const char *title,
+                                                      int64_t now_ms);
+
+/* Sets a field from its text (text fields as splices). Errors: as
+ * accord_goal_set. */
+ACCORD_API ACCORD_NODISCARD int accord_messaging_set(accord_txn *txn,
+                                                     const char *field,
+                                                     const char *value);
+
+/* Adds an audience (not twice). Errors: EINVAL, EUTF8, ENOTFOUND, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_messaging_add_audience(
+    accord_txn *txn, const char *audience);
+
+/* Appends a key message with nproofs proof points. Errors: EINVAL (empty
+ * message), EUTF8, ENOTFOUND, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_messaging_key_add(
+    accord_txn *txn, const char *message, const char *const *proofs,
+    size_t nproofs);
+
+/* Removes key message index (0-based). Errors: ERANGE, ENOTFOUND. */
+ACCORD_API ACCORD_NODISCARD int accord_messaging_key_remove(accord_txn *txn,
+                                                            size_t index);
+
+/* Records member's approval (8-byte actor id) with the name and role
+ * (function: product, marketing...) it was given under, at now_ms. Once
+ * both a product and a marketing approval are recorded the status becomes
+ * "approved". Errors: EINVAL, EUTF8, ENOTFOUND, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_messaging_approve(
+    accord_txn *txn, const uint8_t *member, const char *name,
+    const char *role, int64_t now_ms);
+
+/* Reads a messaging document. Errors: ENOTFOUND (no title), ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_messaging_read(const accord_doc *doc,
+                                                      accord_messaging **out);
+
+/* Checks a field's value without writing it: 0 when accord_goal_set
+ * (is_goal != 0) or accord_messaging_set would take it, else EINVAL with a
+ * sentence naming the problem in why (static, may be NULL). */
+ACCORD_API ACCORD_NODISCARD int accord_domain_check(int is_goal,
+                                                    const char *field,
+                                                    const char *value,
+                                                    const char **why);
+
+/* Parses YYYY-MM-DD (a real calendar day, years 1970..9999) as midnight
+ * UTC in ms. Errors: EINVAL. */
+ACCORD_API ACCORD_NODISCARD int accord_parse_date(const char *s,
+                                                  int64_t *ms);
+
+/* Profiles: a member's name and function ------------------------------------ */
+
+typedef struct accord_profile {
+  uint8_t member[ACCORD_ACTOR_BYTES];
+  const char *name;
+  const char *role; /* product|marketing|shared or "" */
+  uint8_t doc[ACCORD_DOC_ID_BYTES];
+} accord_profile;
+
+/* Records this node's name and role (NULL or "" keeps the current one) in
+ * its profile document in ws, creating it the first time, as one durable
+ * change. Errors: EINVAL, EUTF8, ENOTFOUND (ws), EFULL, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_profile_set(accord_node *node,
+                                                   const uint8_t *ws,
+                                                   const char *name,
+                                                   const char *role);
+
+/* Every profile in ws (one per member that wrote one), in document id
+ * order. Errors: ENOTFOUND (ws), ECORRUPT, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_profile_list(accord_node *node,
+                                                    const uint8_t *ws,
+                                                    accord_profile **out,
+                                                    size_t *n);
+
+/* The alignment report ------------------------------------------------------ */
+
+typedef enum accord_align_kind {
+  ACCORD_ALIGN_GOAL_UNLINKED = 0, /* goal without messaging */
+  ACCORD_ALIGN_MSG_UNLINKED,      /* messaging without goals */
+  ACCORD_ALIGN_GOAL_AT_RISK,      /* progress behind time elapsed */
+  ACCORD_ALIGN_MSG_UNAPPROVED,    /* lacks a product or marketing approval */
+  ACCORD_ALIGN_CONFLICT           /* a field holds concurrent values */
+} accord_align_kind;
+
+typedef struct accord_align_item {
+  accord_align_kind kind;
+  uint8_t doc[ACCORD_DOC_ID_BYTES];
+  const char *title;
+  const char *detail;  /* one sentence: why it is listed */
+  double progress;     /* AT_RISK: fraction of the way to target */
+  double elapsed;      /* AT_RISK: fraction of the time to due */
+} accord_align_item;
+
+/* The alignment report of workspace ws at now_ms (docs/schema.md states
+ * the rules): items grouped by kind in the enum's order, then by document
+ * id. Errors: ENOTFOUND (ws), ECORRUPT, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_align_report(accord_node *node,
+                                                    const uint8_t *ws,
+                                                    int64_t now_ms,
+                                                    accord_align_item **out,
+                                                    size_t *n);
+
+/* ========================= end of goals and messaging ===================== */
 
 #ifdef __cplusplus
 }
