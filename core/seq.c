@@ -557,35 +557,97 @@ static void merge_around(sequence *s, seq_leaf *l, uint32_t ri) {
   }
 }
 
+/* Deleting the tail of visible run r (from element k on) when the next run
+ * n is a tombstone it continues into: n grows backwards instead of r being
+ * split and the tail merged into n — the same runs, two idx updates
+ * instead of a split and a merge. This is what backspacing looks like. */
+static int grow_tombstone_back(sequence *s, seq_leaf *l, uint32_t ri,
+                               uint32_t k) {
+  seq_run *r = &l->r[ri], *n = &l->r[ri + 1];
+  uint32_t take = r->len - k, b = r->bytes - byte_off(s, r, k);
+  int rc = idx_put(&s->index, opid_key(n->id) - take, l);
+  if (rc) return rc;
+  idx_remove(&s->index, opid_key(n->id));
+  r->len = k;
+  r->bytes -= b;
+  n->id.ctr -= take;
+  n->left = opid_make(r->id.actor, r->id.ctr + k - 1);
+  n->len += take;
+  n->off -= b;
+  n->bytes += b;
+  adjust(s, l, -(int64_t)take);
+  return 0;
+}
+
+/* The mirror case: deleting the head of visible run r (count elements)
+ * when the previous run p is a tombstone that continues into r (the Delete
+ * key, or backspacing into text typed earlier). */
+static int grow_tombstone_forward(sequence *s, seq_leaf *l, uint32_t ri,
+                                  uint32_t count) {
+  seq_run *p = &l->r[ri - 1], *r = &l->r[ri];
+  uint32_t b = byte_off(s, r, count);
+  int rc = idx_put(&s->index, opid_key(r->id) + count, l);
+  if (rc) return rc;
+  idx_remove(&s->index, opid_key(r->id));
+  p->len += count;
+  p->bytes += b;
+  r->id.ctr += count;
+  r->left = opid_make(r->id.actor, r->id.ctr - 1);
+  r->len -= count;
+  r->off += b;
+  r->bytes -= b;
+  adjust(s, l, -(int64_t)count);
+  return 0;
+}
+
+/* Marks [c.off, c.off+take) of the visible run at c deleted. */
+static int delete_in_run(sequence *s, seq_cur c, uint32_t take) {
+  seq_leaf *l = c.leaf;
+  seq_run *r = run_at(c);
+  seq_run dead = *r; /* r as a tombstone, to test continuity against */
+  dead.deleted = 1;
+  if (c.off > 0 && c.off + take == r->len && c.ri + 1 < l->n &&
+      continues(&dead, &l->r[c.ri + 1]))
+    return grow_tombstone_back(s, l, c.ri, c.off);
+  if (c.off == 0 && take < r->len && c.ri > 0 &&
+      continues(&l->r[c.ri - 1], &dead))
+    return grow_tombstone_forward(s, l, c.ri, take);
+  opid t = cur_id(c);
+  int rc = split_at(s, &c);
+  if (!rc && run_at(c)->len > take) {
+    seq_cur after = c;
+    after.off = take;
+    rc = split_at(s, &after);
+    if (!rc) seq_find_id(s, t, &c);
+  }
+  if (rc) return rc;
+  run_at(c)->deleted = 1;
+  adjust(s, c.leaf, -(int64_t)take);
+  merge_around(s, c.leaf, c.ri);
+  return 0;
+}
+
 int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly) {
   seq_cur c;
   *newly = 0;
   if (count == 0 || (uint64_t)target.ctr + count > UINT32_MAX)
     return ACCORD_EMALFORMED;
   /* validate the whole range first: a bad id must change nothing */
-  for (uint32_t done = 0; done < count;) {
-    opid t = opid_make(target.actor, target.ctr + done);
-    if (!seq_find_id(s, t, &c)) return ACCORD_EMALFORMED;
-    done += run_at(c)->len - c.off;
+  if (!seq_find_id(s, target, &c)) return ACCORD_EMALFORMED;
+  for (uint32_t done = run_at(c)->len - c.off; done < count;) {
+    seq_cur v;
+    if (!seq_find_id(s, opid_make(target.actor, target.ctr + done), &v))
+      return ACCORD_EMALFORMED;
+    done += run_at(v)->len - v.off;
   }
   for (uint32_t done = 0; done < count;) {
-    opid t = opid_make(target.actor, target.ctr + done);
-    seq_find_id(s, t, &c);
+    if (done > 0) seq_find_id(s, opid_make(target.actor, target.ctr + done), &c);
     seq_run *r = run_at(c);
     uint32_t take = r->len - c.off;
     if (take > count - done) take = count - done;
     if (!r->deleted) {
-      int rc = split_at(s, &c);
-      if (!rc && run_at(c)->len > take) {
-        seq_cur after = c;
-        after.off = take;
-        rc = split_at(s, &after);
-        if (!rc) seq_find_id(s, t, &c);
-      }
+      int rc = delete_in_run(s, c, take);
       if (rc) return rc;
-      run_at(c)->deleted = 1;
-      adjust(s, c.leaf, -(int64_t)take);
-      merge_around(s, c.leaf, c.ri);
       *newly += take;
     }
     done += take;
