@@ -172,6 +172,60 @@ void idx_remove(idx *m, uint64_t key) {
   }
 }
 
+/* Nodes are filled to 3/4 so that the edits after a load split rarely. */
+#define IDX_FILL (IDX_N * 3 / 4)
+
+int idx_build(idx *m, const uint64_t *keys, void *const *vals, size_t n) {
+  if (n == 0) return 0;
+  /* every node is allocated first, so a failure leaves nothing behind */
+  size_t total = 0;
+  for (size_t k = n; k > 1 || total == 0;) {
+    k = (k + IDX_FILL - 1) / IDX_FILL;
+    total += k;
+    if (k == 1) break;
+  }
+  inode **all = mem_alloc(total * sizeof *all);
+  if (!all) return ACCORD_ENOMEM;
+  for (size_t i = 0; i < total; i++) {
+    if (!(all[i] = mem_alloc(sizeof(inode)))) {
+      while (i > 0) mem_free(all[--i]);
+      mem_free(all);
+      return ACCORD_ENOMEM;
+    }
+  }
+  /* leaves, then each level above from the one below */
+  size_t made = 0, next = 0;
+  for (size_t i = 0; i < n; i += IDX_FILL) {
+    inode *x = all[next++];
+    x->n = (uint32_t)(n - i < IDX_FILL ? n - i : IDX_FILL);
+    memcpy(x->keys, keys + i, x->n * sizeof *keys);
+    memcpy(x->child, vals + i, x->n * sizeof *vals);
+    made++;
+  }
+  size_t below = 0; /* first node of the level below */
+  uint32_t height = 0;
+  while (made > 1) {
+    size_t first = next;
+    for (size_t i = 0; i < made; i += IDX_FILL) {
+      inode *x = all[next++];
+      x->n = 0;
+      for (size_t j = i; j < made && j < i + IDX_FILL; j++) {
+        inode *c = all[below + j];
+        x->keys[x->n] = c->keys[0];
+        x->child[x->n++] = c;
+      }
+    }
+    made = next - first;
+    below = first;
+    height++;
+  }
+  m->root = all[next - 1];
+  m->height = height;
+  m->nodes += total;
+  mem_free(all);
+  return 0;
+}
+
 static void free_node(inode *x, uint32_t h) {
   if (h > 0)
     for (uint32_t i = 0; i < x->n; i++) free_node(x->child[i], h - 1);

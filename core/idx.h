@@ -30,6 +30,11 @@ typedef struct idx {
  * map is unchanged). */
 int idx_put(idx *m, uint64_t key, void *val);
 
+/* Builds the map from n keys in strictly ascending order (into an empty
+ * map), bottom-up: O(n), no splits. Returns 0 or ACCORD_ENOMEM (then the
+ * map is empty). */
+int idx_build(idx *m, const uint64_t *keys, void *const *vals, size_t n);
+
 /* Removes key if present. Never allocates, never fails. */
 void idx_remove(idx *m, uint64_t key);
 

@@ -13,6 +13,7 @@
  */
 #include "seq.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "mem.h"
@@ -709,17 +710,11 @@ int seq_each_run(const sequence *s, seq_run_fn fn, void *ctx) {
 int seq_build_run(sequence *s, opid id, uint32_t len, opid left, opid right,
                   int deleted, const uint8_t *content, uint32_t nbytes,
                   val *vals) {
-  seq_cur c;
-  uint64_t found;
   if (len == 0 || id.ctr == 0 ||
       (uint64_t)id.ctr + len - 1 > ACCORD_MAX_COUNTER ||
       (uint64_t)s->visible + len > UINT32_MAX / 2)
     return ACCORD_EMALFORMED;
-  /* no earlier run may hold any of these ids */
-  if (seq_find_id(s, id, &c)) return ACCORD_EMALFORMED;
-  opid last = opid_make(id.actor, id.ctr + len - 1);
-  if (idx_floor(&s->index, opid_key(last), &found) && found >= opid_key(id))
-    return ACCORD_EMALFORMED;
+  /* overlapping ids and unknown origins are caught in seq_build_done */
   int rc = reserve_content(s, deleted ? (s->is_text ? 0 : len) : len,
                            deleted ? 0 : nbytes);
   if (rc) return rc;
@@ -732,7 +727,6 @@ int seq_build_run(sequence *s, opid id, uint32_t len, opid left, opid right,
     l->next = nl;
     s->last = l = nl;
   }
-  if ((rc = idx_put(&s->index, opid_key(id), l))) return rc;
   seq_run r;
   memset(&r, 0, sizeof r);
   r.id = id;
@@ -755,16 +749,72 @@ int seq_build_run(sequence *s, opid id, uint32_t len, opid left, opid right,
   return 0;
 }
 
-static int origin_ok(const sequence *s, opid o) {
-  seq_cur c;
-  return opid_none(o) || seq_find_id(s, o, &c);
+/* A run's first key and its leaf, for building the id index in one go. */
+typedef struct run_key {
+  uint64_t key;
+  uint32_t len;
+  seq_leaf *leaf;
+} run_key;
+
+static int run_key_cmp(const void *a, const void *b) {
+  uint64_t x = ((const run_key *)a)->key, y = ((const run_key *)b)->key;
+  return x < y ? -1 : x > y;
+}
+
+/* 1 if id is none or inside one of the n sorted runs. */
+static int known_id(const run_key *k, size_t n, opid id) {
+  if (opid_none(id)) return 1;
+  uint64_t key = opid_key(id);
+  size_t lo = 0, hi = n;
+  while (lo < hi) { /* the last run starting at or before key */
+    size_t mid = lo + (hi - lo) / 2;
+    if (k[mid].key <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && (k[lo - 1].key >> 32) == id.actor &&
+         key - k[lo - 1].key < k[lo - 1].len;
+}
+
+/* Sorts the runs' ids, refuses overlaps and unknown origins, and builds
+ * the id index bottom-up. */
+static int build_index(sequence *s) {
+  size_t n = 0;
+  for (const seq_leaf *l = s->first; l; l = l->next) n += l->n;
+  if (n == 0) return 0;
+  run_key *k = mem_alloc(n * sizeof *k);
+  uint64_t *keys = mem_alloc(n * sizeof *keys);
+  void **vals = mem_alloc(n * sizeof *vals);
+  int rc = k && keys && vals ? 0 : ACCORD_ENOMEM;
+  size_t i = 0;
+  for (seq_leaf *l = s->first; !rc && l; l = l->next)
+    for (uint32_t j = 0; j < l->n; j++, i++) {
+      k[i].key = opid_key(l->r[j].id);
+      k[i].len = l->r[j].len;
+      k[i].leaf = l;
+    }
+  if (!rc) qsort(k, n, sizeof *k, run_key_cmp);
+  for (i = 1; !rc && i < n; i++) /* no two runs share an id */
+    if ((k[i].key >> 32) == (k[i - 1].key >> 32) &&
+        k[i].key - k[i - 1].key < k[i - 1].len)
+      rc = ACCORD_EMALFORMED;
+  for (const seq_leaf *l = s->first; !rc && l; l = l->next)
+    for (uint32_t j = 0; !rc && j < l->n; j++)
+      if (!known_id(k, n, l->r[j].left) || !known_id(k, n, l->r[j].right))
+        rc = ACCORD_EMALFORMED;
+  for (i = 0; !rc && i < n; i++) {
+    keys[i] = k[i].key;
+    vals[i] = k[i].leaf;
+  }
+  if (!rc) rc = idx_build(&s->index, keys, vals, n);
+  mem_free(k);
+  mem_free(keys);
+  mem_free(vals);
+  return rc;
 }
 
 int seq_build_done(sequence *s) {
-  for (const seq_leaf *l = s->first; l; l = l->next)
-    for (uint32_t i = 0; i < l->n; i++)
-      if (!origin_ok(s, l->r[i].left) || !origin_ok(s, l->r[i].right))
-        return ACCORD_EMALFORMED;
+  int rc = build_index(s);
+  if (rc) return rc;
   /* one level at a time: the nodes of a level are linked through child[0]
    * of a scratch list, so build bottom-up into an array of pointers */
   size_t n = s->nleaves;
