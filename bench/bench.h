@@ -32,6 +32,10 @@ int baseline_replay(const trace *t, unsigned repeat, double *ms, char **text,
 /* run_trace.c: sequential trace, one accord transaction per patch. */
 int cmd_trace(const trace *t, const bench_opts *o);
 
+/* run_verify.c: sequential trace; importing its sealed batches with and
+ * without seal verification. */
+int cmd_verify(const trace *t, const bench_opts *o);
+
 /* run_merge.c: concurrent trace, one accord replica per agent. */
 int cmd_merge(const trace *t, const bench_opts *o);
 

@@ -41,6 +41,8 @@ static void usage(FILE *f)
       "  merge     concurrent trace on one accord replica per agent; then\n"
       "            merges every replica into a fresh document\n"
       "  baseline  sequential trace on a plain gap buffer only\n"
+      "  verify    sequential trace sealed every 1,000 changes: importing\n"
+      "            it with seal verification against without\n"
       "  crdt      the crdt-benchmarks suite (B1.1-B1.11, B2.1-B2.4,\n"
       "            B3.1-B3.4, B4, B4x100), one JSON line per benchmark\n"
       "  store     the node store: durable commits against raw LMDB,\n"
@@ -170,6 +172,9 @@ int main(int argc, char **argv)
     want_concurrent = 1;
   } else if (strcmp(cmd, "baseline") == 0) {
     run = cmd_baseline;
+    want_concurrent = 0;
+  } else if (strcmp(cmd, "verify") == 0) {
+    run = cmd_verify;
     want_concurrent = 0;
   } else {
     return usage_error("unknown command '%s'", cmd);

@@ -50,7 +50,10 @@ void accord_doc_free(accord_doc *doc) {
   if (!doc) return;
   state_free(&doc->st);
   for (uint32_t i = 0; i < doc->nactors; i++) chain_free(&doc->chains[i]);
-  for (uint32_t i = 0; i < doc->npending; i++) mem_free(doc->pending[i].body);
+  for (uint32_t i = 0; i < doc->npending; i++) {
+    mem_free(doc->pending[i].body);
+    mem_free(doc->pending[i].seal);
+  }
   mem_free(doc->pending);
   mem_free(doc->chains);
   mem_free(doc->actor);
@@ -67,6 +70,7 @@ void accord_doc_free(accord_doc *doc) {
     mem_free(doc->dec);
   }
   buf_free(&doc->scratch);
+  crypto_wipe(doc->sk, sizeof doc->sk);
   mem_free(doc);
 }
 
@@ -168,8 +172,16 @@ int doc_mark_take(const accord_doc *doc, doc_mark *m) {
     const pend *p = &doc->pending[m->npending];
     pend *q = &m->pending[m->npending];
     *q = *p;
+    q->seal = NULL;
     if (!(q->body = mem_alloc(p->len ? p->len : 1))) goto nomem;
     memcpy(q->body, p->body, p->len);
+    if (p->seal) {
+      if (!(q->seal = mem_alloc(SEAL_WIRE_BYTES))) {
+        m->npending++; /* so that its body is freed */
+        goto nomem;
+      }
+      memcpy(q->seal, p->seal, SEAL_WIRE_BYTES);
+    }
   }
   m->pending_bytes = doc->pending_bytes;
   return 0;
@@ -179,7 +191,10 @@ nomem:
 }
 
 void doc_mark_free(doc_mark *m) {
-  for (uint32_t i = 0; i < m->npending; i++) mem_free(m->pending[i].body);
+  for (uint32_t i = 0; i < m->npending; i++) {
+    mem_free(m->pending[i].body);
+    mem_free(m->pending[i].seal);
+  }
   mem_free(m->pending);
   mem_free(m->heads);
   mem_free(m->seen);
@@ -194,9 +209,14 @@ int doc_mark_restore(accord_doc *doc, doc_mark *m) {
     uint32_t n = h ? h->n : 0;
     if (c->n != n) changed = 1;
     chain_truncate(c, h);
+    if (h) c->seal = h->seal;
+    else memset(&c->seal, 0, sizeof c->seal);
     doc->seen[a] = h ? m->seen[a] : 0;
   }
-  for (uint32_t i = 0; i < doc->npending; i++) mem_free(doc->pending[i].body);
+  for (uint32_t i = 0; i < doc->npending; i++) {
+    mem_free(doc->pending[i].body);
+    mem_free(doc->pending[i].seal);
+  }
   mem_free(doc->pending);
   doc->pending = m->pending;
   doc->npending = doc->cappending = m->npending;

@@ -114,6 +114,16 @@ static inline uint32_t op_span(const oper *o) {
 
 /* ---- history ------------------------------------------------------------- */
 
+/* A seal (DESIGN §4, seal.c): the author's Ed25519 signature over its
+ * chain's hash at seq. seq == 0: none. On the wire and in pending it is the
+ * 96 bytes pk ‖ sig (SEAL_WIRE_BYTES). */
+#define SEAL_WIRE_BYTES 96
+typedef struct chain_seal {
+  uint32_t seq;
+  uint8_t pk[32];
+  uint8_t sig[64];
+} chain_seal;
+
 /* One actor's hash chain in this document. Change k (1-based) is the body
  * bytes [off[k-1], off[k]) of bytes. A loaded document gets its bodies in
  * one piece and off == NULL: chain_index finds the boundaries the first
@@ -129,6 +139,10 @@ typedef struct chain {
   uint8_t hash[ACCORD_HASH_BYTES];
   uint32_t *tab;    /* the head change's actor table (change.h); it only */
   uint32_t ntab, captab; /* ever grows, so a prefix is an older table */
+  /* The latest seal known to be good for this chain: made here (the local
+   * actor's) or received, verified and reached by the chain (seal.seq <=
+   * n). Forwarded with the changes it covers. */
+  chain_seal seal;
 } chain;
 
 /* A change that arrived before its dependencies. */
@@ -136,6 +150,8 @@ typedef struct pend {
   uint32_t actor, seq;
   uint8_t *body;
   size_t len;
+  uint8_t *seal; /* NULL, or SEAL_WIRE_BYTES (owned): the seal that came
+                    with this change, the last of its batch chain */
 } pend;
 
 /* ---- the document -------------------------------------------------------- */
@@ -175,6 +191,13 @@ struct accord_doc {
   void *dec;     /* decoder scratch (change.h), created on first use */
   buf scratch;
   int poisoned; /* 0, or the error that left the state unrepairable */
+  /* seals (seal.c): the signer's key (sk is libsodium's seed ‖ pk, wiped
+   * on free), the workspace the seals name (zeros: none), and whether
+   * imports require seals */
+  int has_signer;
+  uint8_t sk[64];
+  uint8_t ws[16];
+  int verify;
 };
 
 /* actors.c */
@@ -249,6 +272,14 @@ int doc_index_chains(accord_doc *doc);
 /* Brings the chain's hash up to its head. */
 int chain_hash(const accord_doc *doc, uint32_t actor);
 size_t oplog_mem(const accord_doc *doc);
+
+/* seal.c */
+/* Brings the local actor's seal up to its chain head (signs only when the
+ * head moved since the last seal). No-op without a signer. */
+int seal_own(accord_doc *doc);
+/* 1 if pk/sig is a valid seal of actor's chain at seq with chain hash h. */
+int seal_check(const accord_doc *doc, uint32_t actor, uint32_t seq,
+               const uint8_t *hash, const uint8_t *pk_sig);
 
 /* doc.c */
 int doc_rebuild(accord_doc *doc);

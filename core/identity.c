@@ -122,9 +122,3 @@ int identity_create(const char *dir, const char *path, uint8_t *sk,
   }
   return 0;
 }
-
-void identity_actor(const uint8_t *pk, uint8_t *actor) {
-  uint8_t h[32];
-  hash_bytes(pk, SIGN_PUBLIC_BYTES, h);
-  memcpy(actor, h, ACCORD_ACTOR_BYTES);
-}

@@ -20,7 +20,6 @@ int identity_load(const char *path, uint8_t *sk, uint8_t *pk, char *err,
  * directory dir. Errors: ESTORE, ENOMEM. */
 int identity_create(const char *dir, const char *path, uint8_t *sk,
                     uint8_t *pk, char *err, size_t errlen);
-/* The actor id of a public key: BLAKE2b-256(pk), first 8 bytes. */
-void identity_actor(const uint8_t *pk, uint8_t *actor);
+/* The actor id of a public key is key_actor (crypto.h). */
 
 #endif

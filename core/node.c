@@ -267,7 +267,7 @@ static int load_identity(accord_node *node, char *err, size_t elen) {
   if (rc == ACCORD_ENOTFOUND)
     rc = identity_create(node->dir, path, node->sk, node->pk, err, elen);
   if (rc) return rc;
-  identity_actor(node->pk, node->actor);
+  key_actor(node->pk, node->actor);
   if (c.have) {
     if (memcmp(c.stored, node->pk, SIGN_PUBLIC_BYTES)) {
       say(err, elen,

@@ -64,6 +64,11 @@ ndoc *node_entry_by_id(accord_node *node, const uint8_t *ws,
                        const uint8_t *id);
 /* known[] and khash[] cover at least n actors (new ones zero). */
 int node_known_reserve(ndoc *nd, uint32_t n);
+/* Makes the node's identity the signer of one of its documents (seals,
+ * seal.c). Verification stays off until workspace membership says whose
+ * keys to accept: peers without keys must still be able to sync. */
+int node_doc_signer(const accord_node *node, accord_doc *doc,
+                    const uint8_t *ws);
 static inline uint32_t node_known_of(const ndoc *nd, uint32_t a) {
   return a < nd->nknown ? nd->known[a] : 0;
 }

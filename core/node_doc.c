@@ -66,6 +66,12 @@ int node_known_reserve(ndoc *nd, uint32_t n) {
   return 0;
 }
 
+int node_doc_signer(const accord_node *node, accord_doc *doc,
+                    const uint8_t *ws) {
+  int rc = accord_doc_set_signer(doc, node->sk, ws);
+  return rc ? rc : accord_doc_set_verify(doc, 0);
+}
+
 void node_entry_describe(ndoc *nd, const store_doc *d) {
   memcpy(nd->creator, d->creator, ACCORD_ACTOR_BYTES);
   nd->created = d->created;
@@ -316,6 +322,7 @@ int accord_node_doc_create(accord_node *node, const uint8_t *ws,
   ndoc *nd = mem_calloc(1, sizeof *nd);
   int rc = nd ? docs_reserve(node) : ACCORD_ENOMEM;
   if (!rc) rc = accord_doc_new(d.id, node->actor, &nd->doc);
+  if (!rc) rc = node_doc_signer(node, nd->doc, ws);
   if (!rc) rc = node_known_reserve(nd, 1);
   uint64_t id;
   if (!rc) rc = store_write(node->st, create_txn, &d, &id);

@@ -179,6 +179,7 @@ static int load_txn(store_txn *t, void *ctx) {
   }
   if (!c->doc && (rc = accord_doc_new(c->id, node->actor, &c->doc))) return rc;
   accord_doc *doc = c->doc;
+  if ((rc = node_doc_signer(node, doc, c->ws))) return rc;
   for (uint32_t i = 0; i < c->heads.n; i++) {
     const store_head *h = &c->heads.h[i];
     tail tl = {doc, &c->changes, 0, 0, 1, {0}};

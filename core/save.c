@@ -1,11 +1,17 @@
 /*
  * save.c — a whole document as bytes, and back, fast.
  *
- * Format (version 3):
- *   ["accord-doc", 2, doc bin16, [actor bin8 ...],
- *    history: [[ref, n, end_op, time, [table refs], bodies bin] ...],
- *    pending: [ref, seq, body bin, ...],
+ * Format (version 4):
+ *   ["accord-doc", 4, doc bin16, workspace bin16, verify bool,
+ *    [actor bin8 ...],
+ *    history: [[ref, n, end_op, time, [table refs], bodies bin, seal] ...],
+ *    pending: [ref, seq, body bin, seal bin96|nil, ...],
  *    snapshot bin, checksum uint]
+ * seal is nil or [seq, bin96]: the chain's latest good seal (seal.c), the
+ * public key and signature as batches carry them (sync.c). workspace and
+ * verify are the document's seal settings (accord_doc_set_workspace,
+ * accord_doc_set_verify); the signer's secret key is never saved: set it
+ * again after loading. Version 3 had no seals and is refused (EVERSION).
  * history holds each author's change bodies back to back (what peers need
  * to keep syncing and verify hash chains); snapshot is the materialized
  * state (snapshot.c), so loading builds the document without replaying
@@ -25,7 +31,7 @@
 #include "sync.h"
 
 #define SAVE_MAGIC "accord-doc"
-#define SAVE_VERSION 3
+#define SAVE_VERSION 4
 
 int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   if (!out || !len) return ACCORD_EINVAL;
@@ -41,10 +47,12 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   int rc = snap_put(doc, ref, &snap);
   mem_free(ref);
   if (!rc) {
-    mp_put_array(&b, 8);
+    mp_put_array(&b, 10);
     mp_put_str(&b, SAVE_MAGIC, strlen(SAVE_MAGIC));
     mp_put_uint(&b, SAVE_VERSION);
     mp_put_bin(&b, doc->id, ACCORD_DOC_ID_BYTES);
+    mp_put_bin(&b, doc->ws, sizeof doc->ws);
+    mp_put_bool(&b, doc->verify);
     mp_put_array(&b, doc->nactors);
     for (uint32_t a = 0; a < doc->nactors; a++)
       mp_put_bin(&b, doc->actor[a], ACCORD_ACTOR_BYTES);
@@ -54,7 +62,7 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
     for (uint32_t a = 0; a < doc->nactors; a++) {
       const chain *c = &doc->chains[a];
       if (c->n == 0) continue;
-      mp_put_array(&b, 6);
+      mp_put_array(&b, 7);
       mp_put_uint(&b, a);
       mp_put_uint(&b, c->n);
       mp_put_uint(&b, c->end_op);
@@ -62,13 +70,25 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
       mp_put_array(&b, c->ntab);
       for (uint32_t i = 0; i < c->ntab; i++) mp_put_uint(&b, c->tab[i]);
       mp_put_bin(&b, c->bytes.p, c->bytes.len);
+      if (c->seal.seq) {
+        uint8_t s[SEAL_WIRE_BYTES];
+        memcpy(s, c->seal.pk, 32);
+        memcpy(s + 32, c->seal.sig, 64);
+        mp_put_array(&b, 2);
+        mp_put_uint(&b, c->seal.seq);
+        mp_put_bin(&b, s, sizeof s);
+      } else {
+        mp_put_nil(&b);
+      }
     }
-    mp_put_array(&b, 3 * doc->npending);
+    mp_put_array(&b, 4 * doc->npending);
     for (uint32_t i = 0; i < doc->npending; i++) {
       const pend *p = &doc->pending[i];
       mp_put_uint(&b, p->actor);
       mp_put_uint(&b, p->seq);
       mp_put_bin(&b, p->body, p->len);
+      if (p->seal) mp_put_bin(&b, p->seal, SEAL_WIRE_BYTES);
+      else mp_put_nil(&b);
     }
     mp_put_bin(&b, snap.p, snap.len);
     if (!b.err) mp_put_uint(&b, sum64(b.p, b.len));
@@ -94,7 +114,7 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     const uint8_t *bodies;
     size_t blen;
     uint32_t ntab;
-    if (mp_get_array(r, &five) || five != 6 ||
+    if (mp_get_array(r, &five) || five != 7 ||
         mp_get_uint_max(r, nactors - 1, &ref) ||
         mp_get_uint_max(r, UINT32_MAX - 1, &n) || n == 0 ||
         mp_get_uint_max(r, ACCORD_MAX_COUNTER + 1, &end_op) ||
@@ -121,9 +141,22 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     c->n = (uint32_t)n;
     c->end_op = (uint32_t)end_op;
     c->time = time;
+    if (!mp_try_nil(r)) {
+      uint32_t two;
+      uint64_t sseq;
+      const uint8_t *s;
+      size_t slen;
+      if (mp_get_array(r, &two) || two != 2 ||
+          mp_get_uint_max(r, n, &sseq) || sseq == 0 ||
+          mp_get_bin(r, &s, &slen) || slen != SEAL_WIRE_BYTES)
+        return ACCORD_EMALFORMED;
+      c->seal.seq = (uint32_t)sseq;
+      memcpy(c->seal.pk, s, 32);
+      memcpy(c->seal.sig, s + 32, 64);
+    }
   }
-  if (mp_get_array(r, &np) || np % 3) return ACCORD_EMALFORMED;
-  np /= 3;
+  if (mp_get_array(r, &np) || np % 4) return ACCORD_EMALFORMED;
+  np /= 4;
   if (np) {
     doc->pending = mem_calloc(np, sizeof *doc->pending);
     if (!doc->pending) return ACCORD_ENOMEM;
@@ -137,13 +170,22 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
         mp_get_uint_max(r, UINT32_MAX - 1, &seq) || seq == 0 ||
         mp_get_bin(r, &body, &blen) || blen == 0)
       return ACCORD_EMALFORMED;
+    const uint8_t *s = NULL;
+    size_t slen;
+    if (!mp_try_nil(r) &&
+        (mp_get_bin(r, &s, &slen) || slen != SEAL_WIRE_BYTES))
+      return ACCORD_EMALFORMED;
     pend *p = &doc->pending[doc->npending];
     if (!(p->body = mem_alloc(blen))) return ACCORD_ENOMEM;
     memcpy(p->body, body, blen);
+    doc->npending++; /* freed with the document from here on */
+    if (s) {
+      if (!(p->seal = mem_alloc(SEAL_WIRE_BYTES))) return ACCORD_ENOMEM;
+      memcpy(p->seal, s, SEAL_WIRE_BYTES);
+    }
     p->len = blen;
     p->actor = actors[ref];
     p->seq = (uint32_t)seq;
-    doc->npending++;
     doc->pending_bytes += blen;
   }
   return doc->pending_bytes > ACCORD_MAX_PENDING_BYTES ? ACCORD_ETOOBIG : 0;
@@ -166,14 +208,20 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
       mp_get_uint(&r, &version))
     return ACCORD_EMALFORMED;
   if (version != SAVE_VERSION) return ACCORD_EVERSION;
-  if (n != 8 || mp_get_bin(&r, &docid, &idlen) ||
-      idlen != ACCORD_DOC_ID_BYTES || mp_get_array(&r, &na) ||
+  const uint8_t *ws;
+  size_t wslen;
+  int verify;
+  if (n != 10 || mp_get_bin(&r, &docid, &idlen) ||
+      idlen != ACCORD_DOC_ID_BYTES || mp_get_bin(&r, &ws, &wslen) ||
+      wslen != 16 || mp_get_bool(&r, &verify) || mp_get_array(&r, &na) ||
       na > ACCORD_MAX_ACTORS)
     return ACCORD_EMALFORMED;
 
   accord_doc *doc;
   int rc = accord_doc_new(docid, actor, &doc);
   if (rc) return rc;
+  memcpy(doc->ws, ws, sizeof doc->ws);
+  doc->verify = verify;
   uint32_t *actors = mem_alloc((na + 1) * sizeof *actors);
   if (!actors) rc = ACCORD_ENOMEM;
   for (uint32_t i = 0; i < na && !rc; i++) {

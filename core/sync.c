@@ -4,10 +4,31 @@
  * Version vector: [doc bin16, {actor bin8: seq}] with keys in id order, sequence
  * the highest change applied (contiguously) from that actor.
  *
- * Batch: [1, doc bin16, [actor bin8...], [chain...]] where a chain is
- * [actor ref, first seq, body fields...] — the bodies (change.h) of
- * consecutive seqs, six msgpack values each, copied from storage as they
- * are.
+ * Batch (version 2): [2, doc bin16, [actor bin8...], [chain...]] where a
+ * chain is [actor ref, first seq, seal, body fields...] — the bodies
+ * (change.h) of consecutive seqs, six msgpack values each, copied from
+ * storage as they are. seal is nil or bin96: the author's public key (32)
+ * and its signature (64, seal.c) over the chain hash at the chain's last
+ * seq. Version 1 had no seal field; it is refused (EVERSION).
+ *
+ * Seals on the sending side: the local actor's chain is sealed (signed)
+ * when a batch is built, if its head moved since its last seal and the
+ * document has a signer. Another author's chain goes with the latest seal
+ * stored for it; a document that verifies sends such a chain only up to
+ * that seal (the unsealed tail could not be checked by the receiver). A
+ * document that does not verify sends everything, sealed where it can.
+ *
+ * Seals on import, with verification on: every batch chain must carry a
+ * seal whose key derives to the chain's actor (else ESEAL, EKEY). Before a
+ * change is applied, the run of changes from the chain's head to the next
+ * seal (batch and waiting ones alike) is hashed and the seal checked
+ * against that hash: a bad one fails the import (ESEAL), or, if the run
+ * holds waiting changes, those are dropped as never verified and the run
+ * retried. A run that reaches no seal yet (a gap in the author's chain)
+ * waits in pending with its seal. Verification is independent of deps:
+ * a verified change may still wait for them. With verification off, seals
+ * that arrive are ignored. Changes given to sync_import directly (loaded
+ * from the node's own store) are trusted.
  *
  * Import is all or nothing. Changes are grouped per actor in seq order
  * together with the ones already waiting (pending); each round applies, per
@@ -19,11 +40,12 @@
 #include <string.h>
 
 #include "change.h"
+#include "crypto.h"
 #include "mem.h"
 #include "mp.h"
 #include "sync.h"
 
-#define BATCH_VERSION 1
+#define BATCH_VERSION 2
 
 decoder *doc_decoder(accord_doc *doc) {
   if (!doc->dec) doc->dec = mem_calloc(1, sizeof(decoder));
@@ -92,14 +114,22 @@ static int parse_version(const accord_doc *doc, const uint8_t *vv,
 
 /* ---- batches ------------------------------------------------------------- */
 
+/* The last seq of actor's chain a batch may carry. */
+static uint32_t send_to(const accord_doc *doc, uint32_t actor) {
+  const chain *c = &doc->chains[actor];
+  if (!doc->verify || (actor == 0 && !doc->has_signer)) return c->n;
+  return actor == 0 ? c->n : c->seal.seq;
+}
+
 int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
   int rc = doc_index_chains(doc);
+  if (!rc) rc = seal_own(doc);
   if (rc) return rc;
   uint32_t n, *a = sorted_actors(doc, &n);
   if (!a) return ACCORD_ENOMEM;
   uint32_t k = 0;
   for (uint32_t i = 0; i < n; i++)
-    if (doc->chains[a[i]].n > (known ? known[a[i]] : 0)) a[k++] = a[i];
+    if (send_to(doc, a[i]) > (known ? known[a[i]] : 0)) a[k++] = a[i];
   mp_put_array(b, 4);
   mp_put_uint(b, BATCH_VERSION);
   mp_put_bin(b, doc->id, ACCORD_DOC_ID_BYTES);
@@ -109,8 +139,8 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
   mp_put_array(b, k);
   for (uint32_t i = 0; i < k; i++) {
     const chain *c = &doc->chains[a[i]];
-    uint32_t from = known ? known[a[i]] : 0;
-    uint64_t fields = 2 + 6 * (uint64_t)(c->n - from);
+    uint32_t from = known ? known[a[i]] : 0, to = send_to(doc, a[i]);
+    uint64_t fields = 3 + 6 * (uint64_t)(to - from);
     if (fields > UINT32_MAX) {
       b->err = ACCORD_ETOOBIG;
       break;
@@ -118,7 +148,15 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
     mp_put_array(b, (uint32_t)fields);
     mp_put_uint(b, i);
     mp_put_uint(b, from + 1);
-    buf_put(b, c->bytes.p + c->off[from], c->off[c->n] - c->off[from]);
+    if (c->seal.seq == to) {
+      uint8_t s[SEAL_WIRE_BYTES];
+      memcpy(s, c->seal.pk, 32);
+      memcpy(s + 32, c->seal.sig, 64);
+      mp_put_bin(b, s, sizeof s);
+    } else {
+      mp_put_nil(b);
+    }
+    buf_put(b, c->bytes.p + c->off[from], c->off[to] - c->off[from]);
   }
   mem_free(a);
   return b->err;
@@ -151,8 +189,12 @@ typedef struct cand {
   uint32_t actor, seq;
   const uint8_t *body;
   size_t len;
-  int from_pending;
-  int done;
+  const uint8_t *seal; /* pk ‖ sig over the chain at seq, or NULL */
+  uint8_t from_pending;
+  uint8_t done;
+  uint8_t verified; /* its seal run checked (or trusted) */
+  uint8_t stuck;    /* its run reaches no seal: it cannot in this import */
+  uint32_t hidx;    /* sealed and verified: its run's hash is hash[hidx-1] */
 } cand;
 
 static int cand_cmp(const void *x, const void *y) {
@@ -166,12 +208,15 @@ typedef struct importer {
   accord_doc *doc;
   cand *c;
   size_t n, cap;
+  uint8_t (*hash)[ACCORD_HASH_BYTES]; /* chain hashes of verified runs */
+  uint32_t nhash, caphash;
   doc_mark mark; /* the document before the import */
   accord_import_stats st;
 } importer;
 
 static int add_cand(importer *im, uint32_t actor, uint32_t seq,
-                    const uint8_t *body, size_t len, int from_pending) {
+                    const uint8_t *body, size_t len, const uint8_t *seal,
+                    int from_pending, int verified) {
   if (im->n == im->cap) {
     size_t cap = im->cap ? 2 * im->cap : 64;
     cand *c = mem_realloc(im->c, cap * sizeof *c);
@@ -184,8 +229,12 @@ static int add_cand(importer *im, uint32_t actor, uint32_t seq,
   x->seq = seq;
   x->body = body;
   x->len = len;
-  x->from_pending = from_pending;
+  x->seal = seal;
+  x->from_pending = (uint8_t)from_pending;
   x->done = 0;
+  x->verified = (uint8_t)verified;
+  x->stuck = 0;
+  x->hidx = 0;
   return 0;
 }
 
@@ -225,20 +274,39 @@ static int read_batch(importer *im, const uint8_t *p, size_t len) {
   for (uint32_t i = 0; i < nc && !rc; i++) {
     uint32_t fields;
     uint64_t ref, first;
-    if (mp_get_array(&r, &fields) || fields < 2 || (fields - 2) % 6 ||
+    const uint8_t *seal = NULL;
+    size_t slen = 0;
+    if (mp_get_array(&r, &fields) || fields < 3 || (fields - 3) % 6 ||
         mp_get_uint(&r, &ref) || ref >= na ||
         mp_get_uint_max(&r, UINT32_MAX - 1, &first) || first == 0 ||
-        first + (fields - 2) / 6 > UINT32_MAX) {
+        first + (fields - 3) / 6 > UINT32_MAX ||
+        (!mp_try_nil(&r) &&
+         (mp_get_bin(&r, &seal, &slen) || slen != SEAL_WIRE_BYTES))) {
       rc = ACCORD_EMALFORMED;
       break;
     }
-    for (uint32_t k = 0; k < (fields - 2) / 6 && !rc; k++) {
+    uint32_t nch = (fields - 3) / 6;
+    if (!doc->verify) {
+      seal = NULL; /* neither checked nor kept */
+    } else if (nch && !seal) {
+      rc = ACCORD_ESEAL; /* unsealed changes cannot be verified */
+      break;
+    } else if (seal) {
+      uint8_t actor[ACCORD_ACTOR_BYTES];
+      key_actor(seal, actor);
+      if (memcmp(actor, doc->actor[map[ref]], ACCORD_ACTOR_BYTES)) {
+        rc = ACCORD_EKEY;
+        break;
+      }
+    }
+    for (uint32_t k = 0; k < nch && !rc; k++) {
       size_t blen = change_body_len(r.p, mp_left(&r));
       if (!blen) {
         rc = ACCORD_EMALFORMED;
         break;
       }
-      rc = add_cand(im, map[ref], (uint32_t)(first + k), r.p, blen, 0);
+      rc = add_cand(im, map[ref], (uint32_t)(first + k), r.p, blen,
+                    k + 1 == nch ? seal : NULL, 0, !doc->verify);
       r.p += blen;
     }
   }
@@ -273,6 +341,96 @@ static int try_apply(importer *im, const cand *x, int *applied) {
   return 0;
 }
 
+/* ---- seal runs ----------------------------------------------------------- */
+
+/* Checks the run of candidates [i, e) of one actor that extends its chain
+ * up to the last seal it reaches: one candidate per seq (the first not
+ * done), consecutive from the head. Only that last seal is checked: it
+ * covers every change before it, so a hostile batch full of seals still
+ * costs one signature check per run. Returns 1 (the run verified: marked),
+ * 0 (no seal reached yet), or an error: ESEAL when the seal does not check
+ * and the run holds only changes of this import; a run holding waiting
+ * changes drops them (never verified) and is tried again. */
+static int verify_run(importer *im, size_t i, size_t e) {
+  accord_doc *doc = im->doc;
+  uint32_t a = im->c[i].actor;
+  for (;;) {
+    int rc = chain_hash(doc, a);
+    if (rc) return rc;
+    const chain *c = &doc->chains[a];
+    uint8_t h[ACCORD_HASH_BYTES], hs_at[ACCORD_HASH_BYTES];
+    memcpy(h, c->hash, sizeof h);
+    uint32_t expect = c->n + 1, sealed_seq = 0;
+    size_t k, end = e;
+    int pending = 0, pending_at = 0;
+    const uint8_t *seal = NULL;
+    for (k = i; k < e; k++) {
+      cand *y = &im->c[k];
+      if (y->done || y->seq < expect) continue;
+      if (y->seq > expect) break; /* a gap: nothing to check yet */
+      uint8_t pre[64];
+      buf b = {pre, 0, sizeof pre, 0};
+      change_put_prefix(&b, doc->id, doc->actor[a], y->seq);
+      hash_state hs;
+      hash_init(&hs);
+      hash_update(&hs, h, sizeof h);
+      hash_update(&hs, b.p, b.len);
+      hash_update(&hs, y->body, y->len);
+      hash_final(&hs, h);
+      pending |= y->from_pending;
+      expect++;
+      if (y->seal) {
+        seal = y->seal;
+        end = k + 1;
+        sealed_seq = y->seq;
+        pending_at = pending;
+        memcpy(hs_at, h, sizeof h);
+      }
+    }
+    if (!seal) return 0;
+    pending = pending_at;
+    memcpy(h, hs_at, sizeof h);
+    int ok = seal_check(doc, a, sealed_seq, h, seal);
+    if (ok && im->nhash == im->caphash) {
+      uint32_t cap = im->caphash ? 2 * im->caphash : 16;
+      uint8_t(*t)[ACCORD_HASH_BYTES] = mem_realloc(im->hash, cap * sizeof *t);
+      if (!t) return ACCORD_ENOMEM;
+      im->hash = t;
+      im->caphash = cap;
+    }
+    if (ok) memcpy(im->hash[im->nhash++], h, sizeof h);
+    /* mark (or drop) the candidates the run took */
+    expect = c->n + 1;
+    for (k = i; k < end; k++) {
+      cand *y = &im->c[k];
+      if (y->done || y->seq != expect) continue;
+      expect++;
+      if (ok) {
+        y->verified = 1;
+        if (k + 1 == end) y->hidx = im->nhash;
+      } else if (y->from_pending) {
+        y->done = 1;
+      }
+    }
+    if (ok) return 1;
+    if (!pending) return ACCORD_ESEAL;
+  }
+}
+
+/* After x, whose seal a run checked, was applied: its seal becomes the
+ * chain's, and the hash the run computed saves hashing the run again (the
+ * chain's hash stopped where the run began: nothing hashes chains between
+ * a run's check and its last change). Seals inside a run were not checked
+ * and are not kept. */
+static void seal_reached(importer *im, const cand *x) {
+  chain *c = &im->doc->chains[x->actor];
+  memcpy(c->hash, im->hash[x->hidx - 1], ACCORD_HASH_BYTES);
+  c->hashed = x->seq;
+  c->seal.seq = x->seq;
+  memcpy(c->seal.pk, x->seal, 32);
+  memcpy(c->seal.sig, x->seal + 32, 64);
+}
+
 static int apply_ready(importer *im) {
   accord_doc *doc = im->doc;
   if (im->n > 1) qsort(im->c, im->n, sizeof *im->c, cand_cmp);
@@ -280,8 +438,9 @@ static int apply_ready(importer *im) {
     progress = 0;
     for (size_t i = 0; i < im->n;) {
       uint32_t a = im->c[i].actor;
-      size_t j = i;
-      for (; j < im->n && im->c[j].actor == a; j++) {
+      size_t j = i, e = i;
+      while (e < im->n && im->c[e].actor == a) e++;
+      for (; j < e; j++) {
         cand *x = &im->c[j];
         if (x->done) continue;
         const chain *c = &doc->chains[a];
@@ -295,6 +454,18 @@ static int apply_ready(importer *im) {
           continue;
         }
         if (x->seq != c->n + 1) break;
+        if (!x->verified) {
+          /* the chain cannot move until x is verified, and no candidates
+           * arrive mid-import: a run that reached no seal never will */
+          if (x->stuck) break;
+          int vr = verify_run(im, j, e);
+          if (vr < 0) return vr;
+          if (vr == 0) { /* waits for the rest of its run */
+            x->stuck = 1;
+            break;
+          }
+          if (x->done) continue; /* a waiting change the run dropped */
+        }
         int applied, rc = try_apply(im, x, &applied);
         if (rc && x->from_pending && rc != ACCORD_ENOMEM) {
           /* an earlier import left a change that turns out bad: drop it
@@ -305,12 +476,12 @@ static int apply_ready(importer *im) {
         }
         if (rc) return rc;
         if (!applied) break;
+        if (x->hidx) seal_reached(im, x); /* its seal was checked */
         x->done = 1;
         im->st.applied++;
         progress = 1;
       }
-      while (j < im->n && im->c[j].actor == a) j++;
-      i = j;
+      i = e;
     }
   }
   return 0;
@@ -346,14 +517,22 @@ static int keep_pending(importer *im) {
     p[k].actor = x->actor;
     p[k].seq = x->seq;
     p[k].len = x->len;
+    p[k].seal = NULL;
     if (x->from_pending) {
       p[k].body = (uint8_t *)x->body;
-    } else if ((p[k].body = mem_alloc(x->len ? x->len : 1))) {
+      p[k].seal = (uint8_t *)x->seal;
+    } else if ((p[k].body = mem_alloc(x->len ? x->len : 1)) &&
+               (!x->seal || (p[k].seal = mem_alloc(SEAL_WIRE_BYTES)))) {
       memcpy(p[k].body, x->body, x->len);
+      if (x->seal) memcpy(p[k].seal, x->seal, SEAL_WIRE_BYTES);
     } else {
+      mem_free(p[k].body);
       for (size_t j = 0, m = 0; j < i; j++) { /* undo the copies */
         if (im->c[j].done) continue;
-        if (!im->c[j].from_pending) mem_free(p[m].body);
+        if (!im->c[j].from_pending) {
+          mem_free(p[m].body);
+          mem_free(p[m].seal);
+        }
         m++;
       }
       mem_free(p);
@@ -361,9 +540,13 @@ static int keep_pending(importer *im) {
     }
     k++;
   }
-  /* pending bodies not carried over were applied or duplicates: free */
+  /* pending bodies (and seals) not carried over were applied, dropped or
+   * duplicates: free */
   for (size_t i = 0; i < im->n; i++)
-    if (im->c[i].done && im->c[i].from_pending) mem_free((void *)im->c[i].body);
+    if (im->c[i].done && im->c[i].from_pending) {
+      mem_free((void *)im->c[i].body);
+      mem_free((void *)im->c[i].seal);
+    }
   mem_free(doc->pending);
   doc->pending = p;
   doc->npending = (uint32_t)left;
@@ -387,10 +570,11 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   if (rc) return rc;
   for (uint32_t i = 0; i < doc->npending && !rc; i++)
     rc = add_cand(&im, doc->pending[i].actor, doc->pending[i].seq,
-                  doc->pending[i].body, doc->pending[i].len, 1);
+                  doc->pending[i].body, doc->pending[i].len,
+                  doc->pending[i].seal, 1, !doc->verify);
   for (uint32_t i = 0; i < nextra && !rc; i++)
     rc = add_cand(&im, extra[i].actor, extra[i].seq, extra[i].body,
-                  extra[i].len, 0);
+                  extra[i].len, NULL, 0, 1);
   if (!rc && batch) rc = read_batch(&im, batch, len);
   if (!rc) rc = apply_ready(&im);
   if (!rc) rc = keep_pending(&im);
@@ -406,6 +590,7 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
     }
   }
   mem_free(im.c);
+  mem_free(im.hash);
   return rc;
 }
 

@@ -96,7 +96,9 @@ extern "C" {
     -18, "identity key file is accessible by others: chmod 600 identity.key") \
   X(EIDENTITY, -19, "identity key is missing or does not match the store")   \
   X(ECORRUPT, -20, "stored data is corrupted (see accord_node_errmsg)")      \
-  X(ESTALE, -21, "another process changed the document: retry")
+  X(ESTALE, -21, "another process changed the document: retry")              \
+  X(ESEAL, -22, "a change's seal is missing or does not verify")            \
+  X(EKEY, -23, "a public key does not match its author")
 
 enum {
 #define ACCORD_ERR_ENUM_(name, code, text) ACCORD_##name = (code),
@@ -453,11 +455,15 @@ typedef struct accord_import_stats {
 } accord_import_stats;
 
 /* Imports a batch: all or nothing. Changes whose dependencies are missing
- * wait inside the document. stats may be NULL.
+ * wait inside the document. stats may be NULL. With verification on
+ * (accord_doc_set_verify), every author's changes in the batch must end at
+ * that author's seal, and the seal must check.
  * Errors: EMALFORMED, ETOOBIG, EVERSION, EOTHERDOC, ECHAIN (a change does
  * not follow its author's chain), EFORK (a different change with a seq we
- * have), EUTF8, EBUSY (a transaction is open), ENOMEM. On error nothing
- * changed. */
+ * have), ESEAL (changes without a seal, or a seal whose signature does not
+ * check against the changes), EKEY (a seal's public key does not derive to
+ * the changes' author), EUTF8, EBUSY (a transaction is open), ENOMEM. On
+ * error nothing changed. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_import(accord_doc *doc,
                                                   const uint8_t *batch,
                                                   size_t len,
@@ -523,9 +529,69 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_chain_head(accord_doc *doc,
                                                       uint64_t *seq,
                                                       uint8_t *hash);
 
+/* ---------------------------------------------------------------------------
+ * Seals (DESIGN §4)
+ *
+ * A seal is an author's Ed25519 signature over the hash of its chain of
+ * changes in a document, up to some seq: it authenticates every change up
+ * to there. A document with a signer seals its own changes whenever it
+ * builds a batch (one signature per batch, not per change); batches carry
+ * the seals of every author they hold changes of; receivers check them and
+ * keep them to forward. Relays can therefore pass on others' changes but
+ * cannot forge, alter, reorder or truncate-and-extend them.
+ */
+#define ACCORD_SECRET_KEY_BYTES 64
+
+/* A new Ed25519 key pair: public_key (32 bytes) and secret_key (64 bytes,
+ * libsodium's seed ‖ public key; the caller keeps it secret and wipes it).
+ * Errors: ENOMEM (the crypto library failed to start). */
+ACCORD_API ACCORD_NODISCARD int accord_sign_keypair(uint8_t *public_key,
+                                                    uint8_t *secret_key);
+
+/* The actor id (8 bytes) that belongs to a public key (32 bytes): the
+ * first 8 bytes of its BLAKE2b-256. A document that seals must have this
+ * actor as its local actor. Errors: ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_key_actor(const uint8_t *public_key,
+                                                 uint8_t *actor);
+
+/* Makes the document seal its local actor's changes with secret_key (64
+ * bytes, copied; wiped when the document is freed), for the workspace
+ * workspace_id (ACCORD_WS_ID_BYTES, copied; NULL for a document outside any
+ * workspace, which seals with zeros). Turns verification on. Errors:
+ * EINVAL (the key is malformed, or the document's local actor is not
+ * accord_key_actor of its public key). */
+ACCORD_API ACCORD_NODISCARD int accord_doc_set_signer(
+    accord_doc *doc, const uint8_t *secret_key, const uint8_t *workspace_id);
+
+/* Sets the workspace (16 bytes, copied; NULL: none) that the seals this
+ * document checks and makes name, for a replica that verifies without
+ * signing. Turns verification on. Seals kept for another workspace are
+ * forgotten. Errors: none beyond EINVAL. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_set_workspace(
+    accord_doc *doc, const uint8_t *workspace_id);
+
+/* Turns seal verification on imports on (on != 0) or off. Off is the
+ * default for documents without a signer or workspace (embedders that use
+ * no keys) and for documents opened through a node (until workspace
+ * membership arrives, node documents accept changes from peers that do not
+ * seal). With verification off, seals that come with changes are neither
+ * checked nor kept; the document's own seals are still made and sent.
+ * Errors: none beyond EINVAL. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_set_verify(accord_doc *doc, int on);
+
+/* The latest seal this document holds for an actor's (8 bytes) chain: the
+ * seq it covers to *seq and the signer's public key (32 bytes) to
+ * public_key; either may be NULL. Errors: ENOTFOUND (no seal). */
+ACCORD_API ACCORD_NODISCARD int accord_doc_chain_seal(const accord_doc *doc,
+                                                      const uint8_t *actor,
+                                                      uint64_t *seq,
+                                                      uint8_t *public_key);
+
 /* Saves the whole document to bytes (free with accord_free): every change
  * (what peers need to keep syncing), the changes still waiting for their
- * dependencies, and the current state, so loading is fast.
+ * dependencies, the seals it holds with its workspace and verify setting,
+ * and the current state, so loading is fast. The signer's secret key is
+ * not saved: after accord_doc_load, set it again (accord_doc_set_signer).
  * Errors: EBUSY (a transaction is open), ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_save(accord_doc *doc, uint8_t **out,
                                                 size_t *len);

@@ -1,0 +1,125 @@
+/*
+ * seal.c — seals: an author's signature over the head of its hash chain
+ * (DESIGN §4), and the document's signer and verification settings.
+ *
+ * The signed message is 94 bytes, fixed:
+ *   "accord-seal-v1" (14 bytes, domain separation: a seal can never be
+ *   mistaken for another signature made with the same key)
+ *   ‖ workspace id (16; zeros for a document outside a workspace)
+ *   ‖ doc id (16) ‖ actor (8) ‖ seq (8, big-endian)
+ *   ‖ chain hash at seq (32, oplog.c: BLAKE2b-256 chain over the changes)
+ * One seal authenticates the whole chain up to seq, so signing costs one
+ * Ed25519 signature per batch, not per change. The author's key must derive
+ * to the chain's actor (key_actor, crypto.h).
+ *
+ * The local actor's seal is cached in its chain (chain.seal) and re-signed
+ * only when the head moved (seal_own, called when a batch is built).
+ * Verification of received seals happens in sync.c's import.
+ */
+#include <string.h>
+
+#include "crypto.h"
+#include "doc.h"
+
+#define SEAL_DOMAIN "accord-seal-v1"
+#define SEAL_DOMAIN_BYTES 14
+#define SEAL_MSG_BYTES (SEAL_DOMAIN_BYTES + 16 + 16 + 8 + 8 + 32)
+
+_Static_assert(sizeof(SEAL_DOMAIN) - 1 == SEAL_DOMAIN_BYTES, "seal domain");
+_Static_assert(SEAL_WIRE_BYTES == SIGN_PUBLIC_BYTES + SIGN_BYTES, "seal size");
+
+static void seal_message(const accord_doc *doc, uint32_t actor, uint32_t seq,
+                         const uint8_t *hash, uint8_t m[SEAL_MSG_BYTES]) {
+  uint8_t *p = m;
+  memcpy(p, SEAL_DOMAIN, SEAL_DOMAIN_BYTES);
+  p += SEAL_DOMAIN_BYTES;
+  memcpy(p, doc->ws, 16);
+  p += 16;
+  memcpy(p, doc->id, ACCORD_DOC_ID_BYTES);
+  p += ACCORD_DOC_ID_BYTES;
+  memcpy(p, doc->actor[actor], ACCORD_ACTOR_BYTES);
+  p += ACCORD_ACTOR_BYTES;
+  for (int i = 7; i >= 0; i--) *p++ = (uint8_t)((uint64_t)seq >> (8 * i));
+  memcpy(p, hash, ACCORD_HASH_BYTES);
+}
+
+int seal_own(accord_doc *doc) {
+  chain *c = &doc->chains[0];
+  if (!doc->has_signer || c->n == 0 || c->seal.seq == c->n) return 0;
+  int rc = chain_hash(doc, 0);
+  if (rc) return rc;
+  uint8_t m[SEAL_MSG_BYTES];
+  seal_message(doc, 0, c->n, c->hash, m);
+  sign_detached(c->seal.sig, m, sizeof m, doc->sk);
+  memcpy(c->seal.pk, doc->sk + 32, SIGN_PUBLIC_BYTES);
+  c->seal.seq = c->n;
+  return 0;
+}
+
+int seal_check(const accord_doc *doc, uint32_t actor, uint32_t seq,
+               const uint8_t *hash, const uint8_t *pk_sig) {
+  uint8_t m[SEAL_MSG_BYTES];
+  seal_message(doc, actor, seq, hash, m);
+  return sign_verify(pk_sig + SIGN_PUBLIC_BYTES, m, sizeof m, pk_sig);
+}
+
+/* ---- public -------------------------------------------------------------- */
+
+int accord_sign_keypair(uint8_t *public_key, uint8_t *secret_key) {
+  if (!public_key || !secret_key) return ACCORD_EINVAL;
+  return sign_keypair(public_key, secret_key);
+}
+
+int accord_key_actor(const uint8_t *public_key, uint8_t *actor) {
+  if (!public_key || !actor) return ACCORD_EINVAL;
+  int rc = crypto_init();
+  if (rc) return rc;
+  key_actor(public_key, actor);
+  return 0;
+}
+
+int accord_doc_set_signer(accord_doc *doc, const uint8_t *secret_key,
+                          const uint8_t *workspace_id) {
+  uint8_t actor[ACCORD_ACTOR_BYTES];
+  if (!doc || !secret_key) return ACCORD_EINVAL;
+  if (!sign_key_check(secret_key, secret_key + 32)) return ACCORD_EINVAL;
+  key_actor(secret_key + 32, actor);
+  if (memcmp(actor, doc->actor[0], ACCORD_ACTOR_BYTES)) return ACCORD_EINVAL;
+  chain *c = &doc->chains[0];
+  if (doc->has_signer && memcmp(doc->sk, secret_key, sizeof doc->sk))
+    memset(&c->seal, 0, sizeof c->seal); /* made with another key */
+  memcpy(doc->sk, secret_key, sizeof doc->sk);
+  doc->has_signer = 1;
+  return accord_doc_set_workspace(doc, workspace_id);
+}
+
+int accord_doc_set_workspace(accord_doc *doc, const uint8_t *workspace_id) {
+  if (!doc) return ACCORD_EINVAL;
+  uint8_t ws[16] = {0};
+  if (workspace_id) memcpy(ws, workspace_id, sizeof ws);
+  if (memcmp(ws, doc->ws, sizeof ws)) {
+    /* seals name the workspace: those made for another one are void */
+    for (uint32_t a = 0; a < doc->nactors; a++)
+      memset(&doc->chains[a].seal, 0, sizeof(chain_seal));
+    memcpy(doc->ws, ws, sizeof ws);
+  }
+  doc->verify = 1;
+  return 0;
+}
+
+int accord_doc_set_verify(accord_doc *doc, int on) {
+  if (!doc) return ACCORD_EINVAL;
+  doc->verify = on != 0;
+  return 0;
+}
+
+int accord_doc_chain_seal(const accord_doc *doc, const uint8_t *actor,
+                          uint64_t *seq, uint8_t *public_key) {
+  uint32_t a;
+  if (!doc || !actor) return ACCORD_EINVAL;
+  if (!doc_actor_find(doc, actor, &a) || doc->chains[a].seal.seq == 0)
+    return ACCORD_ENOTFOUND;
+  if (seq) *seq = doc->chains[a].seal.seq;
+  if (public_key) memcpy(public_key, doc->chains[a].seal.pk, 32);
+  return 0;
+}

@@ -1,0 +1,766 @@
+/*
+ * test_seal.c — seals (DESIGN §4): attacks on changes in transit that must
+ * fail, each with the error it gets and the target document unchanged, and
+ * the paths that must work.
+ *
+ * Attacks: a relay flips one bit of a change; an outsider forges a change
+ * under a member's actor (with its own key, or claiming the member's key);
+ * a chain is truncated and extended with a fake change (carrying an older
+ * genuine seal); unsealed changes reach a verifying document; an old batch
+ * version; every single-bit change of a sealed batch. Working paths: a replayed batch is a no-op; reordered batches
+ * and missing deps still wait in pending; A's changes reach C through B with
+ * A's seal; save/load keeps seals (also waiting ones); node documents seal
+ * with the node's identity.
+ *
+ * The attacks rewrite batches at the byte level with the engine's msgpack
+ * codec (core/mp.h), as a hostile relay would.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_testutil.h"
+#include "testutil.h"
+
+#include "change.h"
+#include "crypto.h"
+#include "mp.h"
+
+static const uint8_t doc_id[ACCORD_DOC_ID_BYTES] = {0xd0, 0xc5, 1, 2, 3};
+static const uint8_t ws_id[ACCORD_WS_ID_BYTES] = {0x77, 0x73, 9, 8, 7};
+
+/* A replica with its own key pair, signing for ws_id. */
+typedef struct member {
+  uint8_t pk[32], sk[64], actor[8];
+  accord_doc *doc;
+} member;
+
+static void member_new(member *m) {
+  AOK(accord_sign_keypair(m->pk, m->sk));
+  AOK(accord_key_actor(m->pk, m->actor));
+  AOK(accord_doc_new(doc_id, m->actor, &m->doc));
+  AOK(accord_doc_set_signer(m->doc, m->sk, ws_id));
+}
+
+static void member_free(member *m) { accord_doc_free(m->doc); }
+
+static void put_str(accord_doc *doc, const char *key, const char *s) {
+  accord_txn *t;
+  accord_value v = accord_str(s, strlen(s));
+  AOK(accord_txn_begin(doc, &t));
+  AOK(accord_map_put(t, ACCORD_ROOT, key, &v));
+  AOK(accord_txn_commit(t, NULL));
+}
+
+/* The changes dst lacks from src. Free with accord_free. */
+static uint8_t *batch_for(accord_doc *src, accord_doc *dst, size_t *len) {
+  uint8_t *vv, *out;
+  size_t vlen;
+  AOK(accord_doc_version(dst, &vv, &vlen));
+  AOK(accord_doc_changes_since(src, vv, vlen, &out, len));
+  accord_free(vv);
+  return out;
+}
+
+/* Imports and expects rc, with dst's JSON unchanged when rc != 0. */
+static void import_expect(accord_doc *dst, const uint8_t *b, size_t len,
+                          int want) {
+  char *before = test_json(dst);
+  accord_import_stats st;
+  int rc = accord_doc_import(dst, b, len, &st);
+  if (rc != want)
+    fail_msg("import -> %s, wanted %s", accord_err_name(rc),
+             accord_err_name(want));
+  if (rc) {
+    char *after = test_json(dst);
+    assert_string_equal(before, after);
+    accord_free(after);
+  }
+  accord_free(before);
+}
+
+/* ---- batches taken apart and put together -------------------------------- */
+
+/* One chain of a batch that holds exactly one (doc id in doc_id). */
+typedef struct onechain {
+  uint8_t actor[8];
+  uint64_t first;
+  const uint8_t *seal; /* 96 bytes or NULL */
+  const uint8_t *bodies;
+  size_t blen;
+  uint32_t n;
+} onechain;
+
+static void parse_one(const uint8_t *b, size_t len, onechain *o) {
+  mp_reader r;
+  uint32_t n, na, nc, fields;
+  uint64_t version, ref;
+  const uint8_t *p;
+  size_t l;
+  mp_reader_init(&r, b, len);
+  assert_int_equal(mp_get_array(&r, &n), 0);
+  assert_int_equal(mp_get_uint(&r, &version), 0);
+  assert_int_equal(mp_get_bin(&r, &p, &l), 0);
+  assert_int_equal(mp_get_array(&r, &na), 0);
+  assert_int_equal(na, 1);
+  assert_int_equal(mp_get_bin(&r, &p, &l), 0);
+  memcpy(o->actor, p, 8);
+  assert_int_equal(mp_get_array(&r, &nc), 0);
+  assert_int_equal(nc, 1);
+  assert_int_equal(mp_get_array(&r, &fields), 0);
+  assert_int_equal(mp_get_uint(&r, &ref), 0);
+  assert_int_equal(mp_get_uint(&r, &o->first), 0);
+  o->seal = NULL;
+  if (!mp_try_nil(&r)) {
+    assert_int_equal(mp_get_bin(&r, &o->seal, &l), 0);
+    assert_int_equal(l, 96);
+  }
+  o->bodies = r.p;
+  o->blen = mp_left(&r);
+  o->n = (fields - 3) / 6;
+}
+
+/* A batch of one chain; bodies are the concatenation of n bodies. */
+static uint8_t *make_batch(const uint8_t *actor, uint64_t first,
+                           const uint8_t *seal, const uint8_t *bodies,
+                           size_t blen, uint32_t n, size_t *len) {
+  buf b = {0};
+  mp_put_array(&b, 4);
+  mp_put_uint(&b, 2);
+  mp_put_bin(&b, doc_id, ACCORD_DOC_ID_BYTES);
+  mp_put_array(&b, 1);
+  mp_put_bin(&b, actor, 8);
+  mp_put_array(&b, 1);
+  mp_put_array(&b, 3 + 6 * n);
+  mp_put_uint(&b, 0);
+  mp_put_uint(&b, first);
+  if (seal) mp_put_bin(&b, seal, 96);
+  else mp_put_nil(&b);
+  buf_put(&b, bodies, blen);
+  assert_int_equal(b.err, 0);
+  *len = b.len;
+  return b.p;
+}
+
+static uint8_t *find_bytes(uint8_t *hay, size_t n, const void *needle,
+                           size_t m) {
+  for (size_t i = 0; i + m <= n; i++)
+    if (!memcmp(hay + i, needle, m)) return hay + i;
+  return NULL;
+}
+
+/* ---- the working paths --------------------------------------------------- */
+
+static void sealed_batch_imports(void **state) {
+  (void)state;
+  member a, b;
+  member_new(&a);
+  member_new(&b);
+  put_str(a.doc, "x", "one");
+  put_str(a.doc, "y", "two");
+  size_t len;
+  uint8_t *batch = batch_for(a.doc, b.doc, &len);
+  accord_import_stats st;
+  AOK(accord_doc_import(b.doc, batch, len, &st));
+  assert_int_equal(st.applied, 2);
+  uint64_t seq;
+  uint8_t pk[32];
+  AOK(accord_doc_chain_seal(b.doc, a.actor, &seq, pk));
+  assert_int_equal(seq, 2);
+  assert_memory_equal(pk, a.pk, 32);
+  /* the sender sealed its own head, once */
+  AOK(accord_doc_chain_seal(a.doc, a.actor, &seq, NULL));
+  assert_int_equal(seq, 2);
+  char *ja = test_json(a.doc), *jb = test_json(b.doc);
+  assert_string_equal(ja, jb);
+  accord_free(ja);
+  accord_free(jb);
+  accord_free(batch);
+  /* a signer whose key is not the document's actor */
+  uint8_t pk2[32], sk2[64];
+  AOK(accord_sign_keypair(pk2, sk2));
+  assert_int_equal(accord_doc_set_signer(b.doc, sk2, ws_id), ACCORD_EINVAL);
+  member_free(&a);
+  member_free(&b);
+}
+
+/* The signed bytes are the documented layout (core/seal.c, docs/engine.md):
+ * a change to it must be deliberate, and must change this test. */
+static void seal_layout_is_documented(void **state) {
+  (void)state;
+  member a;
+  member_new(&a);
+  put_str(a.doc, "x", "one");
+  put_str(a.doc, "x", "two");
+  uint8_t *batch;
+  size_t len;
+  AOK(accord_doc_changes_since(a.doc, NULL, 0, &batch, &len));
+  onechain o;
+  parse_one(batch, len, &o);
+  assert_non_null(o.seal);
+  assert_memory_equal(o.seal, a.pk, 32);
+  uint64_t seq;
+  uint8_t hash[ACCORD_HASH_BYTES], m[94], *p = m;
+  AOK(accord_doc_chain_head(a.doc, a.actor, &seq, hash));
+  assert_int_equal(seq, 2);
+  memcpy(p, "accord-seal-v1", 14);
+  p += 14;
+  memcpy(p, ws_id, 16);
+  p += 16;
+  memcpy(p, doc_id, 16);
+  p += 16;
+  memcpy(p, a.actor, 8);
+  p += 8;
+  for (int i = 7; i >= 0; i--) *p++ = (uint8_t)(seq >> (8 * i));
+  memcpy(p, hash, 32);
+  assert_true(sign_verify(o.seal + 32, m, sizeof m, a.pk));
+  m[14] ^= 1; /* another workspace */
+  assert_false(sign_verify(o.seal + 32, m, sizeof m, a.pk));
+  accord_free(batch);
+  member_free(&a);
+}
+
+static void replay_is_noop(void **state) {
+  (void)state;
+  member a, b;
+  member_new(&a);
+  member_new(&b);
+  put_str(a.doc, "x", "one");
+  put_str(a.doc, "y", "two");
+  size_t len;
+  uint8_t *batch = batch_for(a.doc, b.doc, &len);
+  AOK(accord_doc_import(b.doc, batch, len, NULL));
+  char *before = test_json(b.doc);
+  accord_import_stats st;
+  AOK(accord_doc_import(b.doc, batch, len, &st));
+  assert_int_equal(st.applied, 0);
+  assert_int_equal(st.duplicates, 2);
+  assert_int_equal(st.pending, 0);
+  char *after = test_json(b.doc);
+  assert_string_equal(before, after);
+  accord_free(before);
+  accord_free(after);
+  accord_free(batch);
+  member_free(&a);
+  member_free(&b);
+}
+
+static void reordered_batches_wait(void **state) {
+  (void)state;
+  member a, b, c;
+  member_new(&a);
+  member_new(&b);
+  member_new(&c);
+  /* A's own chain out of order: 2 arrives before 1 */
+  put_str(a.doc, "x", "one");
+  size_t l1, l2, l3;
+  uint8_t *b1 = batch_for(a.doc, c.doc, &l1);
+  AOK(accord_doc_import(b.doc, b1, l1, NULL));
+  put_str(a.doc, "x", "two");
+  uint8_t *b2 = batch_for(a.doc, b.doc, &l2);
+  accord_import_stats st;
+  AOK(accord_doc_import(c.doc, b2, l2, &st));
+  assert_int_equal(st.applied, 0);
+  assert_int_equal(st.pending, 1);
+  assert_int_equal(accord_doc_chain_seal(c.doc, a.actor, NULL, NULL),
+                   ACCORD_ENOTFOUND);
+  AOK(accord_doc_import(c.doc, b1, l1, &st));
+  assert_int_equal(st.applied, 2);
+  assert_int_equal(st.pending, 0);
+  uint64_t seq;
+  AOK(accord_doc_chain_seal(c.doc, a.actor, &seq, NULL));
+  assert_int_equal(seq, 2);
+
+  /* deps: B's change builds on A's; a fresh D gets B's first */
+  member d;
+  member_new(&d);
+  AOK(accord_doc_import(b.doc, b2, l2, NULL));
+  put_str(b.doc, "y", "from b");
+  uint8_t *b3 = batch_for(b.doc, a.doc, &l3); /* B's change alone */
+  AOK(accord_doc_import(d.doc, b3, l3, &st));
+  assert_int_equal(st.applied, 0);
+  assert_int_equal(st.pending, 1);
+  accord_free(b3);
+  b3 = batch_for(a.doc, d.doc, &l3);
+  AOK(accord_doc_import(d.doc, b3, l3, &st));
+  assert_int_equal(st.applied, 3);
+  assert_int_equal(st.pending, 0);
+  AOK(accord_doc_chain_seal(d.doc, b.actor, &seq, NULL));
+  assert_int_equal(seq, 1);
+  char *jb = test_json(b.doc), *jd = test_json(d.doc);
+  assert_string_equal(jb, jd);
+  accord_free(jb);
+  accord_free(jd);
+  accord_free(b3);
+  accord_free(b1);
+  accord_free(b2);
+  member_free(&a);
+  member_free(&b);
+  member_free(&c);
+  member_free(&d);
+}
+
+static void relay_keeps_seal(void **state) {
+  (void)state;
+  member a, b, c;
+  member_new(&a);
+  member_new(&b);
+  member_new(&c);
+  put_str(a.doc, "x", "one");
+  put_str(a.doc, "y", "two");
+  size_t len;
+  uint8_t *batch = batch_for(a.doc, b.doc, &len);
+  AOK(accord_doc_import(b.doc, batch, len, NULL));
+  accord_free(batch);
+  put_str(b.doc, "z", "b's");
+  /* C hears of A only through B */
+  batch = batch_for(b.doc, c.doc, &len);
+  accord_import_stats st;
+  AOK(accord_doc_import(c.doc, batch, len, &st));
+  assert_int_equal(st.applied, 3);
+  accord_free(batch);
+  uint64_t seq;
+  uint8_t pk[32];
+  AOK(accord_doc_chain_seal(c.doc, a.actor, &seq, pk));
+  assert_int_equal(seq, 2);
+  assert_memory_equal(pk, a.pk, 32);
+  AOK(accord_doc_chain_seal(c.doc, b.actor, &seq, pk));
+  assert_int_equal(seq, 1);
+  assert_memory_equal(pk, b.pk, 32);
+  char *ja = test_json(b.doc), *jc = test_json(c.doc);
+  assert_string_equal(ja, jc);
+  accord_free(ja);
+  accord_free(jc);
+  member_free(&a);
+  member_free(&b);
+  member_free(&c);
+}
+
+static void save_load_keeps_seals(void **state) {
+  (void)state;
+  member a, b, c;
+  member_new(&a);
+  member_new(&b);
+  member_new(&c);
+  put_str(a.doc, "x", "one");
+  size_t l1, l2, len;
+  uint8_t *b1 = batch_for(a.doc, b.doc, &l1);
+  AOK(accord_doc_import(b.doc, b1, l1, NULL));
+  put_str(a.doc, "x", "two");
+  uint8_t *b2 = batch_for(a.doc, b.doc, &l2);
+  /* C keeps A's second change waiting, with its seal */
+  AOK(accord_doc_import(c.doc, b2, l2, NULL));
+  uint8_t *saved;
+  AOK(accord_doc_save(b.doc, &saved, &len));
+  accord_doc *b2doc;
+  AOK(accord_doc_load(saved, len, b.actor, &b2doc));
+  accord_free(saved);
+  uint64_t seq;
+  uint8_t pk[32];
+  AOK(accord_doc_chain_seal(b2doc, a.actor, &seq, pk));
+  assert_int_equal(seq, 1);
+  assert_memory_equal(pk, a.pk, 32);
+  AOK(accord_doc_set_signer(b2doc, b.sk, ws_id)); /* keeps the seals */
+  AOK(accord_doc_chain_seal(b2doc, a.actor, &seq, NULL));
+  /* the loaded relay still forwards A's change with A's seal */
+  member d;
+  member_new(&d);
+  uint8_t *fw = batch_for(b2doc, d.doc, &len);
+  AOK(accord_doc_import(d.doc, fw, len, NULL));
+  accord_free(fw);
+  AOK(accord_doc_chain_seal(d.doc, a.actor, &seq, NULL));
+  assert_int_equal(seq, 1);
+  /* C saved and loaded with a waiting sealed change; it still verifies */
+  AOK(accord_doc_save(c.doc, &saved, &len));
+  accord_doc *c2;
+  AOK(accord_doc_load(saved, len, c.actor, &c2));
+  accord_free(saved);
+  accord_import_stats st;
+  AOK(accord_doc_import(c2, b1, l1, &st));
+  assert_int_equal(st.applied, 2);
+  AOK(accord_doc_chain_seal(c2, a.actor, &seq, NULL));
+  assert_int_equal(seq, 2);
+  accord_free(b1);
+  accord_free(b2);
+  accord_doc_free(b2doc);
+  accord_doc_free(c2);
+  member_free(&a);
+  member_free(&b);
+  member_free(&c);
+  member_free(&d);
+}
+
+static void node_docs_seal(void **state) {
+  (void)state;
+  char *tmp = st_tmpdir();
+  accord_node *node = st_open(tmp, NULL);
+  uint8_t ws[ACCORD_WS_ID_BYTES];
+  accord_doc *doc;
+  NOK(node, accord_node_ws_create(node, "w", ws));
+  NOK(node, accord_node_doc_create(node, ws, "goal", &doc));
+  uint8_t id[ACCORD_DOC_ID_BYTES];
+  memcpy(id, accord_doc_id(doc), sizeof id);
+  st_put_int(node, doc, "k", 1);
+  /* a replica that verifies for the same workspace */
+  accord_doc *peer;
+  uint8_t peer_actor[8] = {5, 5, 5, 5, 5, 5, 5, 5};
+  AOK(accord_doc_new(id, peer_actor, &peer));
+  AOK(accord_doc_set_workspace(peer, ws));
+  uint8_t *batch;
+  size_t len;
+  AOK(accord_doc_changes_since(doc, NULL, 0, &batch, &len));
+  AOK(accord_doc_import(peer, batch, len, NULL));
+  accord_free(batch);
+  uint64_t seq;
+  uint8_t pk[32];
+  AOK(accord_doc_chain_seal(peer, accord_node_actor(node), &seq, pk));
+  assert_int_equal(seq, 1);
+  assert_memory_equal(pk, accord_node_public_key(node), 32);
+  /* reopened: still the signer */
+  accord_node_close(node);
+  node = st_open(tmp, NULL);
+  NOK(node, accord_node_doc_open(node, ws, id, &doc));
+  st_put_int(node, doc, "k", 2);
+  uint8_t *vv;
+  size_t vlen;
+  AOK(accord_doc_version(peer, &vv, &vlen));
+  AOK(accord_doc_changes_since(doc, vv, vlen, &batch, &len));
+  accord_free(vv);
+  AOK(accord_doc_import(peer, batch, len, NULL));
+  accord_free(batch);
+  AOK(accord_doc_chain_seal(peer, accord_node_actor(node), &seq, NULL));
+  assert_int_equal(seq, 2);
+  /* a document for another workspace does not accept its seals */
+  accord_doc *other;
+  AOK(accord_doc_new(id, NULL, &other));
+  AOK(accord_doc_set_workspace(other, ws_id));
+  AOK(accord_doc_changes_since(doc, NULL, 0, &batch, &len));
+  import_expect(other, batch, len, ACCORD_ESEAL);
+  accord_free(batch);
+  accord_doc_free(other);
+  accord_doc_free(peer);
+  accord_node_close(node);
+  st_rmrf(tmp);
+  free(tmp);
+}
+
+/* Three members edit and exchange batches over a network that delays,
+ * duplicates, reorders and drops them, and sometimes reload themselves from
+ * saved bytes: every import succeeds (seals check whatever the order), and a
+ * final all-pairs sync converges with nothing waiting. */
+#define NET_MAX 64
+static void random_delivery_converges(void **state) {
+  (void)state;
+  uint64_t seed = test_seed("random_delivery_converges");
+  test_rng rng;
+  rng_init(&rng, seed);
+  member m[3];
+  for (int i = 0; i < 3; i++) member_new(&m[i]);
+  struct {
+    uint8_t *b;
+    size_t len;
+    int to;
+  } net[NET_MAX];
+  int nnet = 0;
+  long steps = test_scale(400);
+  for (long step = 0; step < steps; step++) {
+    int who = (int)rng_below(&rng, 3);
+    uint64_t r = rng_below(&rng, 10);
+    if (r < 4) {
+      char key[8], text[32];
+      snprintf(key, sizeof key, "k%d", (int)rng_below(&rng, 6));
+      snprintf(text, sizeof text, "v%ld", step);
+      put_str(m[who].doc, key, text);
+    } else if (r < 7 && nnet < NET_MAX) {
+      int to = (who + 1 + (int)rng_below(&rng, 2)) % 3;
+      net[nnet].b = batch_for(m[who].doc, m[to].doc, &net[nnet].len);
+      net[nnet].to = to;
+      nnet++;
+    } else if (r < 9 && nnet > 0) {
+      int k = (int)rng_below(&rng, (uint64_t)nnet);
+      accord_import_stats st;
+      int rc = accord_doc_import(m[net[k].to].doc, net[k].b, net[k].len, &st);
+      if (rc)
+        fail_msg("seed %llu step %ld: import -> %s", (unsigned long long)seed,
+                 step, accord_err_name(rc));
+      if (rng_below(&rng, 4)) { /* else: kept, delivered again later */
+        accord_free(net[k].b);
+        net[k] = net[--nnet];
+      }
+    } else {
+      uint8_t *saved;
+      size_t len;
+      accord_doc *d;
+      AOK(accord_doc_save(m[who].doc, &saved, &len));
+      AOK(accord_doc_load(saved, len, m[who].actor, &d));
+      accord_free(saved);
+      AOK(accord_doc_set_signer(d, m[who].sk, ws_id));
+      accord_doc_free(m[who].doc);
+      m[who].doc = d;
+    }
+  }
+  for (int i = 0; i < nnet; i++) accord_free(net[i].b);
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < 3; i++)
+      for (int j = 0; j < 3; j++) {
+        if (i == j) continue;
+        size_t len;
+        uint8_t *b = batch_for(m[i].doc, m[j].doc, &len);
+        accord_import_stats st;
+        int rc = accord_doc_import(m[j].doc, b, len, &st);
+        if (rc)
+          fail_msg("seed %llu: final sync -> %s", (unsigned long long)seed,
+                   accord_err_name(rc));
+        accord_free(b);
+      }
+  char *j0 = test_json(m[0].doc);
+  for (int i = 1; i < 3; i++) {
+    char *ji = test_json(m[i].doc);
+    if (strcmp(j0, ji))
+      fail_msg("seed %llu: replicas differ:\n%s\n%s",
+               (unsigned long long)seed, j0, ji);
+    accord_free(ji);
+  }
+  accord_free(j0);
+  for (int i = 0; i < 3; i++) {
+    size_t len;
+    uint8_t *b = batch_for(m[(i + 1) % 3].doc, m[i].doc, &len);
+    accord_import_stats st;
+    AOK(accord_doc_import(m[i].doc, b, len, &st));
+    assert_int_equal(st.applied, 0);
+    assert_int_equal(st.pending, 0);
+    accord_free(b);
+  }
+  for (int i = 0; i < 3; i++) member_free(&m[i]);
+}
+
+/* ---- attacks ------------------------------------------------------------- */
+
+static void relay_flips_a_bit(void **state) {
+  (void)state;
+  member a, b;
+  member_new(&a);
+  member_new(&b);
+  put_str(a.doc, "x", "pay alice 100");
+  size_t len;
+  uint8_t *batch = batch_for(a.doc, b.doc, &len);
+  uint8_t *p = find_bytes(batch, len, "alice 100", 9);
+  assert_non_null(p);
+  p[6] ^= 0x08; /* "100" -> "900": still a canonical change */
+  import_expect(b.doc, batch, len, ACCORD_ESEAL);
+  /* a bit of the signature, of the key */
+  p[6] ^= 0x08;
+  batch[len - 1 - 0] ^= 0x01; /* the last body byte: still decodes? */
+  int rc = accord_doc_import(b.doc, batch, len, NULL);
+  assert_true(rc == ACCORD_ESEAL || rc == ACCORD_EMALFORMED ||
+              rc == ACCORD_EUTF8);
+  batch[len - 1] ^= 0x01;
+  onechain o;
+  parse_one(batch, len, &o);
+  uint8_t *sig = (uint8_t *)o.seal + 40;
+  *sig ^= 0x40;
+  import_expect(b.doc, batch, len, ACCORD_ESEAL);
+  *sig ^= 0x40;
+  uint8_t *key = (uint8_t *)o.seal + 3;
+  *key ^= 0x01;
+  import_expect(b.doc, batch, len, ACCORD_EKEY);
+  *key ^= 0x01;
+  /* untouched, it imports */
+  import_expect(b.doc, batch, len, 0);
+  accord_free(batch);
+  member_free(&a);
+  member_free(&b);
+}
+
+/* Every single-bit change of a sealed batch, anywhere in it, leaves the
+ * document as it was: the import fails, or (a changed first seq) the
+ * changes only wait in pending, unverified, where they can apply only once
+ * their run checks against a seal. */
+static void every_bit_flip_refused(void **state) {
+  (void)state;
+  member a, b;
+  member_new(&a);
+  member_new(&b);
+  put_str(b.doc, "mine", "b");
+  put_str(a.doc, "x", "one");
+  put_str(a.doc, "y", "two");
+  size_t len;
+  uint8_t *batch = batch_for(a.doc, b.doc, &len);
+  char *initial = test_json(b.doc);
+  uint8_t *saved;
+  size_t slen;
+  AOK(accord_doc_save(b.doc, &saved, &slen));
+  for (size_t bit = 0; bit < 8 * len; bit++) {
+    accord_doc *d;
+    AOK(accord_doc_load(saved, slen, b.actor, &d));
+    batch[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    accord_import_stats st;
+    int rc = accord_doc_import(d, batch, len, &st);
+    batch[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    char *j = test_json(d);
+    if (strcmp(j, initial))
+      fail_msg("bit %zu (byte %zu): import -> %s changed the document: %s",
+               bit, bit / 8, accord_err_name(rc), j);
+    accord_free(j);
+    accord_doc_free(d);
+  }
+  import_expect(b.doc, batch, len, 0);
+  accord_free(initial);
+  accord_free(saved);
+  accord_free(batch);
+  member_free(&a);
+  member_free(&b);
+}
+
+static void outsider_forges(void **state) {
+  (void)state;
+  member a, b, m;
+  member_new(&a);
+  member_new(&b);
+  member_new(&m); /* the outsider, with a key of its own */
+  put_str(a.doc, "x", "genuine");
+  size_t len, flen;
+  uint8_t *batch = batch_for(a.doc, b.doc, &len);
+  AOK(accord_doc_import(b.doc, batch, len, NULL));
+  accord_free(batch);
+  /* M writes as itself, then claims the change is A's (same bytes) */
+  batch = batch_for(a.doc, m.doc, &len);
+  AOK(accord_doc_import(m.doc, batch, len, NULL));
+  accord_free(batch);
+  put_str(m.doc, "x", "forged");
+  uint8_t *mb = batch_for(m.doc, b.doc, &len);
+  onechain o;
+  parse_one(mb, len, &o);
+  assert_memory_equal(o.actor, m.actor, 8);
+  uint8_t *forged = make_batch(a.actor, 2, o.seal, o.bodies, o.blen, o.n,
+                               &flen);
+  import_expect(b.doc, forged, flen, ACCORD_EKEY); /* M's key, A's actor */
+  free(forged);
+  /* ... and with A's public key in place of its own */
+  uint8_t seal[96];
+  memcpy(seal, a.pk, 32);
+  memcpy(seal + 32, o.seal + 32, 64);
+  forged = make_batch(a.actor, 2, seal, o.bodies, o.blen, o.n, &flen);
+  import_expect(b.doc, forged, flen, ACCORD_ESEAL);
+  free(forged);
+  /* ... and unsealed */
+  forged = make_batch(a.actor, 2, NULL, o.bodies, o.blen, o.n, &flen);
+  import_expect(b.doc, forged, flen, ACCORD_ESEAL);
+  free(forged);
+  accord_free(mb);
+  /* an unsigned document's batch reaches a verifying one */
+  accord_doc *plain;
+  AOK(accord_doc_new(doc_id, NULL, &plain));
+  put_str(plain, "p", "no keys");
+  AOK(accord_doc_changes_since(plain, NULL, 0, &mb, &len));
+  import_expect(b.doc, mb, len, ACCORD_ESEAL);
+  /* a document without verification takes it */
+  accord_doc *lax;
+  AOK(accord_doc_new(doc_id, NULL, &lax));
+  import_expect(lax, mb, len, 0);
+  accord_free(mb);
+  accord_doc_free(plain);
+  accord_doc_free(lax);
+  member_free(&a);
+  member_free(&b);
+  member_free(&m);
+}
+
+static void truncate_and_extend(void **state) {
+  (void)state;
+  member a, b, c;
+  member_new(&a);
+  member_new(&b);
+  member_new(&c);
+  put_str(a.doc, "x", "one");
+  put_str(a.doc, "x", "two");
+  size_t len, flen;
+  uint8_t *b12 = batch_for(a.doc, b.doc, &len); /* 1..2 sealed at 2 */
+  onechain o12;
+  parse_one(b12, len, &o12);
+  assert_int_equal(o12.n, 2);
+  /* Z, with no key, writes a fake third change under A's actor */
+  accord_doc *z;
+  AOK(accord_doc_new(doc_id, a.actor, &z));
+  AOK(accord_doc_import(z, b12, len, NULL));
+  put_str(z, "x", "fake three");
+  uint8_t *vv, *zb;
+  size_t vlen, zlen;
+  AOK(accord_doc_import(b.doc, b12, len, NULL));
+  AOK(accord_doc_version(b.doc, &vv, &vlen));
+  AOK(accord_doc_changes_since(z, vv, vlen, &zb, &zlen));
+  accord_free(vv);
+  onechain oz;
+  parse_one(zb, zlen, &oz);
+  assert_int_equal(oz.first, 3);
+  assert_null(oz.seal); /* Z cannot seal */
+  /* the fake change with A's genuine seal at 2 */
+  uint8_t *forged = make_batch(a.actor, 3, o12.seal, oz.bodies, oz.blen,
+                               oz.n, &flen);
+  import_expect(b.doc, forged, flen, ACCORD_ESEAL);
+  free(forged);
+  /* truncated: change 1 alone with the seal over 1..2 */
+  size_t l1 = change_body_len(o12.bodies, o12.blen);
+  assert_true(l1 > 0);
+  forged = make_batch(a.actor, 1, o12.seal, o12.bodies, l1, 1, &flen);
+  import_expect(c.doc, forged, flen, ACCORD_ESEAL);
+  free(forged);
+  /* truncated and extended: 1, then the fake in place of 2 */
+  accord_doc *z2;
+  AOK(accord_doc_new(doc_id, a.actor, &z2));
+  uint8_t *b1only = make_batch(a.actor, 1, NULL, o12.bodies, l1, 1, &flen);
+  AOK(accord_doc_import(z2, b1only, flen, NULL));
+  free(b1only);
+  put_str(z2, "x", "fake two");
+  uint8_t *z2b;
+  size_t z2len;
+  AOK(accord_doc_changes_since(z2, NULL, 0, &z2b, &z2len));
+  onechain oz2;
+  parse_one(z2b, z2len, &oz2);
+  assert_int_equal(oz2.n, 2);
+  forged = make_batch(a.actor, 1, o12.seal, oz2.bodies, oz2.blen, oz2.n,
+                      &flen);
+  import_expect(c.doc, forged, flen, ACCORD_ESEAL);
+  free(forged);
+  /* the genuine chain still goes through */
+  import_expect(c.doc, b12, len, 0);
+  accord_free(z2b);
+  accord_free(zb);
+  accord_free(b12);
+  accord_doc_free(z);
+  accord_doc_free(z2);
+  member_free(&a);
+  member_free(&b);
+  member_free(&c);
+}
+
+static void old_batch_version(void **state) {
+  (void)state;
+  member a, b;
+  member_new(&a);
+  member_new(&b);
+  put_str(a.doc, "x", "one");
+  size_t len;
+  uint8_t *batch = batch_for(a.doc, b.doc, &len);
+  assert_int_equal(batch[1], 2);
+  batch[1] = 1;
+  import_expect(b.doc, batch, len, ACCORD_EVERSION);
+  accord_free(batch);
+  member_free(&a);
+  member_free(&b);
+}
+
+TEST_MAIN(cmocka_unit_test(sealed_batch_imports),
+          cmocka_unit_test(seal_layout_is_documented),
+          cmocka_unit_test(replay_is_noop),
+          cmocka_unit_test(reordered_batches_wait),
+          cmocka_unit_test(relay_keeps_seal),
+          cmocka_unit_test(save_load_keeps_seals),
+          cmocka_unit_test(node_docs_seal),
+          cmocka_unit_test(random_delivery_converges),
+          cmocka_unit_test(relay_flips_a_bit),
+          cmocka_unit_test(every_bit_flip_refused),
+          cmocka_unit_test(outsider_forges),
+          cmocka_unit_test(truncate_and_extend),
+          cmocka_unit_test(old_batch_version))
