@@ -3,7 +3,10 @@
  *   DIR/import/  batches the fuzz_import base document can import (whole
  *                histories, single changes, changes out of causal order,
  *                an empty batch);
- *   DIR/load/    saved documents (empty, the base, the editor replica).
+ *   DIR/load/    saved documents (empty, the base, the editor replica);
+ *   DIR/frame/   received transport streams under fuzz_frame_key: a byte
+ *                choosing the read sizes, then header and frames (small
+ *                and large messages, with and without the FINAL frame).
  * Usage: fuzz_corpus DIR
  */
 #include <errno.h>
@@ -13,7 +16,9 @@
 #include <sys/stat.h>
 
 #include "accord.h"
+#include "frame.h"
 #include "fuzz_common.h"
+#include "mp.h"
 
 static void write_file(const char *dir, const char *sub, const char *name,
                        const uint8_t *p, size_t n) {
@@ -54,6 +59,35 @@ static void save(const char *dir, const char *name, accord_doc *d) {
   accord_free(p);
 }
 
+/* A stream of count messages [i, bin(size)], FINAL if final. */
+static void frames(const char *dir, const char *name, int count, size_t size,
+                   int final) {
+  buf b = {0};
+  frame_enc e;
+  uint8_t hdr[FRAME_HEADER_BYTES];
+  int rc = frame_enc_init(&e, fuzz_frame_key, hdr);
+  if (rc) fuzz_die("frame_enc_init", rc);
+  buf_put_byte(&b, (uint8_t)(count * 31 + 7));
+  buf_put(&b, hdr, sizeof hdr);
+  for (int i = 0; i < count + (final ? 1 : 0); i++) {
+    buf m = {0};
+    if (i < count) {
+      mp_put_array(&m, 2);
+      mp_put_uint(&m, (uint64_t)i);
+      mp_put_bin(&m, hdr, size < sizeof hdr ? size : sizeof hdr);
+    }
+    if (m.err || buf_try_reserve(&b, frame_size(m.len)))
+      fuzz_die("frames", ACCORD_ENOMEM);
+    if ((rc = frame_enc_seal(&e, m.p, m.len, i == count, b.p + b.len)))
+      fuzz_die("frame_enc_seal", rc);
+    b.len += frame_size(m.len);
+    buf_free(&m);
+  }
+  if (b.err) fuzz_die("frames", b.err);
+  write_file(dir, "frame", name, b.p, b.len);
+  buf_free(&b);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -90,6 +124,9 @@ int main(int argc, char **argv) {
   save(dir, "empty", empty);
   save(dir, "base", base);
   save(dir, "editor", ed);
+  frames(dir, "one", 1, 3, 0);
+  frames(dir, "several-final", 5, 24, 1);
+  frames(dir, "only-final", 0, 0, 1);
   accord_doc_free(empty);
   accord_doc_free(base);
   accord_doc_free(ed);
