@@ -198,6 +198,10 @@ void json_conflicts(cli *c, jw *w, accord_doc *doc);
 size_t print_conflicts(cli *c, accord_doc *doc, const char *indent);
 /* Opens a document of the workspace; prints the error. */
 int open_doc(cli *c, const uint8_t *id, accord_doc **doc);
+/* Opens the node, resolves arg as an id of a document of type, and opens
+ * it: the prologue of every command that works on one document. */
+int open_typed(cli *c, const char *arg, const char *type, uint8_t *id,
+               accord_doc **doc);
 int64_t doc_changes(accord_doc *doc);
 
 #endif

@@ -258,9 +258,7 @@ static int goal_show(cli *c, int argc, char **argv) {
   accord_doc *doc = NULL;
   accord_goal *g = NULL;
   int rc = parse_opts("goal show", argc, argv, NULL, pos, 1, 1, NULL);
-  if (rc || (rc = cli_open(c)) ||
-      (rc = ids_resolve(c, pos[0], ACCORD_GOAL_TYPE, id, NULL)) ||
-      (rc = open_doc(c, id, &doc)))
+  if (rc || (rc = open_typed(c, pos[0], ACCORD_GOAL_TYPE, id, &doc)))
     return rc;
   int lrc = accord_goal_read(doc, &g);
   if (lrc) {
@@ -352,8 +350,7 @@ static int goal_set(cli *c, int argc, char **argv) {
     return cli_fail(EX_USAGE, "cannot set %s to \"%s\": %s (fields: title, description, "
                     "metric, unit, baseline, target, direction, due, team, status)",
                     pos[1], pos[2], problem);
-  if ((rc = cli_open(c)) || (rc = ids_resolve(c, pos[0], ACCORD_GOAL_TYPE, id, NULL)) ||
-      (rc = open_doc(c, id, &doc)))
+  if ((rc = open_typed(c, pos[0], ACCORD_GOAL_TYPE, id, &doc)))
     return rc;
   char msg[128];
   snprintf(msg, sizeof msg, "set %s", pos[1]);
@@ -394,8 +391,7 @@ static int goal_checkin(cli *c, int argc, char **argv) {
   if (rc) return rc;
   if (accord_domain_check(1, "target", pos[1], &problem))
     return cli_fail(EX_USAGE, "cannot check in \"%s\": %s", pos[1], problem);
-  if ((rc = cli_open(c)) || (rc = ids_resolve(c, pos[0], ACCORD_GOAL_TYPE, id, NULL)) ||
-      (rc = open_doc(c, id, &doc)))
+  if ((rc = open_typed(c, pos[0], ACCORD_GOAL_TYPE, id, &doc)))
     return rc;
   const accord_profile *me = ids_me(c);
   checkin_ctx k = {strtod(pos[1], NULL), note, me ? me->name : NULL, c->now};
@@ -454,9 +450,7 @@ static int goal_history(cli *c, int argc, char **argv) {
   uint8_t id[ACCORD_DOC_ID_BYTES];
   accord_doc *doc = NULL;
   int rc = parse_opts("goal history", argc, argv, NULL, pos, 1, 1, NULL);
-  if (rc || (rc = cli_open(c)) ||
-      (rc = ids_resolve(c, pos[0], ACCORD_GOAL_TYPE, id, NULL)) ||
-      (rc = open_doc(c, id, &doc)))
+  if (rc || (rc = open_typed(c, pos[0], ACCORD_GOAL_TYPE, id, &doc)))
     return rc;
   jw w;
   table t;

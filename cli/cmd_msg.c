@@ -272,9 +272,7 @@ static int msg_show(cli *c, int argc, char **argv) {
   accord_doc *doc = NULL;
   accord_messaging *m = NULL;
   int rc = parse_opts("msg show", argc, argv, NULL, pos, 1, 1, NULL);
-  if (rc || (rc = cli_open(c)) ||
-      (rc = ids_resolve(c, pos[0], ACCORD_MESSAGING_TYPE, id, NULL)) ||
-      (rc = open_doc(c, id, &doc)))
+  if (rc || (rc = open_typed(c, pos[0], ACCORD_MESSAGING_TYPE, id, &doc)))
     return rc;
   int lrc = accord_messaging_read(doc, &m);
   if (lrc) {
@@ -347,9 +345,7 @@ static int msg_set(cli *c, int argc, char **argv) {
     return cli_fail(EX_USAGE, "cannot set %s to \"%s\": %s (fields: title, product, "
                     "value-prop, positioning, press-release, faq, status)",
                     pos[1], pos[2], problem);
-  if ((rc = cli_open(c)) ||
-      (rc = ids_resolve(c, pos[0], ACCORD_MESSAGING_TYPE, id, NULL)) ||
-      (rc = open_doc(c, id, &doc)))
+  if ((rc = open_typed(c, pos[0], ACCORD_MESSAGING_TYPE, id, &doc)))
     return rc;
   char msg[128];
   snprintf(msg, sizeof msg, "set %s", pos[1]);
@@ -423,9 +419,7 @@ static int msg_edit(cli *c, int argc, char **argv) {
   if (!editor || !*editor) editor = getenv("EDITOR");
   if (!editor || !*editor) editor = "vi";
   mset_ctx s = {pos[1], NULL, 0, {0, {0}}, 0};
-  if ((rc = cli_open(c)) ||
-      (rc = ids_resolve(c, pos[0], ACCORD_MESSAGING_TYPE, id, NULL)) ||
-      (rc = open_doc(c, id, &doc)))
+  if ((rc = open_typed(c, pos[0], ACCORD_MESSAGING_TYPE, id, &doc)))
     return rc;
   int lrc = accord_domain_text_field(doc, pos[1], &s.text);
   if (lrc == ACCORD_EINVAL) {
@@ -553,9 +547,7 @@ static int msg_key(cli *c, int argc, char **argv) {
     }
     k.index = (size_t)n - 1;
   }
-  if ((rc = cli_open(c)) ||
-      (rc = ids_resolve(c, pos[0], ACCORD_MESSAGING_TYPE, id, NULL)) ||
-      (rc = open_doc(c, id, &doc)))
+  if ((rc = open_typed(c, pos[0], ACCORD_MESSAGING_TYPE, id, &doc)))
     goto done;
   k.message = pos[1];
   k.proofs = proofs;

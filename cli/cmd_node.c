@@ -18,6 +18,14 @@ int open_doc(cli *c, const uint8_t *id, accord_doc **doc) {
   return rc ? cli_lib_fail(c, rc, "cannot open document %s", ids_short(c, id)) : 0;
 }
 
+int open_typed(cli *c, const char *arg, const char *type, uint8_t *id,
+               accord_doc **doc) {
+  int rc = cli_open(c);
+  if (!rc) rc = ids_resolve(c, arg, type, id, NULL);
+  if (!rc) rc = open_doc(c, id, doc);
+  return rc;
+}
+
 static int count_change(void *ud, const accord_change_meta *m) {
   (void)m;
   ++*(int64_t *)ud;
