@@ -69,7 +69,6 @@ void accord_doc_free(accord_doc *doc) {
     decoder_free(doc->dec);
     mem_free(doc->dec);
   }
-  buf_free(&doc->scratch);
   crypto_wipe(doc->sk, sizeof doc->sk);
   mem_free(doc);
 }
@@ -79,7 +78,7 @@ const uint8_t *accord_doc_actor(const accord_doc *doc) { return doc->actor[0]; }
 
 size_t accord_doc_mem_bytes(const accord_doc *doc) {
   return sizeof *doc + state_mem(&doc->st) + oplog_mem(doc) +
-         doc->txn.ops.cap + doc->scratch.cap;
+         doc->txn.ops.cap;
 }
 
 int doc_opid(const accord_doc *doc, accord_id id, opid *out) {

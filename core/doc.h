@@ -189,7 +189,6 @@ struct accord_doc {
   int txn_open;
   int txn_err;   /* an op of the open transaction failed half way */
   void *dec;     /* decoder scratch (change.h), created on first use */
-  buf scratch;
   int poisoned; /* 0, or the error that left the state unrepairable */
   /* seals (seal.c): the signer's key (sk is libsodium's seed ‖ pk, wiped
    * on free), the workspace the seals name (zeros: none), and whether

@@ -186,11 +186,6 @@ int seq_find_id(const sequence *s, opid id, seq_cur *c) {
   return 1;
 }
 
-int seq_id_visible(const sequence *s, opid id) {
-  seq_cur c;
-  return seq_find_id(s, id, &c) && !run_at(c)->deleted;
-}
-
 /* Order of two leaves in the sequence: climb to the common ancestor. */
 static int leaf_cmp(seq_leaf *a, seq_leaf *b) {
   void *xa = a, *xb = b;
@@ -815,8 +810,7 @@ static int build_index(sequence *s) {
 int seq_build_done(sequence *s) {
   int rc = build_index(s);
   if (rc) return rc;
-  /* one level at a time: the nodes of a level are linked through child[0]
-   * of a scratch list, so build bottom-up into an array of pointers */
+  /* the tree above the leaves, one level at a time, bottom-up */
   size_t n = s->nleaves;
   void **level = mem_alloc(n * sizeof *level);
   if (!level) return ACCORD_ENOMEM;

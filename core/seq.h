@@ -144,8 +144,6 @@ int seq_each_run(const sequence *s, seq_run_fn fn, void *ctx);
 /* Element lookup for lists and text. */
 int seq_find_visible(const sequence *s, size_t pos, seq_cur *c);
 int seq_find_id(const sequence *s, opid id, seq_cur *c);
-/* 1 if the element with this id exists and is visible. */
-int seq_id_visible(const sequence *s, opid id);
 
 /* The visible text (appended to out). */
 void seq_text(const sequence *s, buf *out);

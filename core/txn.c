@@ -172,20 +172,18 @@ static int txn_replay(accord_txn *t) {
   accord_doc *doc = t->doc;
   int rc = doc_rebuild(doc);
   if (rc || t->nops == 0) return rc;
-  buf *b = &doc->scratch;
-  b->len = 0;
-  b->err = 0;
+  buf b = {0};
   const chain *c = &doc->chains[0];
-  change_put_body(b, doc, t, c->end_op, c->time);
+  change_put_body(&b, doc, t, c->end_op, c->time);
   decoder d;
   memset(&d, 0, sizeof d);
   dchange ch;
   chain_ctx prev = chain_context(c);
-  rc = b->err ? b->err
-              : change_decode(doc, &d, 0, &prev, b->p, b->len, &ch);
+  rc = b.err ? b.err : change_decode(doc, &d, 0, &prev, b.p, b.len, &ch);
   for (uint32_t k = 0; !rc && k < ch.nops; k++)
     rc = state_apply(doc, &doc->st, &ch.ops[k]);
   decoder_free(&d);
+  buf_free(&b);
   return rc;
 }
 
