@@ -98,7 +98,10 @@ extern "C" {
   X(ECORRUPT, -20, "stored data is corrupted (see accord_node_errmsg)")      \
   X(ESTALE, -21, "another process changed the document: retry")              \
   X(ESEAL, -22, "a change's seal is missing or does not verify")            \
-  X(EKEY, -23, "a public key does not match its author")
+  X(EKEY, -23, "a public key does not match its author")                    \
+  X(ENOTMEMBER, -24, "the author is not a member of the workspace")         \
+  X(EINVITE, -25, "the invite is unknown, used, revoked or expired")       \
+  X(ENET, -26, "network error (see the log or accord_net_errmsg)")
 
 enum {
 #define ACCORD_ERR_ENUM_(name, code, text) ACCORD_##name = (code),
@@ -1168,6 +1171,18 @@ ACCORD_API ACCORD_NODISCARD int accord_align_report(accord_node *node,
                                                     size_t *n);
 
 /* ========================= end of goals and messaging ===================== */
+
+/* ===========================================================================
+ * Membership and invites (DESIGN §7; core/members*.c, core/token.c)
+ */
+
+/* ====================== end of membership and invites ===================== */
+
+/* ===========================================================================
+ * Networking (DESIGN §6; net/)
+ */
+
+/* ============================ end of networking =========================== */
 
 #ifdef __cplusplus
 }
