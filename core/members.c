@@ -91,3 +91,11 @@ int node_member_check(accord_node *node, const uint8_t *ws, const uint8_t *pk) {
   crypto_wipe(key, sizeof key);
   return rc ? rc : 1; /* STEP 0: every key */
 }
+
+int node_invite_redeem(accord_node *node, const uint8_t *ws,
+                       const uint8_t *secret, const uint8_t *joiner_pk,
+                       const char *name, const char *role) {
+  (void)role;
+  if (!node || !ws || !secret || !joiner_pk || !name) return ACCORD_EINVAL;
+  return ACCORD_EINVITE; /* STEP 0: no invites yet */
+}

@@ -38,4 +38,15 @@ int node_ws_genesis(accord_node *node, const uint8_t *ws, uint8_t **out,
 int node_ws_adopt(accord_node *node, const uint8_t *genesis, size_t len,
                   const uint8_t *key, const uint8_t *expect_id);
 
+/* Member side of joining: a stranger with Ed25519 key joiner_pk presents
+ * the 32-byte secret of an invite of ws. If the invite exists and is not
+ * used, revoked or expired, one durable change adds the joiner as a member
+ * (name: UTF-8, 1..256 bytes; role: as for members, NULL for the default)
+ * and marks the invite used. Redeeming again with the same key after it
+ * succeeded is a no-op (0). Errors: EINVITE, EINVAL, ENOTFOUND (ws),
+ * ENOTMEMBER (this node is not a member), EFULL, ESTORE, ENOMEM. */
+int node_invite_redeem(accord_node *node, const uint8_t *ws,
+                       const uint8_t *secret, const uint8_t *joiner_pk,
+                       const char *name, const char *role);
+
 #endif
