@@ -273,7 +273,7 @@ static void delayed(void **state) {
   (void)state;
   world w;
   world_init(&w, 0);
-  np_faults f = {.delay = 500, .delay_ms = 5};
+  np_faults f = {.delay = 1000, .delay_ms = 5}; /* random 1..5 ms each */
   netproxy_set(w.px, NP_UP, &f);
   netproxy_set(w.px, NP_DOWN, &f);
   clean_round(&w, 300);
