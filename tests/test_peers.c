@@ -4,7 +4,8 @@
  * deduplicated and bounded; times only moving forward; summaries; records
  * surviving a reopen; listing order and workspaces kept apart; sightings
  * that only move the time skip the durable write; arguments refused with
- * nothing changed; and damaged records (every truncation, each broken
+ * nothing changed; allocations failing in turn (ENOMEM, the record as it
+ * was); and damaged records (every truncation, each broken
  * rule, random byte flips with a printed seed) giving ECORRUPT, never a
  * crash or a half-decoded peer, with forget still able to remove them.
  */
@@ -291,6 +292,50 @@ static void refused(void **state) {
   fx_free(&f);
 }
 
+/* Every allocation failing in turn: ENOMEM and the record as it was, or
+ * success. */
+static void alloc_failures(void **state) {
+  (void)state;
+  fx f;
+  fx_init(&f);
+  NOK(f.node, node_peer_synced(f.node, f.ws, f.pk[0], 1000,
+                               (const uint8_t *)"old", 3));
+  int failed = 0;
+  for (long k = 1; k < 50; k++) {
+    mem_fail_after(k);
+    int rc = node_peer_synced(f.node, f.ws, f.pk[0], 2000,
+                              (const uint8_t *)"newer", 5);
+    mem_fail_after(0);
+    node_peer p = get(&f, 0);
+    if (rc == 0) {
+      assert_int_equal(p.last_synced, 2000);
+      assert_int_equal(p.summary_len, 5);
+      node_peer_clear(&p);
+      break;
+    }
+    failed++;
+    assert_int_equal(rc, ACCORD_ENOMEM);
+    assert_int_equal(p.last_synced, 1000);
+    assert_int_equal(p.summary_len, 3);
+    assert_memory_equal(p.summary, "old", 3);
+    node_peer_clear(&p);
+  }
+  assert_true(failed > 0);
+  for (long k = 1; k < 50; k++) {
+    node_peer p;
+    mem_fail_after(k);
+    int rc = node_peer_get(f.node, f.ws, f.pk[0], &p);
+    mem_fail_after(0);
+    if (rc == 0) {
+      node_peer_clear(&p);
+      break;
+    }
+    assert_int_equal(rc, ACCORD_ENOMEM);
+    assert_null(p.summary);
+  }
+  fx_free(&f);
+}
+
 /* ---- damaged records ----------------------------------------------------- */
 
 /* The poke callback's instructions (store_debug_poke takes no context). */
@@ -437,5 +482,6 @@ static void corrupt_random(void **state) {
 
 TEST_MAIN(cmocka_unit_test(addresses), cmocka_unit_test(synced_summary),
           cmocka_unit_test(listing), cmocka_unit_test(seen_write_skipped),
-          cmocka_unit_test(refused), cmocka_unit_test(corrupt_records),
+          cmocka_unit_test(refused), cmocka_unit_test(alloc_failures),
+          cmocka_unit_test(corrupt_records),
           cmocka_unit_test(corrupt_random))
