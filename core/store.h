@@ -187,6 +187,49 @@ int store_snapshot_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                        buf *out, store_heads *vv);
 int store_snapshot_del(store_txn *t, const uint8_t *ws, const uint8_t *doc);
 
+/* ---- peers (store_peers.c) ----------------------------------------------- */
+
+/* What this node remembers of another member of a workspace, keyed
+ * ws (16) · member public key (32). Addresses are "host:port" text
+ * (printable ASCII, no spaces, ending in ':' and a port 1..65535 written
+ * without leading zeros), most
+ * recent first, no duplicates, at most STORE_PEER_ADDRS of them. Times are
+ * ms since the epoch (0: never). The summary is opaque to the store (the
+ * sync layer's "what the peer had when we last synced"), at most
+ * STORE_PEER_SUMMARY_MAX bytes. Record format: store_peers.c. */
+#define STORE_PEER_ADDRS 8
+#define STORE_PEER_ADDR_MAX 255
+#define STORE_PEER_SUMMARY_MAX ((size_t)64 << 10)
+typedef struct store_peer {
+  uint8_t ws[ACCORD_WS_ID_BYTES];
+  uint8_t pk[32];
+  uint32_t naddrs;
+  const char *addr[STORE_PEER_ADDRS]; /* not NUL-terminated: addr_len */
+  size_t addr_len[STORE_PEER_ADDRS];
+  int64_t last_seen, last_synced;
+  const uint8_t *summary;
+  size_t summary_len;
+} store_peer;
+
+/* 1 if s (n bytes) is an address the peers table accepts. */
+int store_peer_addr_ok(const char *s, size_t n);
+/* Writes p (replacing the record of p->ws, p->pk). The inputs may point
+ * into a record read in the same transaction. Errors: EINVAL (a field out
+ * of bounds: too many addresses, a bad or repeated address, a negative
+ * time, a summary too big), EFULL, ESTORE. */
+int store_peer_put(store_txn *t, const store_peer *p);
+/* Pointers in *out are borrowed until the transaction ends. Errors:
+ * ENOTFOUND, ECORRUPT (the record does not decode: nothing returned). */
+int store_peer_get(store_txn *t, const uint8_t *ws, const uint8_t *pk,
+                   store_peer *out);
+typedef int (*store_peer_fn)(void *ctx, const store_peer *p);
+/* Every peer of ws (NULL: of every workspace), in key order; stops at the
+ * first error (fn's, or ECORRUPT for a bad record). */
+int store_peer_each(store_txn *t, const uint8_t *ws, store_peer_fn fn,
+                    void *ctx);
+/* Errors: ENOTFOUND. */
+int store_peer_del(store_txn *t, const uint8_t *ws, const uint8_t *pk);
+
 /* ---- changes (store_changes.c) ------------------------------------------- */
 
 /* Bodies of seqs first..first+n-1 laid out as in a chain (doc.h): body

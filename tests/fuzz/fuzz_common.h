@@ -18,6 +18,9 @@ extern const uint8_t fuzz_doc_id[ACCORD_DOC_ID_BYTES];
 /* The session key fuzz_frame decodes under and its seeds are sealed with. */
 extern const uint8_t fuzz_frame_key[32];
 
+/* The workspace key fuzz_beacon's seeds are sealed under. */
+extern const uint8_t fuzz_beacon_ws_key[32];
+
 /* Aborts with a message: fuzz targets report bugs by crashing. */
 void fuzz_die(const char *what, int rc);
 

@@ -7,6 +7,7 @@
  *   DIR/frame/   received transport streams under fuzz_frame_key: a byte
  *                choosing the read sizes, then header and frames (small
  *                and large messages, with and without the FINAL frame).
+ *   DIR/beacon/  discovery beacons sealed under fuzz_beacon_ws_key's key.
  * Usage: fuzz_corpus DIR
  */
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "accord.h"
+#include "beacon_codec.h"
 #include "frame.h"
 #include "fuzz_common.h"
 #include "mp.h"
@@ -57,6 +59,27 @@ static void save(const char *dir, const char *name, accord_doc *d) {
   if (rc) fuzz_die("save", rc);
   write_file(dir, "load", name, p, n);
   accord_free(p);
+}
+
+/* Two beacons (different ports and times), each followed by 8 bytes of a
+ * clock for fuzz_beacon's second path. */
+static void beacons(const char *dir) {
+  uint8_t key[32], out[BEACON_BYTES + 8];
+  beacon_key(fuzz_beacon_ws_key, key);
+  for (int i = 0; i < 2; i++) {
+    beacon_msg m;
+    memset(&m, 0, sizeof m);
+    m.port = (uint16_t)(4000 + i);
+    memset(m.pk, 0x30 + i, sizeof m.pk);
+    m.time = 1700000000000 + i;
+    m.nonce[0] = (uint8_t)i;
+    int rc = beacon_seal(key, &m, 0, out);
+    if (rc) fuzz_die("beacon_seal", rc);
+    for (int k = 0; k < 8; k++)
+      out[BEACON_BYTES + k] = (uint8_t)((uint64_t)m.time >> (56 - 8 * k));
+    write_file(dir, "beacon", i ? "beacon-clock" : "beacon", out,
+               i ? sizeof out : BEACON_BYTES);
+  }
 }
 
 /* A stream of count messages [i, bin(size)], FINAL if final. */
@@ -127,6 +150,7 @@ int main(int argc, char **argv) {
   frames(dir, "one", 1, 3, 0);
   frames(dir, "several-final", 5, 24, 1);
   frames(dir, "only-final", 0, 0, 1);
+  beacons(dir);
   accord_doc_free(empty);
   accord_doc_free(base);
   accord_doc_free(ed);
