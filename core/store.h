@@ -158,6 +158,19 @@ int store_head_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
 int store_head_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                    const store_head *h);
 
+/* ---- seals (store_docs.c) ------------------------------------------------ */
+
+/* The latest verified seal of each chain (DESIGN §4), so that a node can
+ * forward other authors' changes after a restart: key ws · doc · actor
+ * (one seal covers the whole chain up to its seq, so older ones are
+ * replaced), value seq (4, big-endian) ‖ public key (32) ‖ signature (64). */
+int store_seal_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                   const uint8_t *actor, uint32_t seq, const uint8_t *pk_sig);
+typedef int (*store_seal_fn)(void *ctx, const uint8_t *actor, uint32_t seq,
+                             const uint8_t *pk_sig);
+int store_seals_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                     store_seal_fn fn, void *ctx);
+
 /* ---- pending (store_docs.c) ---------------------------------------------- */
 
 typedef struct store_pend {

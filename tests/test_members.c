@@ -1,0 +1,408 @@
+/*
+ * test_members.c — workspace membership and invites (core/members.c,
+ * core/token.c): each attack is named after what it proves and checks the
+ * error it gets. Nodes live in temporary directories; "sync" here moves a
+ * document's missing changes from one node to another as the network layer
+ * will (accord_doc_changes_since → accord_node_doc_import).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* before the engine's headers: its helpers name variables like their types */
+#include "store_testutil.h"
+#include "members.h"
+#include "node.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+typedef struct peer {
+  char *dir;
+  accord_node *node;
+} peer;
+
+static void peer_open(peer *p) {
+  p->dir = st_tmpdir();
+  p->node = st_open(p->dir, NULL);
+}
+
+static void peer_close(peer *p) {
+  accord_node_close(p->node);
+  st_rmrf(p->dir);
+  free(p->dir);
+}
+
+/* to learns workspace ws from from (genesis and key, as an invite gives). */
+static void adopt(peer *from, peer *to, const uint8_t *ws) {
+  uint8_t *g, key[32];
+  size_t glen;
+  NOK(from->node, node_ws_genesis(from->node, ws, &g, &glen));
+  NOK(from->node, node_ws_key(from->node, ws, key));
+  NOK(to->node, node_ws_adopt(to->node, g, glen, key, ws));
+  accord_free(g);
+}
+
+typedef struct docrec {
+  const store_doc *d;
+} docrec;
+
+static int put_doc_txn(store_txn *t, void *ctx) {
+  store_doc have;
+  const store_doc *d = ((docrec *)ctx)->d;
+  int rc = store_doc_get(t, d->ws, d->id, &have);
+  return rc == ACCORD_ENOTFOUND ? store_doc_put(t, d) : rc;
+}
+
+/* Sends what `to` lacks of document id from `from`; returns the import's
+ * result. The receiver gets the document record first if it lacks it (the
+ * network layer's job; here straight through the store). */
+static int sync_doc(peer *from, peer *to, const uint8_t *ws,
+                    const uint8_t *id) {
+  accord_doc *src, *dst;
+  accord_doc_info info;
+  NOK(from->node, accord_node_doc_open(from->node, ws, id, &src));
+  NOK(from->node, accord_node_doc_info(from->node, src, &info));
+  store_doc d;
+  memcpy(d.ws, ws, 16);
+  memcpy(d.id, id, 16);
+  memcpy(d.creator, info.creator, 8);
+  d.created = info.created;
+  d.type = info.type;
+  d.type_len = strlen(info.type);
+  docrec c = {&d};
+  NOK(to->node, store_write(to->node->st, put_doc_txn, &c, NULL));
+  NOK(to->node, accord_node_doc_open(to->node, ws, id, &dst));
+  uint8_t *vv, *batch;
+  size_t vlen, blen;
+  AOK(accord_doc_version(dst, &vv, &vlen));
+  AOK(accord_doc_changes_since(src, vv, vlen, &batch, &blen));
+  int rc = accord_node_doc_import(to->node, dst, batch, blen, NULL);
+  accord_free(vv);
+  accord_free(batch);
+  accord_node_doc_close(to->node, dst);
+  accord_node_doc_close(from->node, src);
+  return rc;
+}
+
+static void sys_id(const uint8_t *ws, uint8_t *id) {
+  AOK(accord_system_doc_id(ws, id));
+}
+
+static int sync_sys(peer *from, peer *to, const uint8_t *ws) {
+  uint8_t id[16];
+  sys_id(ws, id);
+  return sync_doc(from, to, ws, id);
+}
+
+/* Makes `who` a member of ws through `by` and gives it the membership. */
+static void join(peer *by, peer *who, const uint8_t *ws, const char *name) {
+  adopt(by, who, ws);
+  NOK(by->node, accord_member_add(by->node, ws,
+                                  accord_node_public_key(who->node), name,
+                                  "marketing"));
+  NOK(who->node, sync_sys(by, who, ws));
+}
+
+/* The JSON of document id on p. */
+static char *doc_json(peer *p, const uint8_t *ws, const uint8_t *id) {
+  accord_doc *doc;
+  NOK(p->node, accord_node_doc_open(p->node, ws, id, &doc));
+  char *j = test_json(doc);
+  accord_node_doc_close(p->node, doc);
+  return j;
+}
+
+static int nmembers(peer *p, const uint8_t *ws, size_t *removed) {
+  accord_member *m;
+  size_t n, r = 0;
+  NOK(p->node, accord_member_list(p->node, ws, &m, &n));
+  for (size_t i = 0; i < n; i++) r += m[i].removed != 0;
+  accord_free(m);
+  if (removed) *removed = r;
+  return (int)n;
+}
+
+/* A replica of document id outside any node, written with a fresh key pair
+ * (a stranger unless someone adds pk), holding what p has of it. */
+static accord_doc *outsider(peer *p, const uint8_t *ws, const uint8_t *id,
+                            uint8_t *pk) {
+  uint8_t sk[64], actor[8];
+  accord_doc *doc, *src;
+  AOK(accord_sign_keypair(pk, sk));
+  AOK(accord_key_actor(pk, actor));
+  AOK(accord_doc_new(id, actor, &doc));
+  AOK(accord_doc_set_signer(doc, sk, ws));
+  NOK(p->node, accord_node_doc_open(p->node, ws, id, &src));
+  uint8_t *b;
+  size_t n;
+  AOK(accord_doc_changes_since(src, NULL, 0, &b, &n));
+  AOK(accord_doc_import(doc, b, n, NULL));
+  accord_free(b);
+  accord_node_doc_close(p->node, src);
+  return doc;
+}
+
+/* Imports what doc has beyond p's copy; returns the import's result and
+ * checks that a refused import changed nothing. */
+static int push(accord_doc *doc, peer *p, const uint8_t *ws) {
+  accord_doc *dst;
+  NOK(p->node, accord_node_doc_open(p->node, ws, accord_doc_id(doc), &dst));
+  char *before = test_json(dst);
+  uint8_t *vv, *b;
+  size_t vlen, n;
+  AOK(accord_doc_version(dst, &vv, &vlen));
+  AOK(accord_doc_changes_since(doc, vv, vlen, &b, &n));
+  int rc = accord_node_doc_import(p->node, dst, b, n, NULL);
+  if (rc) {
+    char *after = test_json(dst);
+    assert_string_equal(before, after);
+    accord_free(after);
+  }
+  accord_free(before);
+  accord_free(vv);
+  accord_free(b);
+  accord_node_doc_close(p->node, dst);
+  return rc;
+}
+
+static void set_int(accord_doc *doc, const char *key, int64_t v) {
+  accord_txn *t;
+  accord_value x = accord_int(v);
+  AOK(accord_txn_begin(doc, &t));
+  AOK(accord_map_put(t, ACCORD_ROOT, key, &x));
+  AOK(accord_txn_commit(t, NULL));
+}
+
+/* ---- membership ---------------------------------------------------------- */
+
+/* The founder is a member from the first write of the workspace: the
+ * system document exists with the founder's entry, and the member check
+ * the network layer makes says so (and says no to a stranger's key). */
+static void founder_is_first_member(void **state) {
+  (void)state;
+  peer a;
+  peer_open(&a);
+  uint8_t ws[16], id[16], pk[32], sk[64];
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  accord_doc_info *docs;
+  size_t n;
+  NOK(a.node, accord_node_doc_list(a.node, ws, ACCORD_SYSTEM_TYPE, &docs, &n));
+  assert_int_equal(n, 1);
+  sys_id(ws, id);
+  assert_memory_equal(docs[0].id, id, 16);
+  accord_free(docs);
+  accord_member *m;
+  NOK(a.node, accord_member_list(a.node, ws, &m, &n));
+  assert_int_equal(n, 1);
+  assert_memory_equal(m[0].public_key, accord_node_public_key(a.node), 32);
+  assert_memory_equal(m[0].actor, accord_node_actor(a.node), 8);
+  assert_memory_equal(m[0].added_by, accord_node_actor(a.node), 8);
+  assert_int_equal(m[0].removed, 0);
+  accord_free(m);
+  NOK(a.node, accord_member_update(a.node, ws, "Ana", "product"));
+  NOK(a.node, accord_member_list(a.node, ws, &m, &n));
+  assert_string_equal(m[0].name, "Ana");
+  assert_string_equal(m[0].role, "product");
+  accord_free(m);
+  assert_int_equal(accord_member_update(a.node, ws, NULL, "sales"),
+                   ACCORD_EINVAL);
+  assert_int_equal(
+      node_member_check(a.node, ws, accord_node_public_key(a.node)), 1);
+  AOK(accord_sign_keypair(pk, sk));
+  assert_int_equal(node_member_check(a.node, ws, pk), 0);
+  peer_close(&a);
+}
+
+/* A change sealed by a key that is not a member's is refused (ENOTMEMBER)
+ * and changes nothing: seals prove who wrote, membership who may. */
+static void forged_change_by_non_member_refused(void **state) {
+  (void)state;
+  peer a;
+  peer_open(&a);
+  uint8_t ws[16], id[16], pk[32];
+  accord_doc *doc;
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  NOK(a.node, accord_node_doc_create(a.node, ws, "goal", &doc));
+  memcpy(id, accord_doc_id(doc), 16);
+  st_put_int(a.node, doc, "x", 1);
+  accord_node_doc_close(a.node, doc);
+  accord_doc *eve = outsider(&a, ws, id, pk);
+  set_int(eve, "x", 666);
+  assert_int_equal(push(eve, &a, ws), ACCORD_ENOTMEMBER);
+  assert_non_null(strstr(accord_node_errmsg(a.node), "not a member"));
+  /* once added, the same key's changes are taken */
+  NOK(a.node, accord_member_add(a.node, ws, pk, "Eve", NULL));
+  NOK(a.node, push(eve, &a, ws));
+  char *j = doc_json(&a, ws, id);
+  assert_string_equal(j, "{\"x\":666}");
+  accord_free(j);
+  accord_doc_free(eve);
+  peer_close(&a);
+}
+
+/* A stranger who writes itself into the membership document is refused:
+ * membership changes count only when a member made them (ENOTMEMBER). */
+static void membership_change_by_non_member_refused(void **state) {
+  (void)state;
+  peer a;
+  peer_open(&a);
+  uint8_t ws[16], id[16], pk[32];
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  sys_id(ws, id);
+  accord_doc *eve = outsider(&a, ws, id, pk);
+  accord_value v, m;
+  AOK(accord_map_get(eve, ACCORD_ROOT, "members", &m));
+  accord_txn *t;
+  accord_id e;
+  char hex[17];
+  uint8_t actor[8];
+  AOK(accord_key_actor(pk, actor));
+  for (int i = 0; i < 8; i++) snprintf(hex + 2 * i, 3, "%02x", actor[i]);
+  AOK(accord_txn_begin(eve, &t));
+  AOK(accord_map_put_object(t, m.u.obj, hex, ACCORD_MAP, &e));
+  v = accord_bytes(pk, 32);
+  AOK(accord_map_put(t, e, "pk", &v));
+  v = accord_bytes(accord_node_actor(a.node), 8); /* claims Ana added her */
+  AOK(accord_map_put(t, e, "added_by", &v));
+  AOK(accord_txn_commit(t, NULL));
+  assert_int_equal(push(eve, &a, ws), ACCORD_ENOTMEMBER);
+  assert_int_equal(nmembers(&a, ws, NULL), 1);
+  assert_int_equal(node_member_check(a.node, ws, pk), 0);
+  accord_doc_free(eve);
+  peer_close(&a);
+}
+
+/* An add and the new member's own membership changes arrive in one batch
+ * (relayed by the new member): accepted, because the system document is
+ * checked after the import, against the membership it leads to. */
+static void add_and_new_members_change_in_one_batch(void **state) {
+  (void)state;
+  peer a, b, c;
+  peer_open(&a);
+  peer_open(&b);
+  peer_open(&c);
+  uint8_t ws[16];
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  join(&a, &b, ws, "Ben");
+  NOK(b.node, accord_member_update(b.node, ws, "Benjamin", NULL));
+  adopt(&a, &c, ws);
+  NOK(c.node, sync_sys(&b, &c, ws)); /* Ana's add and Ben's change */
+  accord_member *m;
+  size_t n;
+  NOK(c.node, accord_member_list(c.node, ws, &m, &n));
+  assert_int_equal(n, 2);
+  int found = 0;
+  for (size_t i = 0; i < n; i++)
+    found += !strcmp(m[i].name, "Benjamin") &&
+             !memcmp(m[i].added_by, accord_node_actor(a.node), 8);
+  assert_int_equal(found, 1);
+  accord_free(m);
+  peer_close(&a);
+  peer_close(&b);
+  peer_close(&c);
+}
+
+/* A node that is not a member cannot commit (ENOTMEMBER, with a message
+ * that says so), neither to a document nor to the membership. */
+static void non_member_node_cannot_commit(void **state) {
+  (void)state;
+  peer a, b;
+  peer_open(&a);
+  peer_open(&b);
+  uint8_t ws[16], id[16];
+  accord_doc *doc;
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  NOK(a.node, accord_node_doc_create(a.node, ws, "goal", &doc));
+  memcpy(id, accord_doc_id(doc), 16);
+  st_put_int(a.node, doc, "x", 1);
+  accord_node_doc_close(a.node, doc);
+  adopt(&a, &b, ws);
+  NOK(b.node, sync_sys(&a, &b, ws));
+  NOK(b.node, sync_doc(&a, &b, ws, id));
+  NOK(b.node, accord_node_doc_open(b.node, ws, id, &doc));
+  accord_txn *t;
+  accord_value v = accord_int(2);
+  NOK(b.node, accord_node_txn_begin(b.node, doc, &t));
+  AOK(accord_map_put(t, ACCORD_ROOT, "x", &v));
+  assert_int_equal(accord_node_txn_commit(b.node, t, NULL),
+                   ACCORD_ENOTMEMBER);
+  assert_non_null(strstr(accord_node_errmsg(b.node), "not a member"));
+  char *j = test_json(doc);
+  assert_string_equal(j, "{\"x\":1}"); /* undone in memory too */
+  accord_free(j);
+  accord_node_doc_close(b.node, doc);
+  uint8_t pk[32], sk[64];
+  AOK(accord_sign_keypair(pk, sk));
+  assert_int_equal(accord_member_add(b.node, ws, pk, "Zed", NULL),
+                   ACCORD_ENOTMEMBER);
+  assert_int_equal(nmembers(&b, ws, NULL), 1);
+  peer_close(&a);
+  peer_close(&b);
+}
+
+/* A key that derives to an actor id the membership already holds with
+ * another key is refused: by the add (EKEY) and on the wire (ENOTMEMBER).
+ * (Real collisions of 8-byte ids are out of reach, so a member writes the
+ * conflicting record by hand.) */
+static void second_key_for_existing_actor_refused(void **state) {
+  (void)state;
+  peer a;
+  peer_open(&a);
+  uint8_t ws[16], id[16], doc_id[16], mpk[32], other[32], osk[64];
+  accord_doc *doc;
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  NOK(a.node, accord_node_doc_create(a.node, ws, "goal", &doc));
+  memcpy(doc_id, accord_doc_id(doc), 16);
+  st_put_int(a.node, doc, "x", 1);
+  accord_node_doc_close(a.node, doc);
+  sys_id(ws, id);
+  /* mallory, a member, records `other`'s actor id with her own key */
+  accord_doc *mal = outsider(&a, ws, id, mpk);
+  NOK(a.node, accord_member_add(a.node, ws, mpk, "Mallory", NULL));
+  uint8_t *b;
+  size_t n;
+  accord_doc *src;
+  NOK(a.node, accord_node_doc_open(a.node, ws, id, &src));
+  AOK(accord_doc_changes_since(src, NULL, 0, &b, &n));
+  AOK(accord_doc_import(mal, b, n, NULL));
+  accord_free(b);
+  accord_node_doc_close(a.node, src);
+  AOK(accord_sign_keypair(other, osk));
+  uint8_t oactor[8];
+  char hex[17];
+  AOK(accord_key_actor(other, oactor));
+  for (int i = 0; i < 8; i++) snprintf(hex + 2 * i, 3, "%02x", oactor[i]);
+  accord_value m, v;
+  accord_id e;
+  accord_txn *t;
+  AOK(accord_map_get(mal, ACCORD_ROOT, "members", &m));
+  AOK(accord_txn_begin(mal, &t));
+  AOK(accord_map_put_object(t, m.u.obj, hex, ACCORD_MAP, &e));
+  v = accord_bytes(mpk, 32); /* not the key that derives to hex */
+  AOK(accord_map_put(t, e, "pk", &v));
+  AOK(accord_txn_commit(t, NULL));
+  NOK(a.node, push(mal, &a, ws));
+  assert_int_equal(accord_member_add(a.node, ws, other, "Otto", NULL),
+                   ACCORD_EKEY);
+  /* and a change sealed with `other` for that actor id is refused */
+  accord_doc *o;
+  AOK(accord_doc_new(doc_id, oactor, &o));
+  AOK(accord_doc_set_signer(o, osk, ws));
+  set_int(o, "y", 2);
+  assert_int_equal(push(o, &a, ws), ACCORD_ENOTMEMBER);
+  assert_non_null(strstr(accord_node_errmsg(a.node), "recorded key"));
+  accord_doc_free(o);
+  accord_doc_free(mal);
+  peer_close(&a);
+}
+
+TEST_MAIN(cmocka_unit_test(founder_is_first_member),
+          cmocka_unit_test(forged_change_by_non_member_refused),
+          cmocka_unit_test(membership_change_by_non_member_refused),
+          cmocka_unit_test(add_and_new_members_change_in_one_batch),
+          cmocka_unit_test(non_member_node_cannot_commit),
+          cmocka_unit_test(second_key_for_existing_actor_refused))
