@@ -288,6 +288,8 @@ static int sys_open(accord_node *node, const uint8_t *ws, ndoc **out) {
 
 /* ---- reading the membership ---------------------------------------------- */
 
+static int hex_decode(const char *s, size_t n, uint8_t *out);
+
 /* A view of a system document's state (borrowed). */
 typedef struct mview {
   const accord_doc *doc;
@@ -1101,10 +1103,38 @@ int accord_invite_list(accord_node *node, const uint8_t *ws,
   return 0;
 }
 
-/* ---- removal, whatever the arrival order --------------------------------- */
+/* ---- cutoffs for members_drop.c ----------------------------------------- */
 
-int members_enforce(accord_node *node, const uint8_t *ws) {
-  (void)node;
-  (void)ws;
-  return 0; /* WIP: dropping stored changes past a cutoff */
+int members_cutoffs(accord_node *node, const uint8_t *ws, const uint8_t *doc,
+                    mcut **out, uint32_t *n) {
+  ndoc *s;
+  mview v;
+  size_t nm = 0;
+  *out = NULL;
+  *n = 0;
+  int rc = sys_open(node, ws, &s);
+  if (rc || (rc = view_init(node, s->doc, ws, &v))) return rc;
+  if (!v.have || accord_map_size(v.doc, v.members, &nm) || !nm) return 0;
+  mcut *c = mem_alloc(nm * sizeof *c);
+  if (!c) return ACCORD_ENOMEM;
+  uint32_t k = 0;
+  for (size_t i = 0; i < nm; i++) {
+    const char *key;
+    size_t len;
+    if (accord_map_key(v.doc, v.members, i, &key, &len) ||
+        len != 2 * ACCORD_ACTOR_BYTES || !hex_decode(key, 8, c[k].actor))
+      continue;
+    if (removal(&v, c[k].actor, doc, &c[k].cut)) k++;
+  }
+  if (!k) {
+    mem_free(c);
+    return 0;
+  }
+  *out = c;
+  *n = k;
+  return 0;
+}
+
+int members_after_import(accord_node *node, ndoc *nd) {
+  return is_sys(nd) ? members_enforce(node, nd->ws) : 0;
 }

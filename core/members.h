@@ -74,10 +74,23 @@ int members_import_check(accord_node *node, struct ndoc *nd);
 /* Before storing this node's own new changes of nd: ENOTMEMBER when the
  * node may not write (not admitted; removed, outside the system doc). */
 int members_write_check(accord_node *node, struct ndoc *nd);
+/* A removed member and its cutoff for one document. */
+typedef struct mcut {
+  uint8_t actor[ACCORD_ACTOR_BYTES];
+  uint32_t cut;
+} mcut;
+/* The removed members of ws with their cutoffs for document doc: *out
+ * (mem_free) holds *n entries (NULL, 0 when nobody was removed). */
+int members_cutoffs(accord_node *node, const uint8_t *ws, const uint8_t *doc,
+                    mcut **out, uint32_t *n);
+/* After an import into a document: the system document may have brought
+ * removals, so members_enforce runs. Other documents: 0. */
+int members_after_import(accord_node *node, struct ndoc *nd);
 /* Drops, in every document of ws, the changes of removed members past
  * their cutoffs that this node stored before it learnt of the removal
  * (rebuilding those documents, their records and snapshots). */
 int members_enforce(accord_node *node, const uint8_t *ws);
+/* (members_drop.c) */
 
 /* ---- invite tokens (token.c, docs/token.md) ------------------------------ */
 

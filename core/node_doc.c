@@ -268,7 +268,8 @@ int accord_node_doc_import(accord_node *node, accord_doc *doc,
     }
     if (!node_unpersisted(nd) || !(rc = node_persist(node, nd))) {
       nmark_drop(&nd->mark);
-      return 0;
+      /* stored: removals it brought drop what they cut off */
+      return members_after_import(node, nd);
     }
     nmark_restore(doc, &nd->mark);
     if (stats) memset(stats, 0, sizeof *stats);

@@ -171,6 +171,12 @@ typedef int (*store_seal_fn)(void *ctx, const uint8_t *actor, uint32_t seq,
 int store_seals_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                      store_seal_fn fn, void *ctx);
 
+/* Deletes a document's changes, heads, seals, pending changes and
+ * snapshot (its record stays): the first step of rewriting its history
+ * (members.c drops a removed member's changes past the cutoff). */
+int store_doc_history_clear(store_txn *t, const uint8_t *ws,
+                            const uint8_t *doc);
+
 /* ---- pending (store_docs.c) ---------------------------------------------- */
 
 typedef struct store_pend {

@@ -242,6 +242,24 @@ int store_seals_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
   return rc;
 }
 
+/* ---- clearing a document's history ------------------------------------- */
+
+int store_doc_history_clear(store_txn *t, const uint8_t *ws,
+                            const uint8_t *doc) {
+  static const int dbs[] = {DB_CHANGES, DB_HEADS, DB_SEALS, DB_PENDING,
+                            DB_SNAPSHOTS};
+  uint8_t k[K_DOC];
+  store_key(k, ws, doc, NULL, 0);
+  int rc = 0;
+  for (size_t i = 0; i < sizeof dbs / sizeof dbs[0] && !rc; i++) {
+    store_scan sc;
+    rc = store_scan_open(&sc, t, dbs[i], k, K_DOC, NULL, 0);
+    while (!rc && (rc = store_scan_next(&sc)) == 1) rc = store_scan_del(&sc);
+    store_scan_close(&sc);
+  }
+  return rc;
+}
+
 /* ---- pending ------------------------------------------------------------- */
 
 int store_pending_replace(store_txn *t, const uint8_t *ws, const uint8_t *doc,

@@ -116,6 +116,28 @@ static char *doc_json(peer *p, const uint8_t *ws, const uint8_t *id) {
   return j;
 }
 
+static void put_int(peer *p, const uint8_t *ws, const uint8_t *id,
+                    const char *key, int64_t v) {
+  accord_doc *doc;
+  NOK(p->node, accord_node_doc_open(p->node, ws, id, &doc));
+  st_put_int(p->node, doc, key, v);
+  accord_node_doc_close(p->node, doc);
+}
+
+/* One durable commit; its result (the transaction is undone on error). */
+static int try_put(peer *p, const uint8_t *ws, const uint8_t *id,
+                   const char *key, int64_t v) {
+  accord_doc *doc;
+  accord_txn *t;
+  accord_value x = accord_int(v);
+  NOK(p->node, accord_node_doc_open(p->node, ws, id, &doc));
+  NOK(p->node, accord_node_txn_begin(p->node, doc, &t));
+  AOK(accord_map_put(t, ACCORD_ROOT, key, &x));
+  int rc = accord_node_txn_commit(p->node, t, NULL);
+  accord_node_doc_close(p->node, doc);
+  return rc;
+}
+
 static int nmembers(peer *p, const uint8_t *ws, size_t *removed) {
   accord_member *m;
   size_t n, r = 0;
@@ -400,9 +422,135 @@ static void second_key_for_existing_actor_refused(void **state) {
   peer_close(&a);
 }
 
+/* ---- removal ------------------------------------------------------------- */
+
+/* A founder, B and X share goal D; everyone has X's first change. */
+static void removal_setup(peer *a, peer *b, peer *x, uint8_t *ws,
+                          uint8_t *id) {
+  accord_doc *doc;
+  peer_open(a);
+  peer_open(b);
+  peer_open(x);
+  NOK(a->node, accord_node_ws_create(a->node, "team", ws));
+  NOK(a->node, accord_node_doc_create(a->node, ws, "goal", &doc));
+  memcpy(id, accord_doc_id(doc), 16);
+  st_put_int(a->node, doc, "a", 1);
+  accord_node_doc_close(a->node, doc);
+  join(a, b, ws, "Ben");
+  join(a, x, ws, "Xavier");
+  NOK(b->node, sync_sys(a, b, ws));
+  NOK(b->node, sync_doc(a, b, ws, id));
+  NOK(x->node, sync_doc(a, x, ws, id));
+  put_int(x, ws, id, "x", 1);
+  NOK(a->node, sync_doc(x, a, ws, id));
+  NOK(b->node, sync_doc(x, b, ws, id));
+}
+
+static void assert_same_json(peer *a, peer *b, peer *x, const uint8_t *ws,
+                             const uint8_t *id, const char *want) {
+  char *ja = doc_json(a, ws, id), *jb = doc_json(b, ws, id),
+       *jx = doc_json(x, ws, id);
+  assert_string_equal(ja, want);
+  assert_string_equal(ja, jb);
+  assert_string_equal(ja, jx);
+  accord_free(ja);
+  accord_free(jb);
+  accord_free(jx);
+}
+
+static void removal_teardown(peer *a, peer *b, peer *x) {
+  peer_close(a);
+  peer_close(b);
+  peer_close(x);
+}
+
+/* The removal reaches everyone before X's new change: every node refuses
+ * it (ENOTMEMBER), X itself drops it, and X can no longer commit. */
+static void removed_members_new_changes_refused_removal_first(void **state) {
+  (void)state;
+  peer a, b, x;
+  uint8_t ws[16], id[16];
+  removal_setup(&a, &b, &x, ws, id);
+  put_int(&x, ws, id, "x", 2); /* past what A knows: cut off */
+  NOK(a.node, accord_member_remove(a.node, ws, accord_node_actor(x.node)));
+  size_t removed;
+  assert_int_equal(nmembers(&a, ws, &removed), 3);
+  assert_int_equal(removed, 1);
+  assert_int_equal(node_member_check(a.node, ws,
+                                     accord_node_public_key(x.node)),
+                   0);
+  NOK(b.node, sync_sys(&a, &b, ws));
+  assert_int_equal(sync_doc(&x, &b, ws, id), ACCORD_ENOTMEMBER);
+  assert_non_null(strstr(accord_node_errmsg(b.node), "removed"));
+  assert_int_equal(sync_doc(&x, &a, ws, id), ACCORD_ENOTMEMBER);
+  NOK(x.node, sync_sys(&a, &x, ws)); /* X learns it, drops its x=2 */
+  put_int(&b, ws, id, "b", 1);
+  NOK(a.node, sync_doc(&b, &a, ws, id));
+  NOK(x.node, sync_doc(&a, &x, ws, id));
+  assert_same_json(&a, &b, &x, ws, id, "{\"a\":1,\"b\":1,\"x\":1}");
+  /* X cannot write any more */
+  assert_int_equal(try_put(&x, ws, id, "x", 3), ACCORD_ENOTMEMBER);
+  assert_non_null(strstr(accord_node_errmsg(x.node), "removed"));
+  removal_teardown(&a, &b, &x);
+}
+
+/* X's new change reaches B (and B builds on it) before the removal: when
+ * the removal arrives, B drops X's change and B's dependent change waits;
+ * all three nodes end with the same document. */
+static void removed_members_new_changes_dropped_changes_first(void **state) {
+  (void)state;
+  peer a, b, x;
+  uint8_t ws[16], id[16];
+  removal_setup(&a, &b, &x, ws, id);
+  put_int(&x, ws, id, "x", 2);
+  NOK(b.node, sync_doc(&x, &b, ws, id)); /* B stores x=2 */
+  put_int(&b, ws, id, "y", 1);           /* after seeing x=2: depends on it */
+  put_int(&a, ws, id, "a", 2);
+  NOK(a.node, accord_member_remove(a.node, ws, accord_node_actor(x.node)));
+  NOK(b.node, sync_sys(&a, &b, ws)); /* the removal after the change */
+  NOK(x.node, sync_sys(&a, &x, ws));
+  char *jb = doc_json(&b, ws, id);
+  assert_string_equal(jb, "{\"a\":1,\"x\":1}");
+  accord_free(jb);
+  NOK(a.node, sync_doc(&b, &a, ws, id));
+  NOK(b.node, sync_doc(&a, &b, ws, id));
+  NOK(x.node, sync_doc(&a, &x, ws, id));
+  assert_same_json(&a, &b, &x, ws, id, "{\"a\":2,\"x\":1}");
+  /* and it stays so after reopening (the stored records were rewritten) */
+  accord_node_close(b.node);
+  b.node = st_open(b.dir, NULL);
+  NOK(b.node, accord_node_verify(b.node));
+  assert_same_json(&a, &b, &x, ws, id, "{\"a\":2,\"x\":1}");
+  removal_teardown(&a, &b, &x);
+}
+
+/* Two members remove X concurrently knowing different amounts of X's
+ * work: the cutoffs combine by max, the same on every node. */
+static void concurrent_removals_take_the_larger_cutoff(void **state) {
+  (void)state;
+  peer a, b, x;
+  uint8_t ws[16], id[16];
+  removal_setup(&a, &b, &x, ws, id);
+  put_int(&x, ws, id, "x", 2);
+  NOK(b.node, sync_doc(&x, &b, ws, id)); /* B knows x=2, A does not */
+  NOK(a.node, accord_member_remove(a.node, ws, accord_node_actor(x.node)));
+  NOK(b.node, accord_member_remove(b.node, ws, accord_node_actor(x.node)));
+  NOK(b.node, sync_sys(&a, &b, ws));
+  NOK(a.node, sync_sys(&b, &a, ws));
+  NOK(x.node, sync_sys(&a, &x, ws));
+  NOK(a.node, sync_doc(&b, &a, ws, id)); /* x=2 is within B's cutoff */
+  NOK(x.node, sync_doc(&a, &x, ws, id));
+  assert_same_json(&a, &b, &x, ws, id, "{\"a\":1,\"x\":2}");
+  assert_int_equal(try_put(&x, ws, id, "x", 3), ACCORD_ENOTMEMBER);
+  removal_teardown(&a, &b, &x);
+}
+
 TEST_MAIN(cmocka_unit_test(founder_is_first_member),
           cmocka_unit_test(forged_change_by_non_member_refused),
           cmocka_unit_test(membership_change_by_non_member_refused),
           cmocka_unit_test(add_and_new_members_change_in_one_batch),
           cmocka_unit_test(non_member_node_cannot_commit),
-          cmocka_unit_test(second_key_for_existing_actor_refused))
+          cmocka_unit_test(second_key_for_existing_actor_refused),
+          cmocka_unit_test(removed_members_new_changes_refused_removal_first),
+          cmocka_unit_test(removed_members_new_changes_dropped_changes_first),
+          cmocka_unit_test(concurrent_removals_take_the_larger_cutoff))
