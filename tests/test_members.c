@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* before the engine's headers: its helpers name variables like their types */
 #include "store_testutil.h"
+#include "crypto.h"
 #include "members.h"
 #include "node.h"
 #include "testutil.h"
@@ -545,6 +547,299 @@ static void concurrent_removals_take_the_larger_cutoff(void **state) {
   removal_teardown(&a, &b, &x);
 }
 
+/* ---- invites ------------------------------------------------------------- */
+
+static const char *const ADDRS[] = {"192.0.2.7:7311", "laptop.local:7311"};
+
+/* A member's invite: token parses back to what it carries. */
+static char *make_invite(peer *a, const uint8_t *ws, accord_invite **inv) {
+  char *token;
+  int64_t now = (int64_t)time(NULL) * 1000;
+  NOK(a->node, accord_invite_create(a->node, ws, ADDRS, 2,
+                                    now + 7 * 86400000LL, &token));
+  AOK(accord_invite_parse(token, inv));
+  return token;
+}
+
+/* An invite carries what a joiner needs; redeeming it once adds the joiner
+ * (and uses it up: the listing says so); the same joiner again is a
+ * no-op. */
+static void invite_token_and_redeem(void **state) {
+  (void)state;
+  peer a, j;
+  peer_open(&a);
+  peer_open(&j);
+  uint8_t ws[16], key[32], id[16];
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  accord_invite *inv;
+  char *token = make_invite(&a, ws, &inv);
+  assert_memory_equal(inv->ws, ws, 16);
+  NOK(a.node, node_ws_key(a.node, ws, key));
+  assert_memory_equal(inv->key, key, 32);
+  assert_int_equal(inv->naddrs, 2);
+  assert_string_equal(inv->addrs[0], ADDRS[0]);
+  assert_string_equal(inv->addrs[1], ADDRS[1]);
+  assert_true(inv->expires > (int64_t)time(NULL) * 1000);
+  accord_invite_info *list;
+  size_t n;
+  NOK(a.node, accord_invite_list(a.node, ws, &list, &n));
+  assert_int_equal(n, 1);
+  AOK(accord_invite_id(inv->secret, id));
+  assert_memory_equal(list[0].id, id, 16);
+  assert_memory_equal(list[0].by, accord_node_actor(a.node), 8);
+  assert_int_equal(list[0].used, 0);
+  accord_free(list);
+  NOK(a.node, accord_node_invite_redeem(a.node, ws, inv->secret,
+                                        accord_node_public_key(j.node),
+                                        "Jo", "product"));
+  assert_int_equal(node_member_check(a.node, ws,
+                                     accord_node_public_key(j.node)),
+                   1);
+  NOK(a.node, node_invite_redeem(a.node, ws, inv->secret,
+                                 accord_node_public_key(j.node), "Jo",
+                                 "product")); /* the same joiner: no-op */
+  NOK(a.node, accord_invite_list(a.node, ws, &list, &n));
+  assert_int_equal(list[0].used, 1);
+  assert_memory_equal(list[0].used_by, accord_node_actor(j.node), 8);
+  accord_free(list);
+  /* the joiner adopts the workspace (its genesis comes from a member) and
+   * syncs: now it may write */
+  adopt(&a, &j, ws);
+  NOK(j.node, sync_sys(&a, &j, ws));
+  NOK(j.node, accord_member_update(j.node, ws, "Joanna", NULL));
+  accord_invite_free(inv);
+  accord_free(token);
+  peer_close(&a);
+  peer_close(&j);
+}
+
+/* A used invite is refused on every node once they synced (EINVITE). */
+static void reused_invite_refused(void **state) {
+  (void)state;
+  peer a, b;
+  peer_open(&a);
+  peer_open(&b);
+  uint8_t ws[16], pk1[32], pk2[32], sk[64];
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  join(&a, &b, ws, "Ben");
+  accord_invite *inv;
+  char *token = make_invite(&a, ws, &inv);
+  NOK(b.node, sync_sys(&a, &b, ws)); /* B knows of the invite */
+  AOK(accord_sign_keypair(pk1, sk));
+  AOK(accord_sign_keypair(pk2, sk));
+  NOK(a.node, accord_node_invite_redeem(a.node, ws, inv->secret, pk1, "One",
+                                        NULL));
+  assert_int_equal(accord_node_invite_redeem(a.node, ws, inv->secret, pk2,
+                                             "Two", NULL),
+                   ACCORD_EINVITE);
+  NOK(b.node, sync_sys(&a, &b, ws));
+  assert_int_equal(accord_node_invite_redeem(b.node, ws, inv->secret, pk2,
+                                             "Two", NULL),
+                   ACCORD_EINVITE);
+  assert_int_equal(node_member_check(b.node, ws, pk2), 0);
+  assert_int_equal(node_member_check(b.node, ws, pk1), 1);
+  /* an invite nobody made */
+  uint8_t secret[32] = {1, 2, 3};
+  assert_int_equal(accord_node_invite_redeem(b.node, ws, secret, pk2, "Two",
+                                             NULL),
+                   ACCORD_EINVITE);
+  accord_invite_free(inv);
+  accord_free(token);
+  peer_close(&a);
+  peer_close(&b);
+}
+
+/* A revoked invite is refused (EINVITE), here and after sync. */
+static void revoked_invite_refused(void **state) {
+  (void)state;
+  peer a, b;
+  peer_open(&a);
+  peer_open(&b);
+  uint8_t ws[16], pk[32], sk[64], id[16];
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  join(&a, &b, ws, "Ben");
+  accord_invite *inv;
+  char *token = make_invite(&a, ws, &inv);
+  AOK(accord_invite_id(inv->secret, id));
+  /* B has not seen the invite yet */
+  assert_int_equal(accord_invite_revoke(b.node, ws, id), ACCORD_EINVITE);
+  NOK(a.node, accord_invite_revoke(a.node, ws, id));
+  AOK(accord_sign_keypair(pk, sk));
+  assert_int_equal(accord_node_invite_redeem(a.node, ws, inv->secret, pk,
+                                             "Late", NULL),
+                   ACCORD_EINVITE);
+  NOK(b.node, sync_sys(&a, &b, ws));
+  assert_int_equal(accord_node_invite_redeem(b.node, ws, inv->secret, pk,
+                                             "Late", NULL),
+                   ACCORD_EINVITE);
+  accord_invite_info *list;
+  size_t n;
+  NOK(b.node, accord_invite_list(b.node, ws, &list, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(list[0].revoked, 1);
+  accord_free(list);
+  assert_int_equal(node_member_check(b.node, ws, pk), 0);
+  accord_invite_free(inv);
+  accord_free(token);
+  peer_close(&a);
+  peer_close(&b);
+}
+
+/* An expired invite is refused (EINVITE). The clock is not waited on: a
+ * member moves the recorded expiry into the past. */
+static void expired_invite_refused(void **state) {
+  (void)state;
+  peer a;
+  peer_open(&a);
+  uint8_t ws[16], pk[32], sk[64], id[16], sid[16];
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  accord_invite *inv;
+  char *token = make_invite(&a, ws, &inv);
+  int64_t now = (int64_t)time(NULL) * 1000;
+  char *none;
+  assert_int_equal(accord_invite_create(a.node, ws, NULL, 0, now - 1, &none),
+                   ACCORD_EINVAL); /* an expiry in the past is no invite */
+  assert_null(none);
+  AOK(accord_invite_id(inv->secret, id));
+  char hex[33];
+  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", id[i]);
+  sys_id(ws, sid);
+  accord_doc *doc;
+  accord_txn *t;
+  accord_value invites, one, v = accord_timestamp(now - 1000);
+  NOK(a.node, accord_node_doc_open(a.node, ws, sid, &doc));
+  AOK(accord_map_get(doc, ACCORD_ROOT, "invites", &invites));
+  AOK(accord_map_get(doc, invites.u.obj, hex, &one));
+  NOK(a.node, accord_node_txn_begin(a.node, doc, &t));
+  AOK(accord_map_put(t, one.u.obj, "expires", &v));
+  NOK(a.node, accord_node_txn_commit(a.node, t, NULL));
+  accord_node_doc_close(a.node, doc);
+  AOK(accord_sign_keypair(pk, sk));
+  assert_int_equal(accord_node_invite_redeem(a.node, ws, inv->secret, pk,
+                                             "Late", NULL),
+                   ACCORD_EINVITE);
+  assert_int_equal(node_member_check(a.node, ws, pk), 0);
+  accord_invite_free(inv);
+  accord_free(token);
+  peer_close(&a);
+}
+
+/* ---- tokens -------------------------------------------------------------- */
+
+static const char B32[] = "abcdefghijklmnopqrstuvwxyz234567";
+#define PREFIX "accord-invite:"
+
+static size_t b32_dec(const char *s, uint8_t *out) {
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t n = 0;
+  for (; *s; s++) {
+    acc = acc << 5 | (uint32_t)(strchr(B32, *s) - B32);
+    if ((bits += 5) >= 8) out[n++] = (uint8_t)(acc >> (bits -= 8));
+  }
+  return n;
+}
+
+static void b32_enc(const uint8_t *p, size_t n, char *out) {
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < n; i++) {
+    acc = acc << 8 | p[i];
+    for (bits += 8; bits >= 5;) *out++ = B32[(acc >> (bits -= 5)) & 31];
+  }
+  if (bits) *out++ = B32[(acc << (5 - bits)) & 31];
+  *out = 0;
+}
+
+static int parse_rc(const char *t) {
+  accord_invite *inv = NULL;
+  int rc = accord_invite_parse(t, &inv);
+  if (rc) assert_null(inv);
+  accord_invite_free(inv);
+  return rc;
+}
+
+/* Bad tokens are refused with a clear error and no result: truncated,
+ * wrong checksum, wrong version, random bytes (seeded), trailing junk. */
+static void bad_tokens_refused(void **state) {
+  (void)state;
+  accord_invite inv;
+  memset(&inv, 0, sizeof inv);
+  memset(inv.ws, 7, 16);
+  memset(inv.key, 8, 32);
+  memset(inv.secret, 9, 32);
+  inv.expires = 1767225600000;
+  inv.naddrs = 2;
+  inv.addrs = (const char **)ADDRS;
+  char *good;
+  AOK(token_encode(&inv, &good));
+  assert_int_equal(parse_rc(good), 0);
+  size_t len = strlen(good);
+  char *t = malloc(len + 64);
+  /* truncated, at every length */
+  for (size_t k = 0; k < len; k++) {
+    memcpy(t, good, k);
+    t[k] = 0;
+    assert_int_equal(parse_rc(t), ACCORD_EMALFORMED);
+  }
+  /* one character changed anywhere after the prefix: the checksum */
+  for (size_t k = strlen(PREFIX); k < len; k++) {
+    strcpy(t, good);
+    t[k] = t[k] == 'a' ? 'b' : 'a';
+    int rc = parse_rc(t);
+    assert_true(rc == ACCORD_EMALFORMED);
+  }
+  strcpy(t, good);
+  strcat(t, "aa");
+  assert_int_equal(parse_rc(t), ACCORD_EMALFORMED);
+  /* wrong version with a correct checksum */
+  uint8_t bin[512], h[32];
+  size_t n = b32_dec(good + strlen(PREFIX), bin);
+  if (n < 100 || n > sizeof bin) fail_msg("token of %zu bytes", n);
+  bin[0] = 2;
+  hash_bytes(bin, n - 4, h);
+  memcpy(bin + n - 4, h, 4);
+  strcpy(t, PREFIX);
+  b32_enc(bin, n, t + strlen(PREFIX));
+  assert_int_equal(parse_rc(t), ACCORD_EVERSION);
+  /* an address that is not printable, with a correct checksum */
+  n = b32_dec(good + strlen(PREFIX), bin);
+  if (n < 100 || n > sizeof bin) fail_msg("token of %zu bytes", n);
+  bin[91] = '\n';
+  hash_bytes(bin, n - 4, h);
+  memcpy(bin + n - 4, h, 4);
+  b32_enc(bin, n, t + strlen(PREFIX));
+  assert_int_equal(parse_rc(t), ACCORD_EMALFORMED);
+  assert_int_equal(accord_invite_parse(NULL, NULL), ACCORD_EINVAL);
+  assert_int_equal(parse_rc("hello"), ACCORD_EMALFORMED);
+  /* random bytes, with and without the prefix */
+  test_rng r;
+  rng_init(&r, test_seed("bad_tokens_refused"));
+  char junk[300];
+  for (int i = 0; i < 2000; i++) {
+    size_t k = rng_below(&r, sizeof junk - 1), off = 0;
+    if (i & 1) {
+      memcpy(junk, PREFIX, strlen(PREFIX));
+      off = strlen(PREFIX);
+      if (k < off) k = off;
+    }
+    for (size_t q = off; q < k; q++)
+      junk[q] = (i & 2) ? B32[rng_below(&r, 32)]
+                        : (char)(1 + rng_below(&r, 255));
+    junk[k] = 0;
+    int rc = parse_rc(junk);
+    assert_true(rc == ACCORD_EMALFORMED || rc == ACCORD_EVERSION);
+  }
+  /* encoding refuses what parsing would */
+  const char *bad[] = {""};
+  inv.addrs = bad;
+  inv.naddrs = 1;
+  char *out;
+  assert_int_equal(token_encode(&inv, &out), ACCORD_EINVAL);
+  free(t);
+  accord_free(good);
+}
+
 TEST_MAIN(cmocka_unit_test(founder_is_first_member),
           cmocka_unit_test(forged_change_by_non_member_refused),
           cmocka_unit_test(membership_change_by_non_member_refused),
@@ -553,4 +848,9 @@ TEST_MAIN(cmocka_unit_test(founder_is_first_member),
           cmocka_unit_test(second_key_for_existing_actor_refused),
           cmocka_unit_test(removed_members_new_changes_refused_removal_first),
           cmocka_unit_test(removed_members_new_changes_dropped_changes_first),
-          cmocka_unit_test(concurrent_removals_take_the_larger_cutoff))
+          cmocka_unit_test(concurrent_removals_take_the_larger_cutoff),
+          cmocka_unit_test(invite_token_and_redeem),
+          cmocka_unit_test(reused_invite_refused),
+          cmocka_unit_test(revoked_invite_refused),
+          cmocka_unit_test(expired_invite_refused),
+          cmocka_unit_test(bad_tokens_refused))
