@@ -609,7 +609,12 @@ static int add_edit(accord_node *node, ndoc *s, const mview *v,
       return ACCORD_EKEY;
     }
     uint32_t cut;
-    if (!removal(v, actor, s->doc->id, &cut) && admitted(v, actor)) {
+    if (removal(v, actor, s->doc->id, &cut))
+      /* adding it again would erase the cutoffs every node enforces */
+      return store_fail(node->st, ACCORD_EINVAL,
+                        "this key was removed from the workspace and cannot "
+                        "be added again (a new key can)");
+    if (admitted(v, actor)) {
       c->noop = 1;
       return 1; /* nothing to write */
     }

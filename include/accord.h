@@ -852,9 +852,9 @@ ACCORD_API ACCORD_NODISCARD int accord_node_verify(accord_node *node);
  *
  * The team's documents (DESIGN §8), as accord documents in a node's
  * workspace: a goal is a document of type ACCORD_GOAL_TYPE, a messaging
- * document one of type ACCORD_MESSAGING_TYPE, and each member's name and
- * function (until workspace membership exists) a document of type
- * ACCORD_PROFILE_TYPE. docs/schema.md gives every key, its type and why.
+ * document one of type ACCORD_MESSAGING_TYPE; members' names and functions
+ * are the workspace's membership (accord_member_list). docs/schema.md gives
+ * every key, its type and why.
  *
  * Writes take an open transaction (accord_node_txn_begin or
  * accord_txn_begin) on a document of the right type and do nothing else:
@@ -875,13 +875,12 @@ ACCORD_API ACCORD_NODISCARD int accord_node_verify(accord_node *node);
  * "title", "product", "value-prop", "positioning", "press-release", "faq",
  * "status" (draft|review|approved). Underscores may replace dashes.
  *
- * Results (accord_goal, accord_messaging, conflicts, the alignment report,
- * profiles) are single buffers the caller frees with accord_free; strings
+ * Results (accord_goal, accord_messaging, conflicts, the alignment report)
+ * are single buffers the caller frees with accord_free; strings
  * inside are NUL-terminated UTF-8 and live as long as the buffer.
  */
 #define ACCORD_GOAL_TYPE "goal"
 #define ACCORD_MESSAGING_TYPE "messaging"
-#define ACCORD_PROFILE_TYPE "profile"
 
 /* Text diffs ---------------------------------------------------------------- */
 
@@ -1118,30 +1117,6 @@ ACCORD_API ACCORD_NODISCARD int accord_domain_check(int is_goal,
 ACCORD_API ACCORD_NODISCARD int accord_parse_date(const char *s,
                                                   int64_t *ms);
 
-/* Profiles: a member's name and function ------------------------------------ */
-
-typedef struct accord_profile {
-  uint8_t member[ACCORD_ACTOR_BYTES];
-  const char *name;
-  const char *role; /* product|marketing|shared or "" */
-  uint8_t doc[ACCORD_DOC_ID_BYTES];
-} accord_profile;
-
-/* Records this node's name and role (NULL or "" keeps the current one) in
- * its profile document in ws, creating it the first time, as one durable
- * change. Errors: EINVAL, EUTF8, ENOTFOUND (ws), EFULL, ESTORE, ENOMEM. */
-ACCORD_API ACCORD_NODISCARD int accord_profile_set(accord_node *node,
-                                                   const uint8_t *ws,
-                                                   const char *name,
-                                                   const char *role);
-
-/* Every profile in ws (one per member that wrote one), in document id
- * order. Errors: ENOTFOUND (ws), ECORRUPT, ESTORE, ENOMEM. */
-ACCORD_API ACCORD_NODISCARD int accord_profile_list(accord_node *node,
-                                                    const uint8_t *ws,
-                                                    accord_profile **out,
-                                                    size_t *n);
-
 /* The alignment report ------------------------------------------------------ */
 
 typedef enum accord_align_kind {
@@ -1215,7 +1190,9 @@ ACCORD_API ACCORD_NODISCARD int accord_member_list(accord_node *node,
 /* Adds the holder of public_key (32 bytes) as a member named name (UTF-8,
  * 1..256 bytes) with role (product|marketing|shared, NULL or "" for none),
  * as one durable change by this node. Adding a current member again is a
- * no-op. Errors: EINVAL, EKEY (another key already holds that actor id),
+ * no-op; a removed member's key cannot be added again (EINVAL: that would
+ * erase the cutoffs). Errors: EINVAL, EKEY (another key already holds that
+ * actor id),
  * ENOTMEMBER (this node is not a member), ESTALE, EFULL, ESTORE, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_member_add(accord_node *node,
                                                   const uint8_t *ws,

@@ -481,6 +481,11 @@ static void removed_members_new_changes_refused_removal_first(void **state) {
   assert_int_equal(node_member_check(a.node, ws,
                                      accord_node_public_key(x.node)),
                    0);
+  /* a removed key cannot come back (its cutoffs would be erased) */
+  assert_int_equal(accord_member_add(a.node, ws,
+                                     accord_node_public_key(x.node), "X",
+                                     NULL),
+                   ACCORD_EINVAL);
   NOK(b.node, sync_sys(&a, &b, ws));
   assert_int_equal(sync_doc(&x, &b, ws, id), ACCORD_ENOTMEMBER);
   assert_non_null(strstr(accord_node_errmsg(b.node), "removed"));

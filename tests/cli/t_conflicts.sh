@@ -18,7 +18,7 @@ has "target"
 has "160"
 has "170"
 has "by Ana"
-has "by ${ben:0:8}"
+has "by Ben"  # a member: shown by name
 ok conflicts "$g"
 has "target"
 ok --json conflicts
@@ -52,7 +52,7 @@ json_has conflicts '\{\}'
 ok goal history "$g"
 has "split the difference"
 has "webinar data"
-has "${ben:0:8}"
+has "Ben"
 ok log "$g"
 has "Ben's edit"
 
