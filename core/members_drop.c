@@ -213,6 +213,7 @@ static int reload_open(accord_node *node, ndoc *nd) {
   nd->khash = t->khash;
   t->khash = kh;
   nd->pending_dirty = 0;
+  nd->ok_gen = 0; /* members.c's cached check no longer applies */
   node_entry_free(t);
   return 0;
 }

@@ -41,6 +41,12 @@ typedef struct ndoc {
   int snap_bad;      /* the stored snapshot failed to load: rewrite it */
   int pinned;        /* a workspace's system document, held open by
                         members.c (one of refs) until the node closes */
+  /* members.c's caches on a pinned system document: the founder's actor
+   * (from the genesis record) and the last positive write check, valid
+   * while the document's chains total ok_gen changes */
+  int has_founder;
+  uint8_t founder[ACCORD_ACTOR_BYTES];
+  uint64_t ok_gen;
   nmark mark;
   store_heads heads; /* scratch for the write path */
 } ndoc;
