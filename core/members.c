@@ -511,17 +511,35 @@ int members_keycheck(void *ud, accord_doc *doc, const uint8_t *actor,
 int members_import_check(accord_node *node, ndoc *nd) {
   if (!is_sys(nd)) return 0;
   mview v;
-  int rc = view_init(node, nd->doc, nd->ws, &v);
+  accord_doc *doc = nd->doc;
+  int rc = view_init(node, doc, nd->ws, &v);
   if (rc) return rc;
-  for (uint32_t a = 0; a < nd->doc->nactors; a++) {
-    if (nd->doc->chains[a].n == 0 || admitted(&v, nd->doc->actor[a]))
-      continue;
+  for (uint32_t a = 0; a < doc->nactors; a++) {
+    if (doc->chains[a].n == 0 || admitted(&v, doc->actor[a])) continue;
     char hex[2 * ACCORD_ACTOR_BYTES + 1];
-    actor_hex(nd->doc->actor[a], hex);
+    actor_hex(doc->actor[a], hex);
     return store_fail(node->st, ACCORD_ENOTMEMBER,
                       "membership changes by %s refused: not a member of "
                       "the workspace",
                       hex);
+  }
+  /* Waiting changes by authors who are not members now are not kept: one
+   * would fail every later import that lets it apply. If its author's add
+   * was only late, the change comes again with the next sync. */
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < doc->npending; i++) {
+    pend *p = &doc->pending[i];
+    if (admitted(&v, doc->actor[p->actor])) {
+      doc->pending[k++] = *p;
+      continue;
+    }
+    doc->pending_bytes -= p->len;
+    mem_free(p->body);
+    mem_free(p->seal);
+  }
+  if (k != doc->npending) {
+    doc->npending = k;
+    nd->pending_dirty = 1;
   }
   return 0;
 }

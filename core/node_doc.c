@@ -266,6 +266,7 @@ int accord_node_doc_import(accord_node *node, accord_doc *doc,
       if (stats) memset(stats, 0, sizeof *stats);
       break;
     }
+    if (stats) stats->pending = doc->npending; /* the check may drop some */
     if (!node_unpersisted(nd) || !(rc = node_persist(node, nd))) {
       nmark_drop(&nd->mark);
       /* stored: removals it brought drop what they cut off */

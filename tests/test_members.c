@@ -424,6 +424,58 @@ static void second_key_for_existing_actor_refused(void **state) {
   peer_close(&a);
 }
 
+/* A stranger's membership change that waits for its deps must not block
+ * the membership document: it is not kept, and the member's change it
+ * waited for still imports. */
+static void waiting_non_member_change_does_not_jam(void **state) {
+  (void)state;
+  peer a, b;
+  peer_open(&a);
+  peer_open(&b);
+  uint8_t ws[16], id[16], pk[32];
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  join(&a, &b, ws, "Ben");
+  NOK(b.node, accord_member_update(b.node, ws, "Benjamin", NULL));
+  sys_id(ws, id);
+  accord_doc *eve = outsider(&b, ws, id, pk); /* has Ben's change */
+  accord_value m;
+  AOK(accord_map_get(eve, ACCORD_ROOT, "members", &m));
+  set_int(eve, "eve", 1);
+  /* only Eve's chain reaches A: it waits for Ben's change */
+  accord_doc *bs;
+  uint8_t *vv, *batch;
+  size_t vlen, blen;
+  NOK(b.node, accord_node_doc_open(b.node, ws, id, &bs));
+  AOK(accord_doc_version(bs, &vv, &vlen));
+  accord_node_doc_close(b.node, bs);
+  AOK(accord_doc_changes_since(eve, vv, vlen, &batch, &blen));
+  accord_doc *as;
+  accord_import_stats st;
+  NOK(a.node, accord_node_doc_open(a.node, ws, id, &as));
+  NOK(a.node, accord_node_doc_import(a.node, as, batch, blen, &st));
+  assert_int_equal(st.applied, 0);
+  assert_int_equal(st.pending, 0); /* not kept */
+  accord_node_doc_close(a.node, as);
+  NOK(a.node, sync_sys(&b, &a, ws)); /* Ben's change still comes in */
+  /* and Eve's change, sent again with its deps, is refused */
+  accord_free(batch);
+  AOK(accord_doc_changes_since(eve, NULL, 0, &batch, &blen));
+  NOK(a.node, accord_node_doc_open(a.node, ws, id, &as));
+  assert_int_equal(accord_node_doc_import(a.node, as, batch, blen, NULL),
+                   ACCORD_ENOTMEMBER);
+  accord_node_doc_close(a.node, as);
+  accord_member *list;
+  size_t n;
+  NOK(a.node, accord_member_list(a.node, ws, &list, &n));
+  assert_int_equal(n, 2);
+  accord_free(list);
+  accord_free(vv);
+  accord_free(batch);
+  accord_doc_free(eve);
+  peer_close(&a);
+  peer_close(&b);
+}
+
 /* ---- removal ------------------------------------------------------------- */
 
 /* A founder, B and X share goal D; everyone has X's first change. */
@@ -851,6 +903,7 @@ TEST_MAIN(cmocka_unit_test(founder_is_first_member),
           cmocka_unit_test(add_and_new_members_change_in_one_batch),
           cmocka_unit_test(non_member_node_cannot_commit),
           cmocka_unit_test(second_key_for_existing_actor_refused),
+          cmocka_unit_test(waiting_non_member_change_does_not_jam),
           cmocka_unit_test(removed_members_new_changes_refused_removal_first),
           cmocka_unit_test(removed_members_new_changes_dropped_changes_first),
           cmocka_unit_test(concurrent_removals_take_the_larger_cutoff),
