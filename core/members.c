@@ -606,10 +606,17 @@ static int sys_change(accord_node *node, const uint8_t *ws, sys_edit_fn edit,
     accord_txn_abort(t);
     return rc;
   }
+  uint32_t cut;
   if (!v.have || !admitted(&v, node->actor)) {
     accord_txn_abort(t);
     rc = members_write_check(node, s);
     return rc ? rc : ACCORD_ENOTMEMBER;
+  }
+  if (removal(&v, node->actor, s->doc->id, &cut)) {
+    accord_txn_abort(t);
+    return store_fail(node->st, ACCORD_ENOTMEMBER,
+                      "this node was removed from the workspace: only "
+                      "current members change the membership");
   }
   rc = edit(node, s, &v, t, ctx);
   if (rc) {
@@ -827,12 +834,9 @@ static int list_build(pack *p, void *vctx, void *vres) {
         len != 2 * ACCORD_ACTOR_BYTES ||
         !get_obj(v->doc, v->members, k, &e))
       continue;
-    for (int j = 0; j < ACCORD_ACTOR_BYTES; j++) {
-      unsigned x;
-      if (sscanf(k + 2 * j, "%2x", &x) != 1) x = 0;
-      actor[j] = (uint8_t)x;
-    }
-    if (!entry_pk(v, actor, &pk, by) || !admitted(v, actor)) continue;
+    if (!hex_decode(k, ACCORD_ACTOR_BYTES, actor) ||
+        !entry_pk(v, actor, &pk, by) || !admitted(v, actor))
+      continue;
     accord_member *x = &m[used++];
     memcpy(x->actor, actor, ACCORD_ACTOR_BYTES);
     memcpy(x->public_key, pk, SIGN_PUBLIC_BYTES);

@@ -710,8 +710,10 @@ ACCORD_API const char *accord_node_errmsg(const accord_node *node);
 
 /* Workspaces --------------------------------------------------------------- */
 
-/* Creates a workspace named name (UTF-8, 1..256 bytes) founded by this node.
- * Its id (16 bytes, BLAKE2b of the genesis record) goes to id_out.
+/* Creates a workspace named name (UTF-8, 1..256 bytes) founded by this node,
+ * with its membership document (this node its first member, without a name
+ * until accord_member_update), in one durable write. Its id (16 bytes,
+ * BLAKE2b of the genesis record) goes to id_out.
  * Errors: EINVAL, EUTF8, ETOOBIG, EFULL, ESTORE, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_node_ws_create(accord_node *node,
                                                       const char *name,

@@ -547,9 +547,15 @@ static void removed_members_new_changes_refused_removal_first(void **state) {
   NOK(a.node, sync_doc(&b, &a, ws, id));
   NOK(x.node, sync_doc(&a, &x, ws, id));
   assert_same_json(&a, &b, &x, ws, id, "{\"a\":1,\"b\":1,\"x\":1}");
-  /* X cannot write any more */
+  /* X cannot write any more, nor change the membership */
   assert_int_equal(try_put(&x, ws, id, "x", 3), ACCORD_ENOTMEMBER);
   assert_non_null(strstr(accord_node_errmsg(x.node), "removed"));
+  uint8_t pk[32], sk[64];
+  AOK(accord_sign_keypair(pk, sk));
+  assert_int_equal(accord_member_add(x.node, ws, pk, "Accomplice", NULL),
+                   ACCORD_ENOTMEMBER);
+  assert_int_equal(accord_member_remove(x.node, ws, accord_node_actor(a.node)),
+                   ACCORD_ENOTMEMBER);
   removal_teardown(&a, &b, &x);
 }
 
