@@ -378,19 +378,12 @@ static int admitted(const mview *v, const uint8_t *actor) {
   return 0;
 }
 
-/* Whether actor is removed, and its cutoff for doc id (max over removers;
- * 0 when none recorded one). */
-static int removal(const mview *v, const uint8_t *actor, const uint8_t *doc,
-                   uint32_t *cutoff) {
-  accord_id e, r, one, cuts;
-  size_t n;
+/* Removal entries in removed map r (n keys) written by members: 1 if any,
+ * raising *cutoff to the largest cutoff they record for dhex. */
+static int removal_in(const mview *v, accord_id r, size_t n, const char *dhex,
+                      uint32_t *cutoff) {
+  accord_id one, cuts;
   int removed = 0;
-  char dhex[2 * ACCORD_DOC_ID_BYTES + 1];
-  *cutoff = 0;
-  if (!entry_of(v, actor, &e) || !get_obj(v->doc, e, "removed", &r) ||
-      accord_map_size(v->doc, r, &n))
-    return 0;
-  store_hex(doc, ACCORD_DOC_ID_BYTES, dhex);
   for (size_t i = 0; i < n; i++) {
     const char *k;
     accord_conflict c;
@@ -406,6 +399,38 @@ static int removal(const mview *v, const uint8_t *actor, const uint8_t *doc,
         !accord_map_get(v->doc, cuts, dhex, &s) && s.type == ACCORD_INT &&
         s.u.i > 0 && s.u.i <= UINT32_MAX && (uint32_t)s.u.i > *cutoff)
       *cutoff = (uint32_t)s.u.i;
+  }
+  return removed;
+}
+
+#define ENTRY_VALUES_MAX 8
+
+/* Whether actor is removed, and its cutoff for doc id (max over removers;
+ * 0 when none recorded one). Two members adding the same actor
+ * concurrently make two entries, one of which wins; a removal written
+ * into either counts, so every entry's "removed" map is read. */
+static int removal(const mview *v, const uint8_t *actor, const uint8_t *doc,
+                   uint32_t *cutoff) {
+  accord_conflict ev[ENTRY_VALUES_MAX];
+  size_t nev = 0;
+  char ahex[2 * ACCORD_ACTOR_BYTES + 1], dhex[2 * ACCORD_DOC_ID_BYTES + 1];
+  int removed = 0;
+  *cutoff = 0;
+  if (!v->have) return 0;
+  actor_hex(actor, ahex);
+  if (accord_map_conflicts(v->doc, v->members, ahex, ev, ENTRY_VALUES_MAX,
+                           &nev))
+    return 0;
+  if (nev > ENTRY_VALUES_MAX) nev = ENTRY_VALUES_MAX;
+  store_hex(doc, ACCORD_DOC_ID_BYTES, dhex);
+  for (size_t j = 0; j < nev; j++) {
+    accord_id r;
+    size_t n;
+    if (ev[j].value.type != ACCORD_MAP ||
+        !get_obj(v->doc, ev[j].value.u.obj, "removed", &r) ||
+        accord_map_size(v->doc, r, &n))
+      continue;
+    removed |= removal_in(v, r, n, dhex, cutoff);
   }
   return removed;
 }
@@ -449,7 +474,11 @@ int node_member_check(accord_node *node, const uint8_t *ws, const uint8_t *pk) {
   uint8_t actor[ACCORD_ACTOR_BYTES], by[ACCORD_ACTOR_BYTES];
   const uint8_t *have;
   uint32_t cut;
-  int rc = sys_open(node, ws, &s);
+  uint8_t key[32];
+  int rc = node_ws_key(node, ws, key); /* ENOTFOUND: no such workspace */
+  crypto_wipe(key, sizeof key);
+  if (rc) return rc;
+  rc = sys_open(node, ws, &s);
   if (rc == ACCORD_ENOTMEMBER) return 0;
   if (rc || (rc = view_init(node, s->doc, ws, &v))) return rc;
   key_actor(pk, actor);

@@ -238,6 +238,8 @@ static void founder_is_first_member(void **state) {
       node_member_check(a.node, ws, accord_node_public_key(a.node)), 1);
   AOK(accord_sign_keypair(pk, sk));
   assert_int_equal(node_member_check(a.node, ws, pk), 0);
+  uint8_t nows[16] = {0};
+  assert_int_equal(node_member_check(a.node, nows, pk), ACCORD_ENOTFOUND);
   peer_close(&a);
 }
 
@@ -610,6 +612,42 @@ static void concurrent_removals_take_the_larger_cutoff(void **state) {
   removal_teardown(&a, &b, &x);
 }
 
+/* Two members add the same person concurrently (two entries, one wins
+ * everywhere) and one of them removes that person before syncing: the
+ * removal counts whichever entry it was written into. Each member removes
+ * in turn, so one of the two rounds writes into the entry that loses. */
+static void concurrent_add_then_remove(int b_removes) {
+  peer a, b;
+  peer_open(&a);
+  peer_open(&b);
+  uint8_t ws[16], pk[32], sk[64], actor[8];
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  join(&a, &b, ws, "Ben");
+  AOK(accord_sign_keypair(pk, sk));
+  AOK(accord_key_actor(pk, actor));
+  NOK(a.node, accord_member_add(a.node, ws, pk, "Jo", NULL));
+  NOK(b.node, accord_member_add(b.node, ws, pk, "Jo", NULL));
+  peer *r = b_removes ? &b : &a;
+  NOK(r->node, accord_member_remove(r->node, ws, actor));
+  NOK(b.node, sync_sys(&a, &b, ws));
+  NOK(a.node, sync_sys(&b, &a, ws));
+  assert_int_equal(node_member_check(a.node, ws, pk), 0);
+  assert_int_equal(node_member_check(b.node, ws, pk), 0);
+  size_t removed;
+  assert_int_equal(nmembers(&a, ws, &removed), 3);
+  assert_int_equal(removed, 1);
+  assert_int_equal(nmembers(&b, ws, &removed), 3);
+  assert_int_equal(removed, 1);
+  peer_close(&a);
+  peer_close(&b);
+}
+
+static void removal_survives_concurrent_adds(void **state) {
+  (void)state;
+  concurrent_add_then_remove(0);
+  concurrent_add_then_remove(1);
+}
+
 /* ---- invites ------------------------------------------------------------- */
 
 static const char *const ADDRS[] = {"192.0.2.7:7311", "laptop.local:7311"};
@@ -913,6 +951,7 @@ TEST_MAIN(cmocka_unit_test(founder_is_first_member),
           cmocka_unit_test(removed_members_new_changes_refused_removal_first),
           cmocka_unit_test(removed_members_new_changes_dropped_changes_first),
           cmocka_unit_test(concurrent_removals_take_the_larger_cutoff),
+          cmocka_unit_test(removal_survives_concurrent_adds),
           cmocka_unit_test(invite_token_and_redeem),
           cmocka_unit_test(reused_invite_refused),
           cmocka_unit_test(revoked_invite_refused),
