@@ -17,8 +17,12 @@
  * stays valid). The write checks that the heads it read are still the
  * stored ones (another process may have written meanwhile) and retries.
  *
- * Workload: rare (once per removal per node) and proportional to the
- * affected documents' history; nothing here runs on the edit path.
+ * Workload: runs after every import into the membership document; with
+ * nobody removed it reads the member list and stops; otherwise it checks
+ * each document's heads (one read transaction each) and reads a history
+ * only when something must be dropped — once per removal per node, in
+ * time proportional to the affected documents. Nothing here runs on the
+ * edit path.
  */
 #include <string.h>
 
@@ -218,15 +222,44 @@ static int reload_open(accord_node *node, ndoc *nd) {
   return 0;
 }
 
-/* Drops what cuts cut off from one document; *dropped says if anything
- * was. */
+/* The cheap test before reading a history: does the store hold, for a
+ * removed member, a head or a waiting change past its cutoff? */
+typedef struct needctx {
+  const uint8_t *ws, *id;
+  const mcut *cuts;
+  uint32_t ncuts;
+  int need;
+} needctx;
+
+static int need_pend(void *ctx, const store_pend *p) {
+  needctx *c = ctx;
+  if (is_cut(c->cuts, c->ncuts, p->actor, p->seq)) c->need = 1;
+  return 0;
+}
+
+static int need_txn(store_txn *t, void *ctx) {
+  needctx *c = ctx;
+  c->need = 0;
+  for (uint32_t i = 0; i < c->ncuts && !c->need; i++) {
+    store_head h;
+    int rc = store_head_get(t, c->ws, c->id, c->cuts[i].actor, &h);
+    if (rc == ACCORD_ENOTFOUND) continue;
+    if (rc) return rc;
+    if (h.seq > c->cuts[i].cut) c->need = 1;
+  }
+  return c->need ? 0 : store_pending_each(t, c->ws, c->id, need_pend, c);
+}
+
+/* Drops what cuts cut off from one document. */
 static int drop_doc(accord_node *node, const uint8_t *ws, const uint8_t *id,
                     const mcut *cuts, uint32_t ncuts) {
   gather g;
   memset(&g, 0, sizeof g);
   g.ws = ws;
   g.id = id;
-  int rc = 0;
+  needctx nc = {ws, id, cuts, ncuts, 0};
+  int rc = store_read(node->st, need_txn, &nc);
+  if (rc || !nc.need) return rc;
   for (int tries = 0; tries < 8; tries++) {
     accord_doc *doc = NULL;
     rewrite w;
@@ -290,7 +323,15 @@ int members_enforce(accord_node *node, const uint8_t *ws) {
   doclist l;
   memset(&l, 0, sizeof l);
   listctx c = {ws, &l};
-  int rc = store_read(node->st, list_txn, &c);
+  /* nobody removed (the usual case): nothing to look at */
+  mcut *any;
+  uint32_t nany;
+  uint8_t sys[ACCORD_DOC_ID_BYTES];
+  members_sys_id(ws, sys);
+  int rc = members_cutoffs(node, ws, sys, &any, &nany);
+  mem_free(any);
+  if (rc || !nany) return rc;
+  rc = store_read(node->st, list_txn, &c);
   for (size_t off = 0; !rc && off < l.ids.len; off += ACCORD_DOC_ID_BYTES) {
     mcut *cuts;
     uint32_t n;

@@ -331,6 +331,8 @@ int accord_node_doc_create(accord_node *node, const uint8_t *ws,
   if (!out) return ACCORD_EINVAL;
   *out = NULL;
   if (!node || !ws || !valid_type(type, &tlen)) return ACCORD_EINVAL;
+  /* a workspace has one membership document, made with it (members.c) */
+  if (!strcmp(type, ACCORD_SYSTEM_TYPE)) return ACCORD_EINVAL;
   store_clear_err(node->st);
   store_doc d;
   memcpy(d.ws, ws, ACCORD_WS_ID_BYTES);

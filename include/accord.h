@@ -735,7 +735,8 @@ ACCORD_API ACCORD_NODISCARD int accord_node_ws_list(accord_node *node,
 /* Documents ---------------------------------------------------------------- */
 
 /* Creates a document of type (1..64 bytes of [A-Za-z0-9._-], e.g. "goal",
- * "messaging", "system") in workspace ws, recorded with this node as its
+ * "messaging"; not "system": each workspace's one membership document is
+ * made with it) in workspace ws, recorded with this node as its
  * creator and the current time, and opens it (close with
  * accord_node_doc_close). Errors: EINVAL, ENOTFOUND (ws), EFULL, ESTORE,
  * ENOMEM. */

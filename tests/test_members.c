@@ -238,6 +238,10 @@ static void founder_is_first_member(void **state) {
       node_member_check(a.node, ws, accord_node_public_key(a.node)), 1);
   AOK(accord_sign_keypair(pk, sk));
   assert_int_equal(node_member_check(a.node, ws, pk), 0);
+  accord_doc *second;
+  assert_int_equal(accord_node_doc_create(a.node, ws, ACCORD_SYSTEM_TYPE,
+                                          &second),
+                   ACCORD_EINVAL); /* one membership document per workspace */
   uint8_t nows[16] = {0};
   assert_int_equal(node_member_check(a.node, nows, pk), ACCORD_ENOTFOUND);
   peer_close(&a);

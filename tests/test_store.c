@@ -405,7 +405,7 @@ static void roundtrip_every_change(void **state) {
   uint8_t ws[16], id[16];
   accord_doc *doc;
   NOK(node, accord_node_ws_create(node, "w", ws));
-  NOK(node, accord_node_doc_create(node, ws, "system", &doc));
+  NOK(node, accord_node_doc_create(node, ws, "note", &doc));
   memcpy(id, accord_doc_id(doc), 16);
   edit_everything(node, doc);
   size_t len;
