@@ -274,11 +274,16 @@ static int sys_open(accord_node *node, const uint8_t *ws, ndoc **out) {
   accord_doc *doc;
   members_sys_id(ws, id);
   int rc = accord_node_doc_open(node, ws, id, &doc);
-  if (rc == ACCORD_ENOTFOUND)
-    store_fail(node->st, ACCORD_ENOTMEMBER,
-               "this node has no membership document for the workspace "
-               "(not created or adopted here)");
-  if (rc) return rc == ACCORD_ENOTFOUND ? ACCORD_ENOTMEMBER : rc;
+  if (rc == ACCORD_ENOTFOUND) {
+    uint8_t key[32];
+    rc = node_ws_key(node, ws, key); /* no such workspace: ENOTFOUND */
+    crypto_wipe(key, sizeof key);
+    if (rc) return store_fail(node->st, rc, "no such workspace on this node");
+    return store_fail(node->st, ACCORD_ENOTMEMBER,
+                      "this node has no membership document for the "
+                      "workspace (not created or adopted here)");
+  }
+  if (rc) return rc;
   ndoc *nd = node_entry(node, doc);
   if (nd->pinned) nd->refs--;
   else nd->pinned = 1;

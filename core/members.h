@@ -1,10 +1,14 @@
 /*
  * members.h — workspace membership as the rest of the engine and the
  * network layer see it (DESIGN §2, §7). members.c owns the membership
- * system document, the rules deciding who is a member, and invites.
+ * system document, the rules deciding who is a member, and invites;
+ * members_drop.c enforces removals on stored history; token.c is the
+ * invite token codec.
  *
- * Contract for net/: these are the only membership calls the network layer
- * makes. All run on the node's thread.
+ * Contract for net/: the first section's calls (and the public invite
+ * functions of accord.h) are the only membership calls the network layer
+ * makes. The second section is the engine's own. All run on the node's
+ * thread.
  */
 #ifndef ACCORD_MEMBERS_H
 #define ACCORD_MEMBERS_H

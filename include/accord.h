@@ -1183,8 +1183,9 @@ typedef struct accord_member {
 } accord_member;
 
 /* Every member of ws, current and removed, in actor id order: *out is one
- * buffer (free with accord_free), *n entries. Errors: ENOTMEMBER (this
- * node holds no membership document for ws), ECORRUPT, ESTORE, ENOMEM. */
+ * buffer (free with accord_free), *n entries. Errors: ENOTFOUND (no such
+ * workspace), ENOTMEMBER (this node holds no membership document for ws),
+ * ECORRUPT, ESTORE, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_member_list(accord_node *node,
                                                    const uint8_t *ws,
                                                    accord_member **out,
@@ -1282,8 +1283,8 @@ typedef struct accord_invite_info {
 } accord_invite_info;
 
 /* Every invite of ws in id order: *out is one buffer (free with
- * accord_free). Errors: ENOTMEMBER (no membership document), ESTORE,
- * ENOMEM. */
+ * accord_free). Errors: ENOTFOUND (no such workspace), ENOTMEMBER (no
+ * membership document), ESTORE, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_invite_list(accord_node *node,
                                                    const uint8_t *ws,
                                                    accord_invite_info **out,

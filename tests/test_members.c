@@ -244,6 +244,10 @@ static void founder_is_first_member(void **state) {
                    ACCORD_EINVAL); /* one membership document per workspace */
   uint8_t nows[16] = {0};
   assert_int_equal(node_member_check(a.node, nows, pk), ACCORD_ENOTFOUND);
+  assert_int_equal(node_invite_redeem(a.node, nows, sk, pk, "Z", NULL),
+                   ACCORD_ENOTFOUND);
+  assert_int_equal(accord_member_list(a.node, nows, &m, &n),
+                   ACCORD_ENOTFOUND);
   peer_close(&a);
 }
 
