@@ -656,6 +656,43 @@ static void removal_survives_concurrent_adds(void **state) {
   concurrent_add_then_remove(1);
 }
 
+/* ---- relaying ------------------------------------------------------------ */
+
+/* Node documents verify seals, so a relay forwards another author's
+ * changes only up to a seal it holds: B stores A's seal with A's changes
+ * and, after a restart, still relays them to C, which checks them. */
+static void relay_after_reopen_forwards_sealed_changes(void **state) {
+  (void)state;
+  peer a, b, c;
+  peer_open(&a);
+  peer_open(&b);
+  peer_open(&c);
+  uint8_t ws[16], id[16];
+  accord_doc *doc;
+  NOK(a.node, accord_node_ws_create(a.node, "team", ws));
+  join(&a, &b, ws, "Ben");
+  join(&a, &c, ws, "Cleo");
+  NOK(b.node, sync_sys(&a, &b, ws)); /* B knows Cleo too */
+  NOK(a.node, accord_node_doc_create(a.node, ws, "goal", &doc));
+  memcpy(id, accord_doc_id(doc), 16);
+  st_put_int(a.node, doc, "a", 1);
+  st_put_int(a.node, doc, "a", 2);
+  accord_node_doc_close(a.node, doc);
+  NOK(b.node, sync_doc(&a, &b, ws, id));
+  accord_node_close(b.node);
+  b.node = st_open(b.dir, NULL);
+  NOK(c.node, sync_doc(&b, &c, ws, id)); /* A's changes, by B */
+  char *ja = doc_json(&a, ws, id), *jc = doc_json(&c, ws, id);
+  assert_string_equal(ja, "{\"a\":2}");
+  assert_string_equal(ja, jc);
+  accord_free(ja);
+  accord_free(jc);
+  peer_close(&a);
+  peer_close(&b);
+  peer_close(&c);
+}
+
+
 /* ---- invites ------------------------------------------------------------- */
 
 static const char *const ADDRS[] = {"192.0.2.7:7311", "laptop.local:7311"};
@@ -960,6 +997,7 @@ TEST_MAIN(cmocka_unit_test(founder_is_first_member),
           cmocka_unit_test(removed_members_new_changes_dropped_changes_first),
           cmocka_unit_test(concurrent_removals_take_the_larger_cutoff),
           cmocka_unit_test(removal_survives_concurrent_adds),
+          cmocka_unit_test(relay_after_reopen_forwards_sealed_changes),
           cmocka_unit_test(invite_token_and_redeem),
           cmocka_unit_test(reused_invite_refused),
           cmocka_unit_test(revoked_invite_refused),
