@@ -46,8 +46,8 @@ typedef struct cli {
   accord_doc_info *docs; /* goal and messaging docs of ws, by id */
   size_t ndocs;
   size_t short_len; /* hex digits that keep every shown id unique */
-  accord_profile *profiles;
-  size_t nprofiles;
+  accord_member *members; /* the workspace's members, removed ones included */
+  size_t nmembers;
 } cli;
 
 /* ---- main.c ------------------------------------------------------------------ */
@@ -168,12 +168,12 @@ int ids_resolve(cli *c, const char *prefix, const char *type, uint8_t *id,
                 const char **type_out);
 /* The short form of a document id (static buffer, one of 4 rotating). */
 const char *ids_short(cli *c, const uint8_t *id);
-/* A member's name (their profile), else the short hex of the actor. */
+/* A member's name (membership), else the short hex of the actor. */
 const char *ids_member(cli *c, const uint8_t *actor);
-/* This node's profile, or NULL. */
-const accord_profile *ids_me(cli *c);
+/* This node's member entry, or NULL. */
+const accord_member *ids_me(cli *c);
 /* Resolves a member by name (case-insensitive) or id prefix. */
-const accord_profile *ids_find_member(cli *c, const char *who);
+const accord_member *ids_find_member(cli *c, const char *who);
 
 /* ---- commands --------------------------------------------------------------- */
 
@@ -182,6 +182,8 @@ int cmd_msg(cli *c, int argc, char **argv);
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_id(cli *c, int argc, char **argv);
 int cmd_members(cli *c, int argc, char **argv);
+int cmd_member(cli *c, int argc, char **argv);
+int cmd_invite(cli *c, int argc, char **argv);
 int cmd_log(cli *c, int argc, char **argv);
 int cmd_export(cli *c, int argc, char **argv);
 int cmd_conflicts(cli *c, int argc, char **argv);

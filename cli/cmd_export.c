@@ -268,14 +268,14 @@ int cmd_export(cli *c, int argc, char **argv) {
       jw_obj_end(&w);
       jw_key(&w, "members");
       jw_arr(&w);
-      for (size_t i = 0; i < c->nprofiles; i++) {
+      for (size_t i = 0; i < c->nmembers; i++) {
         jw_obj(&w);
         jw_key(&w, "member");
-        jw_hex(&w, c->profiles[i].member, ACCORD_ACTOR_BYTES);
+        jw_hex(&w, c->members[i].actor, ACCORD_ACTOR_BYTES);
         jw_key(&w, "name");
-        jw_str(&w, c->profiles[i].name);
+        jw_str(&w, c->members[i].name);
         jw_key(&w, "role");
-        jw_str(&w, c->profiles[i].role);
+        jw_str(&w, c->members[i].role);
         jw_obj_end(&w);
       }
       jw_arr_end(&w);

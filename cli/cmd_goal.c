@@ -154,7 +154,7 @@ static int goal_add(cli *c, int argc, char **argv) {
     goto done;
   }
   for (size_t i = 0; i < nowners; i++) {
-    const accord_profile *p = ids_find_member(c, owners[i]);
+    const accord_member *p = ids_find_member(c, owners[i]);
     if (!p) {
       rc = cli_fail(EX_NOTFOUND, "--owner %s: no member of this workspace has that name or id",
                     owners[i]);
@@ -393,7 +393,7 @@ static int goal_checkin(cli *c, int argc, char **argv) {
     return cli_fail(EX_USAGE, "cannot check in \"%s\": %s", pos[1], problem);
   if ((rc = open_typed(c, pos[0], ACCORD_GOAL_TYPE, id, &doc)))
     return rc;
-  const accord_profile *me = ids_me(c);
+  const accord_member *me = ids_me(c);
   checkin_ctx k = {strtod(pos[1], NULL), note, me ? me->name : NULL, c->now};
   int lrc = cli_edit(c, doc, note ? note : "check-in", checkin_edit, &k, NULL);
   if (lrc) rc = cli_lib_fail(c, lrc, "cannot check in on goal %s", pos[0]);

@@ -588,7 +588,7 @@ static int msg_approve(cli *c, int argc, char **argv) {
   if (role && strcmp(role, "product") && strcmp(role, "marketing") && strcmp(role, "shared"))
     return cli_fail(EX_USAGE, "--role must be product, marketing or shared, not \"%s\"", role);
   if ((rc = cli_open(c))) return rc;
-  const accord_profile *me = ids_me(c);
+  const accord_member *me = ids_me(c);
   if (!role) role = me && *me->role ? me->role : NULL;
   if (!role)
     return cli_fail(EX_USAGE, "say which function you approve for: --role product or "

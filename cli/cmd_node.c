@@ -1,6 +1,6 @@
 /*
  * cmd_node.c — the commands about the node and the workspace as a whole:
- * init, id, members, status, link, align, conflicts, resolve (log and
+ * init, id, status, link, align, conflicts, resolve (log and
  * export are cmd_export.c's); and the helpers the show commands share
  * (conflicts as JSON and as a table, opening a document).
  */
@@ -94,7 +94,7 @@ static void hex(const uint8_t *p, size_t n, char *out) {
   for (size_t i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", p[i]);
 }
 
-/* ---- init, id, members, status ------------------------------------------------------- */
+/* ---- init, id, status ------------------------------------------------------------- */
 
 int cmd_init(cli *c, int argc, char **argv) {
   const char *name = NULL, *title = NULL, *role = NULL;
@@ -140,7 +140,7 @@ int cmd_init(cli *c, int argc, char **argv) {
   char wsname[300];
   snprintf(wsname, sizeof wsname, "%s's workspace", name);
   int lrc = accord_node_ws_create(c->node, title ? title : wsname, c->ws);
-  if (!lrc) lrc = accord_profile_set(c->node, c->ws, name, role);
+  if (!lrc) lrc = accord_member_update(c->node, c->ws, name, role);
   if (lrc) return cli_lib_fail(c, lrc, "cannot create the workspace");
   char h[17];
   hex(accord_node_actor(c->node), ACCORD_ACTOR_BYTES, h);
@@ -179,7 +179,7 @@ int cmd_id(cli *c, int argc, char **argv) {
   hex(accord_node_actor(c->node), ACCORD_ACTOR_BYTES, h);
   hex(accord_node_public_key(c->node), ACCORD_PUBKEY_BYTES, pk);
   hex(c->ws, ACCORD_WS_ID_BYTES, ws);
-  const accord_profile *me = ids_me(c);
+  const accord_member *me = ids_me(c);
   if (c->json) {
     jw w;
     jw_init(&w, stdout);
@@ -214,58 +214,12 @@ int cmd_id(cli *c, int argc, char **argv) {
   return EX_OK;
 }
 
-int cmd_members(cli *c, int argc, char **argv) {
-  int rc = parse_opts("members", argc, argv, NULL, NULL, 0, 0, NULL);
-  if (rc || (rc = cli_open(c))) return rc;
-  const uint8_t *me = accord_node_actor(c->node);
-  jw w;
-  table t;
-  jw_init(&w, stdout);
-  tbl_init(&t, 3);
-  if (c->json) jw_arr(&w);
-  else {
-    tbl_add(&t, NULL, "MEMBER");
-    tbl_add(&t, NULL, "NAME");
-    tbl_add(&t, NULL, "ROLE");
-  }
-  for (size_t i = 0; i < c->nprofiles; i++) {
-    const accord_profile *p = &c->profiles[i];
-    char h[17];
-    hex(p->member, ACCORD_ACTOR_BYTES, h);
-    int you = !memcmp(p->member, me, ACCORD_ACTOR_BYTES);
-    if (c->json) {
-      jw_obj(&w);
-      jw_key(&w, "member");
-      jw_str(&w, h);
-      jw_key(&w, "name");
-      jw_str(&w, p->name);
-      jw_key(&w, "role");
-      if (*p->role) jw_str(&w, p->role);
-      else jw_null(&w);
-      jw_key(&w, "you");
-      jw_bool(&w, you);
-      jw_obj_end(&w);
-    } else {
-      tbl_add(&t, C_CYAN, "%s", h);
-      tbl_add(&t, you ? C_BOLD : NULL, "%s%s", p->name, you ? " (you)" : "");
-      tbl_add(&t, NULL, "%s", *p->role ? p->role : "-");
-    }
-  }
-  if (c->json) {
-    jw_arr_end(&w);
-    jw_end(&w);
-  } else {
-    tbl_print(c, &t, 1);
-  }
-  tbl_free(&t);
-  return EX_OK;
-}
-
 int cmd_status(cli *c, int argc, char **argv) {
   int rc = parse_opts("status", argc, argv, NULL, NULL, 0, 0, NULL);
   if (rc || (rc = cli_open(c))) return rc;
-  size_t goals = 0, msgs = 0;
+  size_t goals = 0, msgs = 0, members = 0;
   int64_t changes = 0;
+  for (size_t i = 0; i < c->nmembers; i++) members += !c->members[i].removed;
   for (size_t i = 0; i < c->ndocs; i++) {
     accord_doc *doc = NULL;
     if ((rc = open_doc(c, c->docs[i].id, &doc))) return rc;
@@ -288,7 +242,7 @@ int cmd_status(cli *c, int argc, char **argv) {
     jw_key(&w, "messaging");
     jw_int(&w, (int64_t)msgs);
     jw_key(&w, "members");
-    jw_int(&w, (int64_t)c->nprofiles);
+    jw_int(&w, (int64_t)members);
     jw_key(&w, "changes");
     jw_int(&w, changes);
     jw_obj_end(&w);
@@ -296,7 +250,7 @@ int cmd_status(cli *c, int argc, char **argv) {
   } else {
     printf("directory   %s\nworkspace   %s\ngoals       %zu\nmessaging   %zu\n"
            "members     %zu\nchanges     %lld\npeers       (coming with the network)\n",
-           accord_node_dir(c->node), c->ws_name, goals, msgs, c->nprofiles,
+           accord_node_dir(c->node), c->ws_name, goals, msgs, members,
            (long long)changes);
   }
   return EX_OK;

@@ -4,7 +4,8 @@
  * messaging document of the workspace shares, and found again by any
  * prefix that names exactly one (an ambiguous prefix is an error listing
  * the candidates, never a guess). Members are shown by
- * their profile's name, else by 8 hex digits of their actor id.
+ * their member name (the workspace's membership), else by 8 hex digits of
+ * their actor id.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
@@ -103,34 +104,34 @@ int ids_resolve(cli *c, const char *prefix, const char *type, uint8_t *id,
 const char *ids_member(cli *c, const uint8_t *actor) {
   static char bufs[4][24];
   static int next;
-  for (size_t i = 0; i < c->nprofiles; i++)
-    if (!memcmp(c->profiles[i].member, actor, ACCORD_ACTOR_BYTES))
-      return c->profiles[i].name;
+  for (size_t i = 0; i < c->nmembers; i++)
+    if (!memcmp(c->members[i].actor, actor, ACCORD_ACTOR_BYTES))
+      return c->members[i].name;
   char *b = bufs[next++ & 3];
   hex(actor, 4, b);
   return b;
 }
 
-const accord_profile *ids_me(cli *c) {
+const accord_member *ids_me(cli *c) {
   const uint8_t *me = accord_node_actor(c->node);
-  for (size_t i = 0; i < c->nprofiles; i++)
-    if (!memcmp(c->profiles[i].member, me, ACCORD_ACTOR_BYTES))
-      return &c->profiles[i];
+  for (size_t i = 0; i < c->nmembers; i++)
+    if (!memcmp(c->members[i].actor, me, ACCORD_ACTOR_BYTES))
+      return &c->members[i];
   return NULL;
 }
 
-const accord_profile *ids_find_member(cli *c, const char *who) {
-  const accord_profile *hit = NULL;
-  for (size_t i = 0; i < c->nprofiles; i++)
-    if (!strcasecmp(c->profiles[i].name, who)) return &c->profiles[i];
+const accord_member *ids_find_member(cli *c, const char *who) {
+  const accord_member *hit = NULL;
+  for (size_t i = 0; i < c->nmembers; i++)
+    if (!strcasecmp(c->members[i].name, who)) return &c->members[i];
   size_t len = strlen(who);
   if (len < MIN_MEMBER_PREFIX) return NULL;
-  for (size_t i = 0; i < c->nprofiles; i++) {
+  for (size_t i = 0; i < c->nmembers; i++) {
     char h[17];
-    hex(c->profiles[i].member, ACCORD_ACTOR_BYTES, h);
+    hex(c->members[i].actor, ACCORD_ACTOR_BYTES, h);
     if (len <= 16 && !strncasecmp(h, who, len)) {
       if (hit) return NULL; /* ambiguous */
-      hit = &c->profiles[i];
+      hit = &c->members[i];
     }
   }
   return hit;

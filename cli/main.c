@@ -29,7 +29,13 @@ static const usage USAGES[] = {
     {"init", "init --name NAME [--workspace TITLE] [--role product|marketing|shared]",
      "create this node (its identity) and a first workspace; print the member id"},
     {"id", "id", "this node's member id, name, role and directory"},
-    {"members", "members", "the members known in the workspace (their profiles)"},
+    {"members", "members",
+     "the workspace's members: name, role, id, who added them, removal"},
+    {"member", "member remove MEMBER", "membership changes"},
+    {"member remove", "member remove MEMBER",
+     "remove a member (name or id): their later changes are refused everywhere"},
+    {"invite", "invite [--addr HOST:PORT]... [--expires DURATION]",
+     "print a one-time invite token (default expiry 7d; also 12h, 30m)"},
     {"goal", "goal add|list|show|set|checkin|history ...", "shared goals and their KPIs"},
     {"goal add",
      "goal add TITLE [--metric NAME] [--unit UNIT] [--baseline N] [--target N]\n"
@@ -81,7 +87,7 @@ void cli_usage(FILE *out, const char *command) {
       fprintf(out, "usage: accord [--dir DIR] [--ws WORKSPACE] [--json] %s\n\n  %s\n",
               u->synopsis, u->summary);
       if (!strcmp(command, "goal") || !strcmp(command, "msg") ||
-          !strcmp(command, "msg key")) {
+          !strcmp(command, "msg key") || !strcmp(command, "member")) {
         size_t len = strlen(command);
         fprintf(out, "\ncommands:\n");
         for (const usage *s = USAGES; s->command; s++)
@@ -104,7 +110,8 @@ static void main_help(FILE *out) {
           "  --ws WORKSPACE   workspace name or id prefix (default: the first)\n"
           "  --json           machine-readable JSON on stdout\n"
           "  --help, --version\n\ncommands:\n");
-  static const char *const top[] = {"init", "id", "members", "goal", "msg",
+  static const char *const top[] = {"init", "id", "members", "member",
+                                    "invite", "goal", "msg",
                                     "link", "align", "conflicts", "resolve",
                                     "log", "export", "status", NULL};
   for (const char *const *t = top; *t; t++)
@@ -279,8 +286,8 @@ int cli_open(cli *c) {
   }
   memcpy(c->ws, pick->id, sizeof c->ws);
   c->ws_name = strdup(pick->name);
-  if ((rc = accord_profile_list(c->node, c->ws, &c->profiles, &c->nprofiles)))
-    return cli_lib_fail(c, rc, "cannot read the member profiles");
+  if ((rc = accord_member_list(c->node, c->ws, &c->members, &c->nmembers)))
+    return cli_lib_fail(c, rc, "cannot read the workspace's members");
   return ids_load(c);
 }
 
@@ -314,15 +321,15 @@ typedef struct command {
 
 static const command COMMANDS[] = {
     {"init", cmd_init},       {"id", cmd_id},
-    {"members", cmd_members}, {"goal", cmd_goal},
+    {"members", cmd_members}, {"member", cmd_member},
+    {"invite", cmd_invite},   {"goal", cmd_goal},
     {"msg", cmd_msg},         {"link", cmd_link},
     {"align", cmd_align},     {"conflicts", cmd_conflicts},
     {"resolve", cmd_resolve}, {"log", cmd_log},
     {"export", cmd_export},   {"status", cmd_status},
     {NULL, NULL}};
 
-static const char *const NETWORK[] = {"invite", "join", "serve", "sync",
-                                      "member", NULL};
+static const char *const NETWORK[] = {"join", "serve", "sync", NULL};
 
 /* 1 when argv asks for help anywhere after the command. */
 static int wants_help(int argc, char **argv) {
@@ -404,7 +411,7 @@ int main(int argc, char **argv) {
   /* Help needs no node: groups print their own (goal --help, goal add
    * --help), the others are handled here. */
   if (wants_help(argc - i - 1, argv + i + 1) && strcmp(name, "goal") &&
-      strcmp(name, "msg")) {
+      strcmp(name, "msg") && strcmp(name, "member")) {
     cli_usage(stdout, name);
     return EX_OK;
   }
@@ -413,7 +420,7 @@ int main(int argc, char **argv) {
   rc = cmd->run(&c, argc - i - 1, argv + i + 1);
   if (rc == HELP_SHOWN) rc = EX_OK;
   accord_free(c.docs);
-  accord_free(c.profiles);
+  accord_free(c.members);
   accord_free(c.wss);
   free(c.ws_name);
   accord_node_close(c.node);

@@ -197,6 +197,13 @@ struct accord_doc {
   uint8_t sk[64];
   uint8_t ws[16];
   int verify;
+  /* Membership (members.c): with verification on, import calls keycheck
+   * for every sealed batch chain after the seal's key was matched to the
+   * chain's actor: first..last are the seqs the chain carries. Non-zero
+   * (ENOTMEMBER) fails the whole import. NULL: every key is accepted. */
+  int (*keycheck)(void *ud, accord_doc *doc, const uint8_t *actor,
+                  const uint8_t *pk, uint32_t first, uint32_t last);
+  void *keycheck_ud;
 };
 
 /* actors.c */

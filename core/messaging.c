@@ -1,9 +1,8 @@
 /*
  * messaging.c — messaging documents (DESIGN §8; keys in docs/schema.md):
  * laying one out, fields, audiences, key messages with proof points,
- * approvals per member, and reading it as an accord_messaging. Also the
- * member profiles (name and function) that approvals and authors are shown
- * with until workspace membership exists.
+ * approvals per member, and reading it as an accord_messaging. Members'
+ * names and functions are the workspace's membership (core/members.c).
  *
  * Approvals are a map from the approver's actor id (hex) to {time, name,
  * role}: a member approves at most once (approving again refreshes it),
@@ -244,105 +243,3 @@ int accord_messaging_read(const accord_doc *doc, accord_messaging **out) {
                 (void **)out);
 }
 
-/* ---- profiles ------------------------------------------------------------------- */
-
-int accord_profile_set(accord_node *node, const uint8_t *ws, const char *name,
-                       const char *role) {
-  if (!node || !ws) return ACCORD_EINVAL;
-  if (name && !utf8_valid((const uint8_t *)name, strlen(name), NULL))
-    return ACCORD_EUTF8;
-  if (role && !utf8_valid((const uint8_t *)role, strlen(role), NULL))
-    return ACCORD_EUTF8;
-  accord_doc_info *docs = NULL;
-  accord_doc *doc = NULL;
-  accord_txn *txn = NULL;
-  size_t n = 0;
-  int rc = accord_node_doc_list(node, ws, ACCORD_PROFILE_TYPE, &docs, &n);
-  if (rc) return rc;
-  const uint8_t *me = accord_node_actor(node);
-  for (size_t i = 0; i < n && !doc; i++)
-    if (!memcmp(docs[i].creator, me, ACCORD_ACTOR_BYTES) &&
-        (rc = accord_node_doc_open(node, ws, docs[i].id, &doc)))
-      goto done;
-  if (!doc && (!name || !*name)) {
-    rc = ACCORD_EINVAL; /* a first profile needs a name */
-    goto done;
-  }
-  if (!doc && (rc = accord_node_doc_create(node, ws, ACCORD_PROFILE_TYPE, &doc)))
-    goto done;
-  for (int attempt = 0; attempt < 3; attempt++) {
-    char hex[2 * ACCORD_ACTOR_BYTES + 1];
-    dom_hex(me, ACCORD_ACTOR_BYTES, hex);
-    if ((rc = accord_node_txn_begin(node, doc, &txn))) goto done;
-    if ((rc = dom_put_str(txn, ACCORD_ROOT, "member", hex)) ||
-        (name && *name && (rc = dom_put_str(txn, ACCORD_ROOT, "name", name))) ||
-        (role && *role && (rc = dom_put_str(txn, ACCORD_ROOT, "role", role)))) {
-      accord_txn_abort(txn);
-      goto done;
-    }
-    rc = accord_node_txn_commit(node, txn, NULL);
-    if (rc != ACCORD_ESTALE) break;
-  }
-done:
-  accord_node_doc_close(node, doc);
-  accord_free(docs);
-  return rc;
-}
-
-typedef struct prof_ctx {
-  accord_node *node;
-  const uint8_t *ws;
-  accord_doc_info *docs;
-  size_t n;
-} prof_ctx;
-
-typedef struct prof_result {
-  accord_profile *v;
-  size_t n;
-} prof_result;
-
-static int prof_build(pack *p, void *vctx, void *vres) {
-  prof_ctx *c = vctx;
-  prof_result *r = vres;
-  accord_profile *v = c->n ? pk_alloc(p, c->n * sizeof *v) : NULL;
-  size_t used = 0, len;
-  if (c->n && !v) return ACCORD_ENOMEM;
-  for (size_t i = 0; i < c->n; i++) {
-    accord_doc *doc = NULL;
-    int rc = accord_node_doc_open(c->node, c->ws, c->docs[i].id, &doc);
-    if (rc) return rc;
-    const char *s = dom_get_str(doc, ACCORD_ROOT, "name", &len);
-    if (len) {
-      memcpy(v[used].member, c->docs[i].creator, ACCORD_ACTOR_BYTES);
-      memcpy(v[used].doc, c->docs[i].id, ACCORD_DOC_ID_BYTES);
-      v[used].name = pk_str(p, s, len);
-      s = dom_get_str(doc, ACCORD_ROOT, "role", &len);
-      v[used].role = pk_str(p, s, len);
-      used++;
-    }
-    accord_node_doc_close(c->node, doc);
-  }
-  r->v = v;
-  r->n = used;
-  return p->err;
-}
-
-int accord_profile_list(accord_node *node, const uint8_t *ws,
-                        accord_profile **out, size_t *n) {
-  if (!node || !ws || !out || !n) return ACCORD_EINVAL;
-  *out = NULL;
-  *n = 0;
-  prof_ctx c = {node, ws, NULL, 0};
-  int rc = accord_node_doc_list(node, ws, ACCORD_PROFILE_TYPE, &c.docs, &c.n);
-  if (rc) return rc;
-  prof_result *r = NULL;
-  rc = pk_run(prof_build, &c, sizeof *r, (void **)&r);
-  accord_free(c.docs);
-  if (rc) return rc;
-  size_t count = r->n;
-  if (count) memmove(r, r->v, count * sizeof *r->v);
-  *out = count ? (accord_profile *)r : NULL;
-  if (!count) mem_free(r);
-  *n = count;
-  return 0;
-}

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "identity.h"
+#include "members.h"
 #include "mem.h"
 #include "node.h"
 #include "utf8.h"
@@ -382,14 +383,6 @@ int accord_node_sync(accord_node *node) {
 
 /* ---- workspaces ---------------------------------------------------------- */
 
-typedef struct wsput {
-  const store_ws *ws;
-} wsput;
-
-static int ws_put_txn(store_txn *t, void *ctx) {
-  return store_ws_put(t, ((wsput *)ctx)->ws);
-}
-
 int accord_node_ws_create(accord_node *node, const char *name,
                           uint8_t *id_out) {
   if (!node || !name || !id_out) return ACCORD_EINVAL;
@@ -411,8 +404,9 @@ int accord_node_ws_create(accord_node *node, const char *name,
   ws.genesis = g;
   ws.genesis_len = GENESIS_MIN + len;
   ws.key = key;
-  wsput c = {&ws};
-  int rc = store_write(node->st, ws_put_txn, &c, NULL);
+  /* the workspace and its membership document, founder included, in one
+   * write (members.c) */
+  int rc = members_found(node, &ws, "", NULL);
   crypto_wipe(key, sizeof key);
   if (!rc) memcpy(id_out, ws.id, ACCORD_WS_ID_BYTES);
   return rc;

@@ -39,6 +39,14 @@ typedef struct ndoc {
   uint64_t seen;
   int pending_dirty; /* the stored pending set may differ from the doc's */
   int snap_bad;      /* the stored snapshot failed to load: rewrite it */
+  int pinned;        /* a workspace's system document, held open by
+                        members.c (one of refs) until the node closes */
+  /* members.c's caches on a pinned system document: the founder's actor
+   * (from the genesis record) and the last positive write check, valid
+   * while the document's chains total ok_gen changes */
+  int has_founder;
+  uint8_t founder[ACCORD_ACTOR_BYTES];
+  uint64_t ok_gen;
   nmark mark;
   store_heads heads; /* scratch for the write path */
 } ndoc;
@@ -65,8 +73,8 @@ ndoc *node_entry_by_id(accord_node *node, const uint8_t *ws,
 /* known[] and khash[] cover at least n actors (new ones zero). */
 int node_known_reserve(ndoc *nd, uint32_t n);
 /* Makes the node's identity the signer of one of its documents (seals,
- * seal.c). Verification stays off until workspace membership says whose
- * keys to accept: peers without keys must still be able to sync. */
+ * seal.c), turns seal verification on and installs the membership check
+ * (members.c): imports accept only members' sealed changes. */
 int node_doc_signer(const accord_node *node, accord_doc *doc,
                     const uint8_t *ws);
 static inline uint32_t node_known_of(const ndoc *nd, uint32_t a) {

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "members.h"
 #include "mem.h"
 #include "node.h"
 #include "sync.h"
@@ -69,7 +70,9 @@ int node_known_reserve(ndoc *nd, uint32_t n) {
 int node_doc_signer(const accord_node *node, accord_doc *doc,
                     const uint8_t *ws) {
   int rc = accord_doc_set_signer(doc, node->sk, ws);
-  return rc ? rc : accord_doc_set_verify(doc, 0);
+  if (rc) return rc;
+  members_hook((accord_node *)node, doc);
+  return accord_doc_set_verify(doc, 1);
 }
 
 void node_entry_describe(ndoc *nd, const store_doc *d) {
@@ -136,6 +139,13 @@ static int persist_txn(store_txn *t, void *ctx) {
     rc = store_changes_put(t, nd->ws, doc->id, doc->actor[a], &run,
                            h ? h->hash : zero_hash, nh.hash);
     if (!rc) rc = store_head_put(t, nd->ws, doc->id, &nh);
+    /* another author's verified seal, to forward its changes later */
+    if (!rc && a > 0 && ch->seal.seq > k && ch->seal.seq <= ch->n) {
+      uint8_t ps[SEAL_WIRE_BYTES];
+      memcpy(ps, ch->seal.pk, 32);
+      memcpy(ps + 32, ch->seal.sig, 64);
+      rc = store_seal_put(t, nd->ws, doc->id, doc->actor[a], ch->seal.seq, ps);
+    }
     /* the scratch heads now say what the store will hold */
     if (!rc && h) *h = nh;
     else if (!rc) rc = store_heads_push(hs, &nh);
@@ -164,6 +174,9 @@ int node_persist(accord_node *node, ndoc *nd) {
   persistctx c = {nd, 0, NULL};
   uint64_t id;
   int rc = node_known_reserve(nd, nd->doc->nactors);
+  /* this node's own new changes: only a member's are stored */
+  if (!rc && nd->doc->chains[0].n > node_known_of(nd, 0))
+    rc = members_write_check(node, nd);
   /* a loaded chain finds its change boundaries when first needed */
   for (uint32_t a = 0; a < nd->doc->nactors && !rc; a++)
     if (nd->doc->chains[a].n > node_known_of(nd, a))
@@ -248,9 +261,16 @@ int accord_node_doc_import(accord_node *node, accord_doc *doc,
     if ((rc = nmark_take(doc, &nd->mark))) break;
     if ((rc = accord_doc_import(doc, batch, len, stats))) break;
     if (before || doc->npending) nd->pending_dirty = 1;
+    if ((rc = members_import_check(node, nd))) {
+      nmark_restore(doc, &nd->mark);
+      if (stats) memset(stats, 0, sizeof *stats);
+      break;
+    }
+    if (stats) stats->pending = doc->npending; /* the check may drop some */
     if (!node_unpersisted(nd) || !(rc = node_persist(node, nd))) {
       nmark_drop(&nd->mark);
-      return 0;
+      /* stored: removals it brought drop what they cut off */
+      return members_after_import(node, nd);
     }
     nmark_restore(doc, &nd->mark);
     if (stats) memset(stats, 0, sizeof *stats);
@@ -311,6 +331,8 @@ int accord_node_doc_create(accord_node *node, const uint8_t *ws,
   if (!out) return ACCORD_EINVAL;
   *out = NULL;
   if (!node || !ws || !valid_type(type, &tlen)) return ACCORD_EINVAL;
+  /* a workspace has one membership document, made with it (members.c) */
+  if (!strcmp(type, ACCORD_SYSTEM_TYPE)) return ACCORD_EINVAL;
   store_clear_err(node->st);
   store_doc d;
   memcpy(d.ws, ws, ACCORD_WS_ID_BYTES);

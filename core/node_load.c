@@ -268,6 +268,38 @@ static void load_reset(loadctx *c) {
   c->pending.bytes.len = 0;
 }
 
+/* ---- seals --------------------------------------------------------------- */
+
+static int seal_one(void *ctx, const uint8_t *actor, uint32_t seq,
+                    const uint8_t *pk_sig) {
+  accord_doc *doc = ctx;
+  uint32_t a;
+  if (!doc_actor_find(doc, actor, &a) || a == 0) return 0;
+  chain *c = &doc->chains[a];
+  if (seq > c->n || seq <= c->seal.seq) return 0;
+  c->seal.seq = seq;
+  memcpy(c->seal.pk, pk_sig, 32);
+  memcpy(c->seal.sig, pk_sig + 32, 64);
+  return 0;
+}
+
+typedef struct sealctx {
+  const uint8_t *ws;
+  accord_doc *doc;
+} sealctx;
+
+static int seals_txn(store_txn *t, void *ctx) {
+  sealctx *c = ctx;
+  return store_seals_each(t, c->ws, c->doc->id, seal_one, c->doc);
+}
+
+/* The stored seals of other authors' chains (verified when they were
+ * stored), so that the document forwards their changes. */
+static int load_seals(accord_node *node, const uint8_t *ws, accord_doc *doc) {
+  sealctx c = {ws, doc};
+  return store_read(node->st, seals_txn, &c);
+}
+
 /* Loads a stored document into a new entry (refs 1). */
 int node_load_doc(accord_node *node, const uint8_t *ws, const uint8_t *id,
                   ndoc **out) {
@@ -287,6 +319,7 @@ int node_load_doc(accord_node *node, const uint8_t *ws, const uint8_t *id,
                        NULL);
     if (!rc) rc = check_heads(c.doc, &c.heads);
     if (!rc) rc = import_pending(c.doc, &c.pending);
+    if (!rc) rc = load_seals(node, ws, c.doc);
     if (!rc) break;
     if (rc == ACCORD_ENOMEM || rc == ACCORD_ENOTFOUND || rc == ACCORD_ESTORE)
       break;
@@ -410,6 +443,7 @@ int node_refresh(accord_node *node, ndoc *nd) {
     }
     rc = import_pending(nd->doc, &c.pending);
     if (c.pending.n) nd->pending_dirty = 1;
+    if (!rc && c.changes.n) rc = load_seals(node, nd->ws, nd->doc);
     if (!rc) nd->seen = now;
   }
   loose_free(&c.changes);

@@ -158,6 +158,25 @@ int store_head_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
 int store_head_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                    const store_head *h);
 
+/* ---- seals (store_docs.c) ------------------------------------------------ */
+
+/* The latest verified seal of each chain (DESIGN §4), so that a node can
+ * forward other authors' changes after a restart: key ws · doc · actor
+ * (one seal covers the whole chain up to its seq, so older ones are
+ * replaced), value seq (4, big-endian) ‖ public key (32) ‖ signature (64). */
+int store_seal_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                   const uint8_t *actor, uint32_t seq, const uint8_t *pk_sig);
+typedef int (*store_seal_fn)(void *ctx, const uint8_t *actor, uint32_t seq,
+                             const uint8_t *pk_sig);
+int store_seals_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                     store_seal_fn fn, void *ctx);
+
+/* Deletes a document's changes, heads, seals, pending changes and
+ * snapshot (its record stays): the first step of rewriting its history
+ * (members.c drops a removed member's changes past the cutoff). */
+int store_doc_history_clear(store_txn *t, const uint8_t *ws,
+                            const uint8_t *doc);
+
 /* ---- pending (store_docs.c) ---------------------------------------------- */
 
 typedef struct store_pend {

@@ -211,6 +211,55 @@ int store_head_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
   return store_put(t, DB_HEADS, k, K_ACTOR, v, sizeof v);
 }
 
+/* ---- seals --------------------------------------------------------------- */
+
+#define SEAL_VALUE (4 + 96)
+
+int store_seal_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                   const uint8_t *actor, uint32_t seq, const uint8_t *pk_sig) {
+  uint8_t k[K_ACTOR], v[SEAL_VALUE];
+  store_key(k, ws, doc, actor, 0);
+  be32_put(v, seq);
+  memcpy(v + 4, pk_sig, 96);
+  return store_put(t, DB_SEALS, k, K_ACTOR, v, sizeof v);
+}
+
+int store_seals_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                     store_seal_fn fn, void *ctx) {
+  uint8_t k[K_DOC];
+  store_key(k, ws, doc, NULL, 0);
+  store_scan sc;
+  int rc = store_scan_open(&sc, t, DB_SEALS, k, K_DOC, NULL, 0);
+  while (!rc && (rc = store_scan_next(&sc)) == 1) {
+    if (sc.k.mv_size != K_ACTOR || sc.v.mv_size != SEAL_VALUE) {
+      rc = store_fail(t->s, ACCORD_ECORRUPT, "seals: a malformed record");
+      break;
+    }
+    const uint8_t *v = sc.v.mv_data;
+    rc = fn(ctx, (const uint8_t *)sc.k.mv_data + K_DOC, be32_get(v), v + 4);
+  }
+  store_scan_close(&sc);
+  return rc;
+}
+
+/* ---- clearing a document's history ------------------------------------- */
+
+int store_doc_history_clear(store_txn *t, const uint8_t *ws,
+                            const uint8_t *doc) {
+  static const int dbs[] = {DB_CHANGES, DB_HEADS, DB_SEALS, DB_PENDING,
+                            DB_SNAPSHOTS};
+  uint8_t k[K_DOC];
+  store_key(k, ws, doc, NULL, 0);
+  int rc = 0;
+  for (size_t i = 0; i < sizeof dbs / sizeof dbs[0] && !rc; i++) {
+    store_scan sc;
+    rc = store_scan_open(&sc, t, dbs[i], k, K_DOC, NULL, 0);
+    while (!rc && (rc = store_scan_next(&sc)) == 1) rc = store_scan_del(&sc);
+    store_scan_close(&sc);
+  }
+  return rc;
+}
+
 /* ---- pending ------------------------------------------------------------- */
 
 int store_pending_replace(store_txn *t, const uint8_t *ws, const uint8_t *doc,

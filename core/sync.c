@@ -25,7 +25,9 @@
  * against that hash: a bad one fails the import (ESEAL), or, if the run
  * holds waiting changes, those are dropped as never verified and the run
  * retried. A run that reaches no seal yet (a gap in the author's chain)
- * waits in pending with its seal. Verification is independent of deps:
+ * waits in pending with its seal. The document's keycheck hook (members.c
+ * for node documents) then decides whether the sealing key may write
+ * these seqs at all (ENOTMEMBER). Verification is independent of deps:
  * a verified change may still wait for them. With verification off, seals
  * that arrive are ignored. Changes given to sync_import directly (loaded
  * from the node's own store) are trusted.
@@ -298,6 +300,10 @@ static int read_batch(importer *im, const uint8_t *p, size_t len) {
         rc = ACCORD_EKEY;
         break;
       }
+      if (nch && doc->keycheck &&
+          (rc = doc->keycheck(doc->keycheck_ud, doc, actor, seal,
+                              (uint32_t)first, (uint32_t)(first + nch - 1))))
+        break;
     }
     for (uint32_t k = 0; k < nch && !rc; k++) {
       size_t blen = change_body_len(r.p, mp_left(&r));

@@ -107,7 +107,9 @@ static int read_store(const char *dir, const uint8_t *ws_id,
   /* Lists are single buffers, strings inside them included: accord_free. */
   TRY(accord_node_ws_list(node, &ws, &nws));
   for (size_t i = 0; i < nws; i++) printf("workspace \"%s\"\n", ws[i].name);
-  TRY(accord_node_doc_list(node, ws_id, NULL, &docs, &ndocs));
+  /* Every workspace also holds its membership document (type "system"):
+   * list the notes only. */
+  TRY(accord_node_doc_list(node, ws_id, "note", &docs, &ndocs));
   for (size_t i = 0; i < ndocs; i++) printf("document of type %s\n", docs[i].type);
 
   TRY(accord_node_doc_open(node, ws_id, doc_id, &doc));

@@ -710,8 +710,10 @@ ACCORD_API const char *accord_node_errmsg(const accord_node *node);
 
 /* Workspaces --------------------------------------------------------------- */
 
-/* Creates a workspace named name (UTF-8, 1..256 bytes) founded by this node.
- * Its id (16 bytes, BLAKE2b of the genesis record) goes to id_out.
+/* Creates a workspace named name (UTF-8, 1..256 bytes) founded by this node,
+ * with its membership document (this node its first member, without a name
+ * until accord_member_update), in one durable write. Its id (16 bytes,
+ * BLAKE2b of the genesis record) goes to id_out.
  * Errors: EINVAL, EUTF8, ETOOBIG, EFULL, ESTORE, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_node_ws_create(accord_node *node,
                                                       const char *name,
@@ -733,7 +735,8 @@ ACCORD_API ACCORD_NODISCARD int accord_node_ws_list(accord_node *node,
 /* Documents ---------------------------------------------------------------- */
 
 /* Creates a document of type (1..64 bytes of [A-Za-z0-9._-], e.g. "goal",
- * "messaging", "system") in workspace ws, recorded with this node as its
+ * "messaging"; not "system": each workspace's one membership document is
+ * made with it) in workspace ws, recorded with this node as its
  * creator and the current time, and opens it (close with
  * accord_node_doc_close). Errors: EINVAL, ENOTFOUND (ws), EFULL, ESTORE,
  * ENOMEM. */
@@ -852,9 +855,9 @@ ACCORD_API ACCORD_NODISCARD int accord_node_verify(accord_node *node);
  *
  * The team's documents (DESIGN §8), as accord documents in a node's
  * workspace: a goal is a document of type ACCORD_GOAL_TYPE, a messaging
- * document one of type ACCORD_MESSAGING_TYPE, and each member's name and
- * function (until workspace membership exists) a document of type
- * ACCORD_PROFILE_TYPE. docs/schema.md gives every key, its type and why.
+ * document one of type ACCORD_MESSAGING_TYPE; members' names and functions
+ * are the workspace's membership (accord_member_list). docs/schema.md gives
+ * every key, its type and why.
  *
  * Writes take an open transaction (accord_node_txn_begin or
  * accord_txn_begin) on a document of the right type and do nothing else:
@@ -875,13 +878,12 @@ ACCORD_API ACCORD_NODISCARD int accord_node_verify(accord_node *node);
  * "title", "product", "value-prop", "positioning", "press-release", "faq",
  * "status" (draft|review|approved). Underscores may replace dashes.
  *
- * Results (accord_goal, accord_messaging, conflicts, the alignment report,
- * profiles) are single buffers the caller frees with accord_free; strings
+ * Results (accord_goal, accord_messaging, conflicts, the alignment report)
+ * are single buffers the caller frees with accord_free; strings
  * inside are NUL-terminated UTF-8 and live as long as the buffer.
  */
 #define ACCORD_GOAL_TYPE "goal"
 #define ACCORD_MESSAGING_TYPE "messaging"
-#define ACCORD_PROFILE_TYPE "profile"
 
 /* Text diffs ---------------------------------------------------------------- */
 
@@ -1118,30 +1120,6 @@ ACCORD_API ACCORD_NODISCARD int accord_domain_check(int is_goal,
 ACCORD_API ACCORD_NODISCARD int accord_parse_date(const char *s,
                                                   int64_t *ms);
 
-/* Profiles: a member's name and function ------------------------------------ */
-
-typedef struct accord_profile {
-  uint8_t member[ACCORD_ACTOR_BYTES];
-  const char *name;
-  const char *role; /* product|marketing|shared or "" */
-  uint8_t doc[ACCORD_DOC_ID_BYTES];
-} accord_profile;
-
-/* Records this node's name and role (NULL or "" keeps the current one) in
- * its profile document in ws, creating it the first time, as one durable
- * change. Errors: EINVAL, EUTF8, ENOTFOUND (ws), EFULL, ESTORE, ENOMEM. */
-ACCORD_API ACCORD_NODISCARD int accord_profile_set(accord_node *node,
-                                                   const uint8_t *ws,
-                                                   const char *name,
-                                                   const char *role);
-
-/* Every profile in ws (one per member that wrote one), in document id
- * order. Errors: ENOTFOUND (ws), ECORRUPT, ESTORE, ENOMEM. */
-ACCORD_API ACCORD_NODISCARD int accord_profile_list(accord_node *node,
-                                                    const uint8_t *ws,
-                                                    accord_profile **out,
-                                                    size_t *n);
-
 /* The alignment report ------------------------------------------------------ */
 
 typedef enum accord_align_kind {
@@ -1174,7 +1152,143 @@ ACCORD_API ACCORD_NODISCARD int accord_align_report(accord_node *node,
 
 /* ===========================================================================
  * Membership and invites (DESIGN §7; core/members*.c, core/token.c)
+ *
+ * Each workspace has one membership document of type "system" (schema in
+ * docs/schema.md) whose id every node derives from the workspace id. Only
+ * its members' changes are accepted: every import checks the sealing key
+ * against it (ENOTMEMBER), and a node that is not a member cannot commit.
+ * Members are identified by their actor id (8 bytes, derived from the
+ * public key); a second key for an existing actor id is refused.
  */
+
+#define ACCORD_SYSTEM_TYPE "system"
+#define ACCORD_INVITE_SECRET_BYTES 32
+#define ACCORD_INVITE_ID_BYTES 16
+
+/* The id (16 bytes into id) of workspace ws's membership document.
+ * Errors: EINVAL, ENOMEM (crypto init). */
+ACCORD_API ACCORD_NODISCARD int accord_system_doc_id(const uint8_t *ws,
+                                                     uint8_t *id);
+
+typedef struct accord_member {
+  uint8_t actor[ACCORD_ACTOR_BYTES];
+  uint8_t public_key[ACCORD_PUBKEY_BYTES];
+  const char *name; /* NUL-terminated, inside the same buffer; may be "" */
+  const char *role; /* product|marketing|shared or "" */
+  uint8_t added_by[ACCORD_ACTOR_BYTES]; /* the author of the add */
+  int64_t added_at;                     /* ms since the epoch */
+  int removed;                          /* 1: removed (no new changes) */
+  uint8_t removed_by[ACCORD_ACTOR_BYTES]; /* one remover, when removed */
+  int64_t removed_at;
+} accord_member;
+
+/* Every member of ws, current and removed, in actor id order: *out is one
+ * buffer (free with accord_free), *n entries. Errors: ENOTFOUND (no such
+ * workspace), ENOTMEMBER (this node holds no membership document for ws),
+ * ECORRUPT, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_member_list(accord_node *node,
+                                                   const uint8_t *ws,
+                                                   accord_member **out,
+                                                   size_t *n);
+
+/* Adds the holder of public_key (32 bytes) as a member named name (UTF-8,
+ * 1..256 bytes) with role (product|marketing|shared, NULL or "" for none),
+ * as one durable change by this node. Adding a current member again is a
+ * no-op; a removed member's key cannot be added again (EINVAL: that would
+ * erase the cutoffs). Errors: EINVAL, EKEY (another key already holds that
+ * actor id),
+ * ENOTMEMBER (this node is not a member), ESTALE, EFULL, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_member_add(accord_node *node,
+                                                  const uint8_t *ws,
+                                                  const uint8_t *public_key,
+                                                  const char *name,
+                                                  const char *role);
+
+/* Sets this node's own member name and/or role (NULL or "" keeps it), as
+ * one durable change. Errors: as accord_member_add. */
+ACCORD_API ACCORD_NODISCARD int accord_member_update(accord_node *node,
+                                                     const uint8_t *ws,
+                                                     const char *name,
+                                                     const char *role);
+
+/* Removes member actor (8 bytes): one durable change recording, per
+ * document of ws, how much of the member's work this node holds (the
+ * cutoff). Every node then refuses the member's changes past the cutoff
+ * (ENOTMEMBER) and drops those it had already stored. Errors: ENOTFOUND
+ * (no such member), ENOTMEMBER, ESTALE, EFULL, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_member_remove(accord_node *node,
+                                                     const uint8_t *ws,
+                                                     const uint8_t *actor);
+
+/* A parsed invite token (docs/token.md). One buffer: free it with
+ * accord_invite_free, which wipes the key and secret. */
+typedef struct accord_invite {
+  uint8_t ws[ACCORD_WS_ID_BYTES];
+  uint8_t key[32];                          /* the workspace key */
+  uint8_t secret[ACCORD_INVITE_SECRET_BYTES];
+  int64_t expires;                          /* ms since the epoch */
+  size_t naddrs;
+  const char **addrs; /* HOST:PORT strings, inside the same buffer */
+} accord_invite;
+
+/* Records a new invite to ws in the membership document (one durable
+ * change) and returns its token in *token (NUL-terminated, free with
+ * accord_free): the workspace id and key, the peer addresses addrs[naddrs]
+ * (0..16, each 1..255 printable ASCII bytes), a fresh 32-byte secret and
+ * the expiry expires_ms (ms since the epoch, in the future). Errors:
+ * EINVAL, ENOTFOUND (ws), ENOTMEMBER, EFULL, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_invite_create(
+    accord_node *node, const uint8_t *ws, const char *const *addrs,
+    size_t naddrs, int64_t expires_ms, char **token);
+
+/* Parses a token (bytes from outside: every field is checked). *out is
+ * NULL on failure. Errors: EINVAL, EMALFORMED (not a token, truncated or a
+ * wrong checksum), EVERSION (a token version this build does not know),
+ * ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_invite_parse(const char *token,
+                                                    accord_invite **out);
+
+/* Wipes and frees a parsed invite. NULL is a no-op. */
+ACCORD_API void accord_invite_free(accord_invite *invite);
+
+/* The invite id (16 bytes) of a secret: what the membership document
+ * records instead of the secret. Errors: EINVAL, ENOMEM (crypto init). */
+ACCORD_API ACCORD_NODISCARD int accord_invite_id(const uint8_t *secret,
+                                                 uint8_t *id);
+
+/* Member side of joining: a joiner with Ed25519 key joiner_pk presents the
+ * secret of an invite of ws. If the invite exists and is not used, revoked
+ * or expired, one durable change by this node adds the joiner (name 1..256
+ * bytes of UTF-8, role as accord_member_add) and marks the invite used.
+ * Redeeming again with the same key after it succeeded is a no-op.
+ * Errors: EINVITE, EINVAL, EKEY, ENOTMEMBER (this node is not a member),
+ * ESTALE, EFULL, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_invite_redeem(
+    accord_node *node, const uint8_t *ws, const uint8_t *secret,
+    const uint8_t *joiner_pk, const char *name, const char *role);
+
+/* Revokes invite id (16 bytes) of ws, as one durable change. Revoking a
+ * used or revoked invite is a no-op. Errors: EINVITE (unknown), ENOTMEMBER,
+ * ESTALE, EFULL, ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_invite_revoke(accord_node *node,
+                                                     const uint8_t *ws,
+                                                     const uint8_t *id);
+
+typedef struct accord_invite_info {
+  uint8_t id[ACCORD_INVITE_ID_BYTES];
+  uint8_t by[ACCORD_ACTOR_BYTES];
+  int64_t created, expires; /* ms since the epoch */
+  int used, revoked;
+  uint8_t used_by[ACCORD_ACTOR_BYTES]; /* when used */
+} accord_invite_info;
+
+/* Every invite of ws in id order: *out is one buffer (free with
+ * accord_free). Errors: ENOTFOUND (no such workspace), ENOTMEMBER (no
+ * membership document), ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_invite_list(accord_node *node,
+                                                   const uint8_t *ws,
+                                                   accord_invite_info **out,
+                                                   size_t *n);
 
 /* ====================== end of membership and invites ===================== */
 

@@ -75,6 +75,21 @@ static inline accord_node *st_open(const char *dir,
                accord_node_errmsg(node));                                  \
   } while (0)
 
+/* An in-memory replica of document id of workspace ws written by a new
+ * member of ws (added by node): its own key pair, sealing its changes so
+ * that node accepts them. */
+static inline accord_doc *st_member_peer(accord_node *node, const uint8_t *ws,
+                                         const uint8_t *id, const char *name) {
+  uint8_t pk[32], sk[64], actor[8];
+  accord_doc *peer = NULL;
+  AOK(accord_sign_keypair(pk, sk));
+  AOK(accord_key_actor(pk, actor));
+  NOK(node, accord_member_add(node, ws, pk, name, NULL));
+  AOK(accord_doc_new(id, actor, &peer));
+  AOK(accord_doc_set_signer(peer, sk, ws));
+  return peer;
+}
+
 /* One durable commit setting root key to an int. */
 static inline void st_put_int(accord_node *node, accord_doc *doc,
                               const char *key, int64_t v) {

@@ -312,7 +312,7 @@ static void align_report_rules(void **state) {
   uint8_t ws[16];
   AOK(accord_node_open(dir, NULL, &node));
   AOK(accord_node_ws_create(node, "team", ws));
-  AOK(accord_profile_set(node, ws, "Ana", "product"));
+  AOK(accord_member_update(node, ws, "Ana", "product"));
   const int64_t day = 86400000, jan1 = 1767225600000; /* 2026-01-01 */
   accord_doc *g1, *g2, *m;
   accord_txn *t;
@@ -351,12 +351,12 @@ static void align_report_rules(void **state) {
   assert_true(it[1].elapsed > 0.49 && it[1].elapsed < 0.51);
   assert_int_equal(it[2].kind, ACCORD_ALIGN_MSG_UNAPPROVED);
   accord_free(it);
-  accord_profile *p = NULL;
-  AOK(accord_profile_list(node, ws, &p, &n));
+  accord_member *p = NULL;
+  AOK(accord_member_list(node, ws, &p, &n));
   assert_int_equal(n, 1);
   assert_string_equal(p[0].name, "Ana");
   assert_string_equal(p[0].role, "product");
-  assert_memory_equal(p[0].member, accord_node_actor(node), 8);
+  assert_memory_equal(p[0].actor, accord_node_actor(node), 8);
   accord_free(p);
   accord_node_doc_close(node, g1);
   accord_node_doc_close(node, g2);

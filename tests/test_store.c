@@ -309,11 +309,13 @@ static void workspaces_and_docs(void **state) {
   assert_int_equal(n, 2);
   for (size_t i = 0; i < n; i++) assert_string_equal(dl[i].type, "goal");
   accord_free(dl);
+  /* every workspace also holds its membership document */
   NOK(node, accord_node_doc_list(node, w1, NULL, &dl, &n));
-  assert_int_equal(n, 3);
+  assert_int_equal(n, 4);
   accord_free(dl);
   NOK(node, accord_node_doc_list(node, w2, NULL, &dl, &n));
-  assert_int_equal(n, 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(dl[0].type, ACCORD_SYSTEM_TYPE);
   accord_free(dl);
   assert_int_equal(accord_node_doc_list(node, nows, NULL, &dl, &n),
                    ACCORD_ENOTFOUND);
@@ -403,7 +405,7 @@ static void roundtrip_every_change(void **state) {
   uint8_t ws[16], id[16];
   accord_doc *doc;
   NOK(node, accord_node_ws_create(node, "w", ws));
-  NOK(node, accord_node_doc_create(node, ws, "system", &doc));
+  NOK(node, accord_node_doc_create(node, ws, "note", &doc));
   memcpy(id, accord_doc_id(doc), 16);
   edit_everything(node, doc);
   size_t len;
@@ -484,7 +486,7 @@ static void snapshot_plus_tail(void **state) {
   assert_string_equal(want, got);
   st_assert_replays(doc);
   NOK(node, accord_node_maintain(node, ACCORD_MAINTAIN_ALL, &ms));
-  assert_int_equal(ms.snapshots, 1);
+  assert_int_equal(ms.snapshots, 2); /* the goal and the membership doc */
   accord_node_close(node);
   accord_free(want);
   accord_free(got);
@@ -562,9 +564,8 @@ static void import_durable_with_pending(void **state) {
   st_put_int(node, doc, "mine", 1);
 
   /* a peer: replica with its own actor, starting from our changes */
-  uint8_t peer_actor[8] = {9, 9, 9, 9, 9, 9, 9, 9};
-  accord_doc *peer;
-  AOK(accord_doc_new(id, peer_actor, &peer));
+  /* (a member: the node accepts only members' sealed changes) */
+  accord_doc *peer = st_member_peer(node, ws, id, "peer");
   uint8_t *batch;
   size_t blen;
   AOK(accord_doc_changes_since(doc, NULL, 0, &batch, &blen));
@@ -899,9 +900,8 @@ static void alloc_failures(void **state) {
   assert_true(failed > 3);
 
   /* imports: a peer's change */
-  uint8_t peer_actor[8] = {7, 7, 7, 7, 7, 7, 7, 7};
-  accord_doc *peer;
-  AOK(accord_doc_new(id, peer_actor, &peer));
+  /* (a member: the node accepts only members' sealed changes) */
+  accord_doc *peer = st_member_peer(node, ws, id, "peer");
   for (long k = 1; k <= 60; k++) {
     accord_txn *t;
     accord_value v = accord_int(k);

@@ -7,6 +7,7 @@
  * after a sync.
  *
  *   accord-test-peer fork DIR DOC STATE OP ARGS...   copy, edit, save STATE
+ *                                                    (prints Ben's actor id)
  *   accord-test-peer merge DIR DOC STATE             import STATE's changes
  *
  * DOC is a hex id prefix (first workspace). OPs:
@@ -22,8 +23,8 @@
 
 #include "accord.h"
 
-static const uint8_t BEN[ACCORD_ACTOR_BYTES] = {0x42, 0x42, 0x42, 0x42,
-                                                0x42, 0x42, 0x42, 0x42};
+static uint8_t BEN[ACCORD_ACTOR_BYTES];
+static uint8_t ben_pk[32], ben_sk[64];
 
 static int die(const char *what, int rc) {
   fprintf(stderr, "accord-test-peer: %s: %s\n", what,
@@ -79,6 +80,23 @@ static uint8_t *read_all(const char *path, size_t *n) {
   return b;
 }
 
+/* Ben's key pair from STATE.key, made the first time. */
+static void ben_key(const char *state, int create) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s.key", state);
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    if (fread(ben_sk, 1, 64, f) != 64) die("short key file", 0);
+    fclose(f);
+    memcpy(ben_pk, ben_sk + 32, 32);
+  } else {
+    if (!create) die(path, 0);
+    CHECK(accord_sign_keypair(ben_pk, ben_sk));
+    write_file(path, ben_sk, 64);
+  }
+  CHECK(accord_key_actor(ben_pk, BEN));
+}
+
 int main(int argc, char **argv) {
   if (argc < 5) {
     fprintf(stderr, "usage: accord-test-peer fork|merge DIR DOC STATE [OP ARGS...]\n");
@@ -97,8 +115,13 @@ int main(int argc, char **argv) {
   CHECK(accord_node_doc_open(node, ws, id, &doc));
   if (fork_) {
     if (argc < 7) die("fork needs OP and its arguments", 0);
+    ben_key(argv[4], 1);
+    int arc = accord_member_add(node, ws, ben_pk, "Ben", "marketing");
+    if (arc && arc != ACCORD_EINVAL) die("accord_member_add", arc);
+    /* EINVAL: Ben was removed; he still edits, and the node refuses it */
     CHECK(accord_doc_changes_since(doc, NULL, 0, &bytes, &len));
     CHECK(accord_doc_new(id, BEN, &ben));
+    CHECK(accord_doc_set_signer(ben, ben_sk, ws));
     CHECK(accord_doc_import(ben, bytes, len, NULL));
     accord_free(bytes);
     accord_txn *t;
@@ -134,10 +157,14 @@ int main(int argc, char **argv) {
     CHECK(accord_txn_commit(t, NULL));
     CHECK(accord_doc_save(ben, &bytes, &len));
     write_file(argv[4], bytes, len);
+    for (int k = 0; k < ACCORD_ACTOR_BYTES; k++) printf("%02x", BEN[k]);
+    printf("\n");
   } else {
     uint8_t *saved = read_all(argv[4], &len), *vv = NULL;
     size_t vlen = 0;
+    ben_key(argv[4], 0);
     CHECK(accord_doc_load(saved, len, BEN, &ben));
+    CHECK(accord_doc_set_signer(ben, ben_sk, ws));
     free(saved);
     CHECK(accord_doc_version(doc, &vv, &vlen));
     CHECK(accord_doc_changes_since(ben, vv, vlen, &bytes, &len));

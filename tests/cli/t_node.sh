@@ -24,7 +24,7 @@ bad 2 init
 err_has "--name"
 bad 2 init --name Ana --role janitor
 bad 2 frobnicate
-bad 2 invite
+bad 2 join
 err_has "network"
 bad 2 --dir
 bad 2 --bogus goal list

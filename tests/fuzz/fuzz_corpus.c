@@ -6,8 +6,9 @@
  *   DIR/load/    saved documents (empty, the base, the editor replica);
  *   DIR/frame/   received transport streams under fuzz_frame_key: a byte
  *                choosing the read sizes, then header and frames (small
- *                and large messages, with and without the FINAL frame).
- *   DIR/beacon/  discovery beacons sealed under fuzz_beacon_ws_key's key.
+ *                and large messages, with and without the FINAL frame);
+ *   DIR/beacon/  discovery beacons sealed under fuzz_beacon_ws_key's key;
+ *   DIR/token/   invite tokens with 0, 1 and 16 peer addresses.
  * Usage: fuzz_corpus DIR
  */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "accord.h"
 #include "beacon_codec.h"
 #include "frame.h"
+#include "members.h"
 #include "fuzz_common.h"
 #include "mp.h"
 
@@ -111,6 +113,32 @@ static void frames(const char *dir, const char *name, int count, size_t size,
   buf_free(&b);
 }
 
+/* DIR/token/: invite tokens with 0, 1 and 16 addresses. */
+static void tokens(const char *dir) {
+  static const char *const addrs[16] = {
+      "127.0.0.1:7000", "[::1]:7001",  "laptop.local:7002", "a:1", "b:2",
+      "c:3",            "d:4",         "e:5",               "f:6", "g:7",
+      "h:8",            "i:9",         "j:10",              "k:11", "l:12",
+      "m:13"};
+  static const size_t counts[] = {0, 1, 16};
+  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+    accord_invite inv;
+    memset(&inv, 0, sizeof inv);
+    memset(inv.ws, 0x11, sizeof inv.ws);
+    memset(inv.key, 0x22, sizeof inv.key);
+    memset(inv.secret, 0x33, sizeof inv.secret);
+    inv.expires = 1767225600000;
+    inv.naddrs = counts[i];
+    inv.addrs = (const char **)addrs;
+    char *t = NULL, name[32];
+    int rc = token_encode(&inv, &t);
+    if (rc) fuzz_die("token_encode", rc);
+    snprintf(name, sizeof name, "addrs-%zu", counts[i]);
+    write_file(dir, "token", name, (const uint8_t *)t, strlen(t));
+    accord_free(t);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -151,6 +179,7 @@ int main(int argc, char **argv) {
   frames(dir, "several-final", 5, 24, 1);
   frames(dir, "only-final", 0, 0, 1);
   beacons(dir);
+  tokens(dir);
   accord_doc_free(empty);
   accord_doc_free(base);
   accord_doc_free(ed);
