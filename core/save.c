@@ -1,12 +1,15 @@
 /*
  * save.c — a whole document as bytes, and back, fast.
  *
- * Format (version 4):
- *   ["accord-doc", 4, doc bin16, workspace bin16, verify bool,
+ * Format (version 5):
+ *   ["accord-doc", 5, doc bin16, workspace bin16, verify bool,
  *    [actor bin8 ...],
- *    history: [[ref, n, end_op, time, [table refs], bodies bin, seal] ...],
+ *    history: [[ref, n, end_op, time, [table refs], packed bin, seal] ...],
  *    pending: [ref, seq, body bin, seal bin96|nil, ...],
- *    snapshot bin, checksum uint]
+ *    snapshot bin (one zstd frame), checksum uint]
+ * packed is the chain's n change bodies as pack.c's compressed columns.
+ * Version 4 held the bodies back to back and the snapshot uncompressed; it
+ * is still read.
  * seal is nil or [seq, bin96]: the chain's latest good seal (seal.c), the
  * public key and signature as batches carry them (sync.c). workspace and
  * verify are the document's seal settings (accord_doc_set_workspace,
@@ -26,12 +29,14 @@
 
 #include "mem.h"
 #include "mp.h"
+#include "pack.h"
 #include "snapshot.h"
 #include "sum.h"
 #include "sync.h"
 
 #define SAVE_MAGIC "accord-doc"
-#define SAVE_VERSION 4
+#define SAVE_VERSION 5
+#define SAVE_VERSION_ROWS 4 /* bodies uncompressed, still read */
 
 int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   if (!out || !len) return ACCORD_EINVAL;
@@ -43,9 +48,13 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   uint32_t *ref = mem_alloc((doc->nactors + 1) * sizeof *ref);
   if (!ref) return ACCORD_ENOMEM;
   for (uint32_t a = 0; a < doc->nactors; a++) ref[a] = a;
-  buf snap = {0}, b = {0};
+  buf snap = {0}, zsnap = {0}, b = {0};
   int rc = snap_put(doc, ref, &snap);
   mem_free(ref);
+  /* the chains stay packed: history nothing reads is kept small */
+  for (uint32_t a = 0; a < doc->nactors && !rc; a++)
+    rc = chain_pack(&doc->chains[a], PACK_LEVEL_SAVE);
+  if (!rc) rc = pack_deflate(snap.p, snap.len, PACK_LEVEL_SAVE, &zsnap);
   if (!rc) {
     mp_put_array(&b, 10);
     mp_put_str(&b, SAVE_MAGIC, strlen(SAVE_MAGIC));
@@ -69,7 +78,7 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
       mp_put_int(&b, c->time);
       mp_put_array(&b, c->ntab);
       for (uint32_t i = 0; i < c->ntab; i++) mp_put_uint(&b, c->tab[i]);
-      mp_put_bin(&b, c->bytes.p, c->bytes.len);
+      mp_put_bin(&b, c->packed.p, c->packed.len);
       if (c->seal.seq) {
         uint8_t s[SEAL_WIRE_BYTES];
         memcpy(s, c->seal.pk, 32);
@@ -90,11 +99,12 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
       if (p->seal) mp_put_bin(&b, p->seal, SEAL_WIRE_BYTES);
       else mp_put_nil(&b);
     }
-    mp_put_bin(&b, snap.p, snap.len);
+    mp_put_bin(&b, zsnap.p, zsnap.len);
     if (!b.err) mp_put_uint(&b, sum64(b.p, b.len));
     rc = b.err;
   }
   buf_free(&snap);
+  buf_free(&zsnap);
   if (rc) {
     buf_free(&b);
     return rc;
@@ -105,7 +115,7 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
 
 /* Reads the history and pending sections into doc. */
 static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
-                       uint32_t nactors) {
+                       uint32_t nactors, uint64_t version) {
   uint32_t nc, five, np;
   if (mp_get_array(r, &nc)) return ACCORD_EMALFORMED;
   for (uint32_t i = 0; i < nc; i++) {
@@ -134,10 +144,14 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     }
     if (c->tab[0] != actors[ref]) return ACCORD_EMALFORMED; /* the author */
     c->ntab = ntab;
-    if (mp_get_bin(r, &bodies, &blen) || blen < 6 * n || blen > UINT32_MAX)
+    if (mp_get_bin(r, &bodies, &blen) || blen > UINT32_MAX ||
+        (version == SAVE_VERSION_ROWS ? blen < 6 * n : blen == 0))
       return ACCORD_EMALFORMED;
-    if (!buf_reserve(&c->bytes, blen)) return c->bytes.err;
-    buf_put(&c->bytes, bodies, blen);
+    /* packed bodies are unpacked (and checked) when first read */
+    buf *into = version == SAVE_VERSION_ROWS ? &c->bytes : &c->packed;
+    if (!buf_reserve(into, blen)) return into->err;
+    buf_put(into, bodies, blen);
+    if (version != SAVE_VERSION_ROWS) c->base = (uint32_t)n;
     c->n = (uint32_t)n;
     c->end_op = (uint32_t)end_op;
     c->time = time;
@@ -207,7 +221,8 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
       mlen != strlen(SAVE_MAGIC) || memcmp(magic, SAVE_MAGIC, mlen) ||
       mp_get_uint(&r, &version))
     return ACCORD_EMALFORMED;
-  if (version != SAVE_VERSION) return ACCORD_EVERSION;
+  if (version != SAVE_VERSION && version != SAVE_VERSION_ROWS)
+    return ACCORD_EVERSION;
   const uint8_t *ws;
   size_t wslen;
   int verify;
@@ -231,7 +246,7 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
     else rc = doc_actor_index(doc, id, &actors[i]);
   }
   if (!rc && na == 0) rc = ACCORD_EMALFORMED;
-  if (!rc) rc = get_history(&r, doc, actors, na);
+  if (!rc) rc = get_history(&r, doc, actors, na, version);
   const uint8_t *snap = NULL;
   size_t slen = 0;
   uint64_t sum = 0;
@@ -246,7 +261,14 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   (void)summed_end;
 #endif
   docstate st;
+  buf zsnap = {0};
+  if (!rc && version == SAVE_VERSION) {
+    rc = pack_inflate(snap, slen, &zsnap);
+    snap = zsnap.p;
+    slen = zsnap.len;
+  }
   if (!rc) rc = snap_get(doc, snap, slen, actors, na, &st);
+  buf_free(&zsnap);
   mem_free(actors);
   if (rc) {
     accord_doc_free(doc);

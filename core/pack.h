@@ -1,0 +1,33 @@
+/*
+ * pack.h — a chain's change bodies as compressed columns (format in pack.c).
+ *
+ * Used by saved documents (save format 5) and to keep history that nothing
+ * reads compressed in memory. Unpacking rebuilds exactly the canonical
+ * bodies that were packed, byte for byte, so hashes and seals still hold.
+ */
+#ifndef ACCORD_PACK_H
+#define ACCORD_PACK_H
+
+#include "doc.h"
+
+/* zstd levels: saving a document, and packing in memory. */
+#define PACK_LEVEL_SAVE 19
+/* Packed frames never unpack to more than this (bodies and columns). */
+#define PACK_MAX_RAW ((size_t)1 << 30)
+
+/* Appends a zstd frame holding bodies 1..c->n of an indexed chain
+ * (c->base == 0, c->off set) to out. Errors: ENOMEM, ETOOBIG. */
+int pack_bodies(const chain *c, int level, buf *out);
+
+/* Appends the n canonical bodies packed in p[0..len) to out. Errors:
+ * EMALFORMED (not a frame pack_bodies wrote for n changes), ETOOBIG,
+ * ENOMEM. out keeps what it held on error. */
+int unpack_bodies(const uint8_t *p, size_t len, uint32_t n, buf *out);
+
+/* zstd in one frame, for other sections of saved documents: deflate
+ * appends p[0..n) compressed to out; inflate appends what a frame holds,
+ * at most PACK_MAX_RAW bytes. Errors: ENOMEM, ETOOBIG, EMALFORMED. */
+int pack_deflate(const uint8_t *p, size_t n, int level, buf *out);
+int pack_inflate(const uint8_t *p, size_t len, buf *out);
+
+#endif
