@@ -9,7 +9,8 @@
  * piece, which zstd then squeezes to a fraction of a byte per edit.
  *
  * Raw format (what the zstd frame holds): uvarint version (1), then NCOLS
- * columns, each uvarint length ‖ bytes. Per change, FLAG says how it is kept:
+ * columns, each uvarint length ‖ bytes. Values are uvarints (svarints
+ * zigzag-coded), actors 8 bytes. Per change, FLAG says how it is kept:
  *   0 columnar: START uvarint start_delta, TIME svarint time_delta,
  *     NACT uvarint + ACT 8 bytes each (new actors), NDEP uvarint + DEP
  *     uvarints (deps as in the body), message nil, NOPS uvarint, then per op
@@ -17,12 +18,15 @@
  *       obj:   OBJREF uvarint (0 nil, else ref + 1), OBJCTR svarint (delta
  *              from the previous op's obj counter; absent for nil)
  *       INS:   LREF (0 nil, else ref + 1), LBACK uvarint back; RREF likewise,
- *              RCTR svarint (the right origin's counter minus the previous
- *              right origin's); TLEN uvarint + TEXT bytes (text content)
+ *              RCTR: 0 the previous right origin's counter, 1 the left
+ *              origin's counter + 1, else 2 + svarint (the counter minus
+ *              the previous right origin's); TLEN uvarint + TEXT bytes
  *       RMV:   TREF uvarint ref, TCTR svarint (target counter minus the
  *              previous target's), COUNT uvarint
  *   1 raw: RAWLEN uvarint + RAW bytes, the body as it is.
- * Everything else (map ops, list inserts, messages) stays raw. The packer
+ * Everything else (map ops, list inserts, messages) stays raw. FLAG, KIND,
+ * TEXT, RAW, ACT and DEP hold their values as they are; every other column
+ * holds runs: pairs (count >= 1, value) of uvarints. The packer
  * decodes each columnar change straight back and compares it with the body;
  * any difference keeps that change raw, so unpacking gives back exactly the
  * bytes that were packed, whatever they were.
@@ -63,15 +67,19 @@ static void put_uv(buf *b, uint64_t v) {
   buf_put(b, t, n);
 }
 
-static void put_sv(buf *b, int64_t v) {
-  put_uv(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
+static uint64_t zig(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 
+static void put_sv(buf *b, int64_t v) { put_uv(b, zig(v)); }
+
+/* A column cursor. Run-length columns (rle) hold pairs (count >= 1, value)
+ * of uvarints; the others hold the values themselves. */
 typedef struct rd {
   const uint8_t *p, *end;
+  int rle;
+  uint64_t left, val; /* rle: what is left of the current run */
 } rd;
 
-static int get_uv(rd *r, uint64_t *v) {
+static int get_plain(rd *r, uint64_t *v) {
   uint64_t x = 0;
   for (int s = 0; s < 64; s += 7) {
     if (r->p == r->end) return ACCORD_EMALFORMED;
@@ -86,10 +94,31 @@ static int get_uv(rd *r, uint64_t *v) {
   return ACCORD_EMALFORMED;
 }
 
+static int get_uv(rd *r, uint64_t *v) {
+  if (!r->rle) return get_plain(r, v);
+  if (r->left == 0 &&
+      (get_plain(r, &r->left) || r->left == 0 || get_plain(r, &r->val)))
+    return ACCORD_EMALFORMED;
+  r->left--;
+  *v = r->val;
+  return 0;
+}
+
+/* Columns kept as runs: all but bytes, and but the columns whose lengths
+ * bound how many changes, ops and deps a frame can claim (FLAG: one byte a
+ * change, KIND: one a op, DEP: at least one a dep), so that the work and
+ * the output of unpacking grow only with the bytes really decompressed. */
+static int col_rle(int col) {
+  return col != C_RAW && col != C_ACT && col != C_TEXT && col != C_DEP &&
+         col != C_FLAG && col != C_KIND;
+}
+
+static int64_t unzig(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
+
 static int get_sv(rd *r, int64_t *v) {
   uint64_t u;
   if (get_uv(r, &u)) return ACCORD_EMALFORMED;
-  *v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+  *v = unzig(u);
   return 0;
 }
 
@@ -146,6 +175,7 @@ typedef struct unp {
   rd c[NCOLS];
   uint64_t end_op; /* counter after the previous change */
   uint64_t obj, right, target;
+  size_t limit; /* out grows no further (checked per op) */
 } unp;
 
 /* Reads an id column pair: ref + 1 (0: nil) and, unless nil, *has = 1. */
@@ -168,11 +198,10 @@ static int get_delta(unp *u, int col, uint64_t *prev) {
 
 /* Writes the next change's body to out. */
 static int unp_change(unp *u, buf *out) {
-  const uint8_t *flag, *p;
-  uint64_t v, sd, n, span;
-  if (get_bytes(&u->c[C_FLAG], 1, &flag) || flag[0] > 1)
-    return ACCORD_EMALFORMED;
-  if (flag[0] == 1) {
+  const uint8_t *p;
+  uint64_t flag, v, sd, n, span;
+  if (get_uv(&u->c[C_FLAG], &flag) || flag > 1) return ACCORD_EMALFORMED;
+  if (flag == 1) {
     if (get_uv(&u->c[C_RAWLEN], &n) ||
         get_bytes(&u->c[C_RAW], (size_t)n, &p) ||
         body_span(p, (size_t)n, &sd, &span))
@@ -212,22 +241,29 @@ static int unp_change(unp *u, buf *out) {
     return ACCORD_EMALFORMED;
   mp_put_array(out, (uint32_t)nops);
   for (uint64_t k = 0; k < nops; k++) {
-    const uint8_t *kind;
-    uint64_t oref = 0, lref = 0, lback = 0, rref = 0, tlen, cnt;
+    uint64_t kind, oref = 0, lref = 0, lback = 0, rref = 0, tlen, cnt, t;
     int hobj, hl, hr;
-    if (get_bytes(&u->c[C_KIND], 1, &kind) ||
-        (kind[0] != OP_INS && kind[0] != OP_RMV) ||
+    if (out->err || out->len > u->limit)
+      return out->err ? out->err : ACCORD_ETOOBIG;
+    if (get_uv(&u->c[C_KIND], &kind) || (kind != OP_INS && kind != OP_RMV) ||
         get_ref1(u, C_OBJREF, &oref, &hobj) ||
         (hobj && get_delta(u, C_OBJCTR, &u->obj)))
       return ACCORD_EMALFORMED;
     uint32_t objf = hobj ? 2 : 1;
-    if (kind[0] == OP_INS) {
+    if (kind == OP_INS) {
       size_t ncp;
       if (get_ref1(u, C_LREF, &lref, &hl) ||
-          (hl && get_uv(&u->c[C_LBACK], &lback)) ||
+          (hl && (get_uv(&u->c[C_LBACK], &lback) || lback > ctr)) ||
           get_ref1(u, C_RREF, &rref, &hr) ||
-          (hr && get_delta(u, C_RCTR, &u->right)) ||
-          (hr && u->right > ctr) || get_uv(&u->c[C_TLEN], &tlen) ||
+          (hr && get_uv(&u->c[C_RCTR], &t)))
+        return ACCORD_EMALFORMED;
+      if (hr && t == 1) { /* just after the left origin */
+        if (!hl) return ACCORD_EMALFORMED;
+        u->right = ctr - lback + 1;
+      } else if (hr && t > 1) { /* a jump from the previous right origin */
+        u->right += (uint64_t)unzig(t - 2);
+      }
+      if ((hr && u->right > ctr) || get_uv(&u->c[C_TLEN], &tlen) ||
           get_bytes(&u->c[C_TEXT], (size_t)tlen, &p) ||
           !utf8_valid(p, (size_t)tlen, &ncp) || ncp == 0)
         return ACCORD_EMALFORMED;
@@ -329,7 +365,7 @@ static int enc_columnar(enc *e, const uint8_t *body, size_t len,
     if (mp_get_array(&r, &n) || mp_get_uint(&r, &kind) ||
         (kind != OP_INS && kind != OP_RMV))
       return -1;
-    buf_put_byte(&e->c[C_KIND], (uint8_t)kind);
+    put_uv(&e->c[C_KIND], kind);
     int h = enc_ref1(e, C_OBJREF, &r, &ref, &x);
     if (h < 0) return -1;
     if (h) {
@@ -337,14 +373,22 @@ static int enc_columnar(enc *e, const uint8_t *body, size_t len,
       e->obj = x;
     }
     if (kind == OP_INS) {
+      uint64_t left = 0; /* the left origin's counter + 1; 0: none */
       h = enc_ref1(e, C_LREF, &r, &ref, &x);
-      if (h < 0) return -1;
-      if (h) put_uv(&e->c[C_LBACK], x);
-      h = enc_ref1(e, C_RREF, &r, &ref, &x);
       if (h < 0 || x > ctr) return -1;
       if (h) {
-        put_sv(&e->c[C_RCTR], (int64_t)((ctr - x) - e->right));
-        e->right = ctr - x;
+        put_uv(&e->c[C_LBACK], x);
+        left = ctr - x + 1;
+      }
+      h = enc_ref1(e, C_RREF, &r, &ref, &x);
+      if (h < 0 || x > ctr) return -1;
+      if (h) { /* typing goes on before the same right origin; a jump often
+                * lands inside a typed run, just before left's successor */
+        uint64_t right = ctr - x;
+        put_uv(&e->c[C_RCTR], right == e->right ? 0
+                              : right == left   ? 1
+                                                : 2 + zig((int64_t)(right - e->right)));
+        e->right = right;
       }
       const char *s;
       size_t sl, ncp;
@@ -385,11 +429,12 @@ static int enc_change(enc *e, const uint8_t *body, size_t len, buf *scratch) {
       u.c[i].p = e->c[i].p + mark[i];
       u.c[i].end = e->c[i].p + e->c[i].len;
     }
+    u.limit = SIZE_MAX;
     u.end_op = before.end_op;
     u.obj = before.obj;
     u.right = before.right;
     u.target = before.target;
-    buf_put_byte(&e->c[C_FLAG], 0);
+    put_uv(&e->c[C_FLAG], 0);
     u.c[C_FLAG].p = e->c[C_FLAG].p + mark[C_FLAG]; /* may have moved */
     u.c[C_FLAG].end = e->c[C_FLAG].p + e->c[C_FLAG].len;
     scratch->len = 0;
@@ -412,7 +457,7 @@ static int enc_change(enc *e, const uint8_t *body, size_t len, buf *scratch) {
   uint64_t sd, span;
   if (body_span(body, len, &sd, &span)) return ACCORD_EMALFORMED;
   e->end_op = before.end_op + sd + span;
-  buf_put_byte(&e->c[C_FLAG], 1);
+  put_uv(&e->c[C_FLAG], 1);
   put_uv(&e->c[C_RAWLEN], len);
   buf_put(&e->c[C_RAW], body, len);
   return 0;
@@ -429,6 +474,30 @@ int pack_deflate(const uint8_t *p, size_t n, int level, buf *out) {
   return 0;
 }
 
+/* Rewrites a column of uvarints as runs (into out, emptied first). */
+static void put_runs(buf *out, const buf *col) {
+  rd r = {col->p, col->p + col->len, 0, 0, 0};
+  uint64_t v = 0, cur = 0, count = 0;
+  out->len = 0;
+  while (r.p < r.end) {
+    get_plain(&r, &v); /* we wrote it */
+    if (count && v == cur) {
+      count++;
+      continue;
+    }
+    if (count) {
+      put_uv(out, count);
+      put_uv(out, cur);
+    }
+    cur = v;
+    count = 1;
+  }
+  if (count) {
+    put_uv(out, count);
+    put_uv(out, cur);
+  }
+}
+
 int pack_bodies(const chain *c, int level, buf *out) {
   enc e;
   buf raw = {0}, scratch = {0};
@@ -443,9 +512,16 @@ int pack_bodies(const chain *c, int level, buf *out) {
   if (!rc) {
     put_uv(&raw, PACK_VERSION);
     for (int i = 0; i < NCOLS; i++) {
-      put_uv(&raw, e.c[i].len);
-      buf_put(&raw, e.c[i].p, e.c[i].len);
+      if (col_rle(i)) {
+        put_runs(&scratch, &e.c[i]);
+        put_uv(&raw, scratch.len);
+        buf_put(&raw, scratch.p, scratch.len);
+      } else {
+        put_uv(&raw, e.c[i].len);
+        buf_put(&raw, e.c[i].p, e.c[i].len);
+      }
     }
+    if (scratch.err) rc = scratch.err;
     rc = raw.err;
   }
   if (!rc) rc = pack_deflate(raw.p, raw.len, level, out);
@@ -498,19 +574,20 @@ int unpack_bodies(const uint8_t *p, size_t len, uint32_t n, buf *out) {
   unp u;
   size_t at = out->len;
   memset(&u, 0, sizeof u);
+  u.limit = at + PACK_MAX_RAW;
   int rc = pack_inflate(p, len, &raw);
   if (!rc) {
-    rd r = {raw.p, raw.p + raw.len};
+    rd r = {raw.p, raw.p + raw.len, 0, 0, 0};
     uint64_t v;
     if (get_uv(&r, &v) || v != PACK_VERSION) rc = ACCORD_EMALFORMED;
     for (int i = 0; i < NCOLS && !rc; i++) {
       const uint8_t *col;
       if (get_uv(&r, &v) || v > raw.len || get_bytes(&r, (size_t)v, &col))
         rc = ACCORD_EMALFORMED;
-      else u.c[i] = (rd){col, col + v};
+      else u.c[i] = (rd){col, col + v, col_rle(i), 0, 0};
     }
-    if (!rc && (r.p != r.end || (uint64_t)(u.c[C_FLAG].end -
-                                           u.c[C_FLAG].p) != n))
+    if (!rc && (r.p != r.end ||
+                (uint64_t)(u.c[C_FLAG].end - u.c[C_FLAG].p) != n))
       rc = ACCORD_EMALFORMED;
   }
   for (uint32_t s = 0; s < n && !rc; s++) {
@@ -518,7 +595,8 @@ int unpack_bodies(const uint8_t *p, size_t len, uint32_t n, buf *out) {
     if (!rc && out->len - at > PACK_MAX_RAW) rc = ACCORD_ETOOBIG;
   }
   for (int i = 0; i < NCOLS && !rc; i++)
-    if (u.c[i].p != u.c[i].end) rc = ACCORD_EMALFORMED; /* unused bytes */
+    if (u.c[i].p != u.c[i].end || u.c[i].left)
+      rc = ACCORD_EMALFORMED; /* unused values */
   buf_free(&raw);
   if (rc) {
     out->len = at;
