@@ -56,7 +56,9 @@ enum {
 
 /* ---- varints ------------------------------------------------------------- */
 
-static void put_uv(buf *b, uint64_t v) {
+#define put_uv pack_put_uv
+
+void pack_put_uv(buf *b, uint64_t v) {
   uint8_t t[10];
   size_t n = 0;
   while (v >= 0x80) {
@@ -67,9 +69,9 @@ static void put_uv(buf *b, uint64_t v) {
   buf_put(b, t, n);
 }
 
-static uint64_t zig(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+uint64_t pack_zig(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 
-static void put_sv(buf *b, int64_t v) { put_uv(b, zig(v)); }
+static void put_sv(buf *b, int64_t v) { put_uv(b, pack_zig(v)); }
 
 /* A column cursor. Run-length columns (rle) hold pairs (count >= 1, value)
  * of uvarints; the others hold the values themselves. */
@@ -79,11 +81,11 @@ typedef struct rd {
   uint64_t left, val; /* rle: what is left of the current run */
 } rd;
 
-static int get_plain(rd *r, uint64_t *v) {
+int pack_get_uv(const uint8_t **p, const uint8_t *end, uint64_t *v) {
   uint64_t x = 0;
   for (int s = 0; s < 64; s += 7) {
-    if (r->p == r->end) return ACCORD_EMALFORMED;
-    uint8_t c = *r->p++;
+    if (*p == end) return ACCORD_EMALFORMED;
+    uint8_t c = *(*p)++;
     if (s == 63 && c > 1) return ACCORD_EMALFORMED;
     x |= (uint64_t)(c & 0x7f) << s;
     if (!(c & 0x80)) {
@@ -92,6 +94,10 @@ static int get_plain(rd *r, uint64_t *v) {
     }
   }
   return ACCORD_EMALFORMED;
+}
+
+static int get_plain(rd *r, uint64_t *v) {
+  return pack_get_uv(&r->p, r->end, v);
 }
 
 static int get_uv(rd *r, uint64_t *v) {
@@ -113,12 +119,12 @@ static int col_rle(int col) {
          col != C_FLAG && col != C_KIND;
 }
 
-static int64_t unzig(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
+int64_t pack_unzig(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
 
 static int get_sv(rd *r, int64_t *v) {
   uint64_t u;
   if (get_uv(r, &u)) return ACCORD_EMALFORMED;
-  *v = unzig(u);
+  *v = pack_unzig(u);
   return 0;
 }
 
@@ -261,7 +267,7 @@ static int unp_change(unp *u, buf *out) {
         if (!hl) return ACCORD_EMALFORMED;
         u->right = ctr - lback + 1;
       } else if (hr && t > 1) { /* a jump from the previous right origin */
-        u->right += (uint64_t)unzig(t - 2);
+        u->right += (uint64_t)pack_unzig(t - 2);
       }
       if ((hr && u->right > ctr) || get_uv(&u->c[C_TLEN], &tlen) ||
           get_bytes(&u->c[C_TEXT], (size_t)tlen, &p) ||
@@ -387,7 +393,7 @@ static int enc_columnar(enc *e, const uint8_t *body, size_t len,
         uint64_t right = ctr - x;
         put_uv(&e->c[C_RCTR], right == e->right ? 0
                               : right == left   ? 1
-                                                : 2 + zig((int64_t)(right - e->right)));
+                                                : 2 + pack_zig((int64_t)(right - e->right)));
         e->right = right;
       }
       const char *s;

@@ -30,4 +30,11 @@ int unpack_bodies(const uint8_t *p, size_t len, uint32_t n, buf *out);
 int pack_deflate(const uint8_t *p, size_t n, int level, buf *out);
 int pack_inflate(const uint8_t *p, size_t len, buf *out);
 
+/* Varints for other columnar sections: LEB128 uvarints, zigzag for signed
+ * values. pack_get_uv advances *p; EMALFORMED past end or over 64 bits. */
+void pack_put_uv(buf *b, uint64_t v);
+int pack_get_uv(const uint8_t **p, const uint8_t *end, uint64_t *v);
+uint64_t pack_zig(int64_t v);
+int64_t pack_unzig(uint64_t u);
+
 #endif

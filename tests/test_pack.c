@@ -18,6 +18,7 @@
 #include "testutil.h"
 /* engine internals */
 #include "doc.h"
+#include "change.h"
 #include "mp.h"
 #include "pack.h"
 #include "snapshot.h"
@@ -39,7 +40,16 @@ static void random_txn(accord_doc *doc, accord_id text, test_rng *r) {
     size_t len;
     AOK(accord_text_len(doc, text, &len));
     uint64_t what = rng_below(r, 12);
-    if (what == 0) {
+    if (what == 1) { /* the list: runs of values in the snapshot */
+      accord_id list = du_get_obj(doc, ACCORD_ROOT, "list");
+      size_t n;
+      AOK(accord_list_len(doc, list, &n));
+      accord_value v = accord_int((int64_t)rng_below(r, 100));
+      if (n && rng_below(r, 3) == 0)
+        AOK(accord_list_delete(t, list, (size_t)rng_below(r, n), 1));
+      else
+        AOK(accord_list_insert(t, list, (size_t)rng_below(r, n + 1), &v));
+    } else if (what == 0) {
       accord_value v = accord_int((int64_t)rng_below(r, 1000));
       AOK(accord_map_put(t, ACCORD_ROOT, rng_below(r, 2) ? "k" : "n", &v));
     } else if (what < 4 && len > 0) {
@@ -80,6 +90,7 @@ static void assert_same_heads(accord_doc *a, accord_doc *b, uint64_t nactors) {
 static void make_history(accord_doc **d, test_rng *r, int rounds) {
   for (uint64_t i = 0; i < 3; i++) d[i] = du_new(i + 1);
   accord_id text = du_put_object(d[0], ACCORD_ROOT, "text", ACCORD_TEXT);
+  du_put_object(d[0], ACCORD_ROOT, "list", ACCORD_LIST);
   du_sync(d[1], d[0]);
   du_sync(d[2], d[0]);
   for (int i = 0; i < rounds; i++) {
@@ -247,14 +258,128 @@ static void hostile_frames(void **state) {
   for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
 }
 
-/* A format 4 file, written as the old save did (no seals, no pending). */
-static uint8_t *save_v4(accord_doc *doc, size_t *len) {
+/* Snapshots (their run columns) from hostile bytes: refused or built,
+ * never a crash or a leak. */
+static void hostile_snapshots(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("hostile_snapshots"));
+  accord_doc *d[3];
+  make_history(d, &r, 400);
+  du_sync_all(d, 3);
+  accord_doc *doc = d[2];
   uint32_t *ref = malloc((doc->nactors + 1) * sizeof *ref);
   assert_non_null(ref);
   for (uint32_t a = 0; a < doc->nactors; a++) ref[a] = a;
-  buf snap = {0}, b = {0};
+  buf snap = {0};
   AOK(snap_put(doc, ref, &snap));
+  docstate st;
+  AOK(snap_get(doc, snap.p, snap.len, ref, doc->nactors, &st));
+  state_free(&st);
+  uint8_t *m = malloc(snap.len);
+  assert_non_null(m);
+  for (size_t n = 0; n < snap.len; n += 1 + n / 16)
+    assert_int_not_equal(snap_get(doc, snap.p, n, ref, doc->nactors, &st),
+                         0);
+  for (int i = 0; i < (int)test_scale(3000); i++) {
+    memcpy(m, snap.p, snap.len);
+    for (int k = 0; k < 1 + (int)rng_below(&r, 3); k++)
+      m[rng_below(&r, snap.len)] ^= (uint8_t)(1 + rng_below(&r, 255));
+    if (snap_get(doc, m, snap.len, ref, doc->nactors, &st) == 0)
+      state_free(&st);
+  }
+  free(m);
   free(ref);
+  buf_free(&snap);
+  for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
+}
+
+/* Format 4's snapshot: sequences as rows (refs are doc actor indexes). */
+static void v4_id(buf *b, opid id) {
+  mp_put_uint(b, opid_none(id) ? 0 : id.actor);
+  mp_put_uint(b, id.ctr);
+}
+
+typedef struct v4ctx {
+  buf *b, content;
+  uint32_t nvis;
+} v4ctx;
+
+static int v4_run(void *ctx, const sequence *s, const seq_run *r) {
+  v4ctx *w = ctx;
+  v4_id(w->b, r->id);
+  mp_put_uint(w->b, r->len);
+  v4_id(w->b, r->left);
+  v4_id(w->b, r->right);
+  mp_put_bool(w->b, r->deleted);
+  if (!r->deleted && s->is_text)
+    buf_put(&w->content, s->content.p + r->off, r->bytes);
+  return 0;
+}
+
+static int v4_count(void *ctx, const sequence *s, const seq_run *r) {
+  (void)s;
+  (void)r;
+  (*(uint32_t *)ctx)++;
+  return 0;
+}
+
+static int v4_elem(void *ctx, opid id, val *v) {
+  v4ctx *w = ctx;
+  (void)id;
+  change_put_val(&w->content, v);
+  w->nvis++;
+  return 0;
+}
+
+static void v4_snapshot(const accord_doc *doc, buf *b) {
+  const docstate *st = &doc->st;
+  mp_put_array(b, 2);
+  mp_put_uint(b, st->max_op);
+  mp_put_array(b, st->objs.n);
+  for (uint32_t i = 0; i < st->objs.cap; i++) {
+    const object *o = st->objs.slot[i];
+    if (!o) continue;
+    mp_put_array(b, 5);
+    mp_put_uint(b, o->type);
+    v4_id(b, o->id);
+    mp_put_uint(b, o->depth);
+    if (o->type == ACCORD_MAP) {
+      mp_put_array(b, o->u.m.live);
+      for (uint32_t k = 0; k < o->u.m.n; k++) {
+        const mentry *e = &o->u.m.e[k];
+        if (e->n == 0) continue;
+        mp_put_array(b, 2);
+        mp_put_str(b, e->key, e->klen);
+        mp_put_array(b, 3 * e->n);
+        for (uint32_t j = 0; j < e->n; j++) {
+          v4_id(b, e->regs[j].op);
+          change_put_val(b, &e->regs[j].v);
+        }
+      }
+      continue;
+    }
+    v4ctx w = {b, {0}, 0};
+    uint32_t runs = 0;
+    seq_each_run(&o->u.s, v4_count, &runs);
+    mp_put_array(b, 2);
+    mp_put_array(b, 8 * runs);
+    seq_each_run(&o->u.s, v4_run, &w);
+    if (o->u.s.is_text) {
+      mp_put_str(b, w.content.p, w.content.len);
+    } else {
+      seq_each_visible(&o->u.s, v4_elem, &w);
+      mp_put_array(b, w.nvis);
+      buf_put(b, w.content.p, w.content.len);
+    }
+    buf_free(&w.content);
+  }
+}
+
+/* A format 4 file, written as the old save did (no seals, no pending). */
+static uint8_t *save_v4(accord_doc *doc, size_t *len) {
+  buf snap = {0}, b = {0};
+  v4_snapshot(doc, &snap);
   AOK(doc_index_chains(doc));
   mp_put_array(&b, 10);
   mp_put_str(&b, "accord-doc", 10);
@@ -330,4 +455,5 @@ TEST_MAIN(cmocka_unit_test(save_load_keeps_history),
           cmocka_unit_test(packed_chains_keep_working),
           cmocka_unit_test(pack_is_exact),
           cmocka_unit_test(hostile_frames),
+          cmocka_unit_test(hostile_snapshots),
           cmocka_unit_test(format4_still_loads))
