@@ -12,8 +12,9 @@
  * columns, each uvarint length ‖ bytes. Values are uvarints (svarints
  * zigzag-coded), actors 8 bytes. Per change, FLAG says how it is kept:
  *   0 columnar: START uvarint start_delta, TIME svarint time_delta,
- *     NACT uvarint + ACT 8 bytes each (new actors), NDEP uvarint + DEP
- *     uvarints (deps as in the body), message nil, NOPS uvarint, then per op
+ *     NACT uvarint + ACT 8 bytes each (new actors), NDEP uvarint pairs and
+ *     per pair DEP uvarint ref, DSEQ svarint (seq minus the previous dep's:
+ *     deps name heads, which only grow), message nil, NOPS uvarint, per op
  *     KIND byte and
  *       obj:   OBJREF uvarint (0 nil, else ref + 1), OBJCTR svarint (delta
  *              from the previous op's obj counter; absent for nil)
@@ -51,7 +52,7 @@
 enum {
   C_FLAG, C_RAWLEN, C_RAW, C_START, C_TIME, C_NACT, C_ACT, C_NDEP, C_DEP,
   C_NOPS, C_KIND, C_OBJREF, C_OBJCTR, C_LREF, C_LBACK, C_RREF, C_RCTR,
-  C_TLEN, C_TEXT, C_TREF, C_TCTR, C_COUNT, NCOLS
+  C_TLEN, C_TEXT, C_TREF, C_TCTR, C_COUNT, C_DSEQ, NCOLS
 };
 
 /* ---- varints ------------------------------------------------------------- */
@@ -180,7 +181,7 @@ static int body_span(const uint8_t *body, size_t len, uint64_t *sd,
 typedef struct unp {
   rd c[NCOLS];
   uint64_t end_op; /* counter after the previous change */
-  uint64_t obj, right, target;
+  uint64_t obj, right, target, dseq;
   size_t limit; /* out grows no further (checked per op) */
 } unp;
 
@@ -235,10 +236,12 @@ static int unp_change(unp *u, buf *out) {
   if (get_uv(&u->c[C_NDEP], &n) ||
       n > (uint64_t)(u->c[C_DEP].end - u->c[C_DEP].p))
     return ACCORD_EMALFORMED;
-  mp_put_array(out, (uint32_t)n);
+  mp_put_array(out, (uint32_t)(2 * n));
   for (uint64_t i = 0; i < n; i++) {
-    if (get_uv(&u->c[C_DEP], &v)) return ACCORD_EMALFORMED;
+    if (get_uv(&u->c[C_DEP], &v) || get_delta(u, C_DSEQ, &u->dseq))
+      return ACCORD_EMALFORMED;
     mp_put_uint(out, v);
+    mp_put_uint(out, u->dseq);
   }
   mp_put_nil(out);
   uint64_t nops;
@@ -323,7 +326,7 @@ static int unp_change(unp *u, buf *out) {
 
 typedef struct enc {
   buf c[NCOLS];
-  uint64_t end_op, obj, right, target;
+  uint64_t end_op, obj, right, target, dseq;
 } enc;
 
 static int enc_ref1(enc *e, int col, mp_reader *r, uint64_t *ref,
@@ -358,11 +361,14 @@ static int enc_columnar(enc *e, const uint8_t *body, size_t len,
     if (mp_get_bin(&r, &id, &l) || l != ACCORD_ACTOR_BYTES) return -1;
     buf_put(&e->c[C_ACT], id, l);
   }
-  if (mp_get_array(&r, &n)) return -1;
-  put_uv(&e->c[C_NDEP], n);
-  for (uint32_t i = 0; i < n; i++) {
-    if (mp_get_uint(&r, &v)) return -1;
+  if (mp_get_array(&r, &n) || n % 2) return -1;
+  put_uv(&e->c[C_NDEP], n / 2);
+  for (uint32_t i = 0; i < n / 2; i++) {
+    if (mp_get_uint(&r, &v) || mp_get_uint(&r, &x) || x > UINT32_MAX)
+      return -1;
     put_uv(&e->c[C_DEP], v);
+    put_sv(&e->c[C_DSEQ], (int64_t)(x - e->dseq));
+    e->dseq = x;
   }
   if (!mp_try_nil(&r) || mp_get_array(&r, &nops)) return -1;
   put_uv(&e->c[C_NOPS], nops);
@@ -440,6 +446,7 @@ static int enc_change(enc *e, const uint8_t *body, size_t len, buf *scratch) {
     u.obj = before.obj;
     u.right = before.right;
     u.target = before.target;
+    u.dseq = before.dseq;
     put_uv(&e->c[C_FLAG], 0);
     u.c[C_FLAG].p = e->c[C_FLAG].p + mark[C_FLAG]; /* may have moved */
     u.c[C_FLAG].end = e->c[C_FLAG].p + e->c[C_FLAG].len;
@@ -460,6 +467,7 @@ static int enc_change(enc *e, const uint8_t *body, size_t len, buf *scratch) {
   e->obj = before.obj;
   e->right = before.right;
   e->target = before.target;
+  e->dseq = before.dseq;
   uint64_t sd, span;
   if (body_span(body, len, &sd, &span)) return ACCORD_EMALFORMED;
   e->end_op = before.end_op + sd + span;
