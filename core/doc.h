@@ -276,9 +276,12 @@ static inline const uint8_t *chain_body(const chain *c, uint32_t seq,
  * boundaries of a loaded chain. Errors: EMALFORMED (the bodies do not
  * parse, or do not fill the bytes), ETOOBIG, ENOMEM. */
 int chain_index(chain *c);
-/* Packs every change of the chain (pack.h) at level, dropping the bodies;
- * the opposite of chain_index. Errors: those of chain_index, ENOMEM. */
-int chain_pack(chain *c, int level);
+/* Packs every change of the chain (pack.h), dropping the bodies: the
+ * opposite of chain_index. A chain whose packed form would not be smaller
+ * than its bodies stays as it is (indexed, base == 0). Errors: those of
+ * chain_index, ENOMEM. */
+struct pack_z;
+int chain_pack(chain *c, struct pack_z *z);
 int doc_index_chains(accord_doc *doc);
 /* Brings the chain's hash up to its head. */
 int chain_hash(const accord_doc *doc, uint32_t actor);

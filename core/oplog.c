@@ -133,14 +133,16 @@ int chain_set_tab(chain *c, const uint32_t *tab, uint32_t n) {
   return 0;
 }
 
-int chain_pack(chain *c, int level) {
+int chain_pack(chain *c, pack_z *z) {
   if (c->base == c->n) return 0; /* packed already, or empty */
   int rc = chain_index(c);
-  if (rc || c->n == 0) return rc;
+  if (rc) return rc;
   buf p = {0};
-  if ((rc = pack_bodies(c, level, &p))) {
+  if ((rc = pack_bodies(c, z, &p)) || p.len >= c->bytes.len) {
+    /* a short chain's frame can outweigh its bodies; a chain past what
+     * one frame holds (PACK_MAX_RAW) stays as it is too */
     buf_free(&p);
-    return rc;
+    return rc == ACCORD_ETOOBIG ? 0 : rc;
   }
   uint8_t *q = mem_realloc(p.p, p.len); /* the frame is far below its bound */
   if (q) {

@@ -477,14 +477,20 @@ static int enc_change(enc *e, const uint8_t *body, size_t len, buf *scratch) {
   return 0;
 }
 
-int pack_deflate(const uint8_t *p, size_t n, int level, buf *out) {
+void pack_z_free(pack_z *z) {
+  ZSTD_freeCCtx(z->cctx);
+  z->cctx = NULL;
+}
+
+int pack_deflate(const uint8_t *p, size_t n, pack_z *z, buf *out) {
   if (n > PACK_MAX_RAW) return ACCORD_ETOOBIG;
+  if (!z->cctx && !(z->cctx = ZSTD_createCCtx())) return ACCORD_ENOMEM;
   size_t bound = ZSTD_compressBound(n), at = out->len;
   int rc = buf_try_reserve(out, bound);
   if (rc) return rc;
-  size_t z = ZSTD_compress(out->p + at, bound, p, n, level);
-  if (ZSTD_isError(z)) return ACCORD_ENOMEM; /* only allocation fails */
-  out->len = at + z;
+  size_t r = ZSTD_compressCCtx(z->cctx, out->p + at, bound, p, n, z->level);
+  if (ZSTD_isError(r)) return ACCORD_ENOMEM; /* only allocation fails */
+  out->len = at + r;
   return 0;
 }
 
@@ -512,7 +518,7 @@ static void put_runs(buf *out, const buf *col) {
   }
 }
 
-int pack_bodies(const chain *c, int level, buf *out) {
+int pack_bodies(const chain *c, pack_z *z, buf *out) {
   enc e;
   buf raw = {0}, scratch = {0};
   int rc = 0;
@@ -538,7 +544,7 @@ int pack_bodies(const chain *c, int level, buf *out) {
     if (scratch.err) rc = scratch.err;
     rc = raw.err;
   }
-  if (!rc) rc = pack_deflate(raw.p, raw.len, level, out);
+  if (!rc) rc = pack_deflate(raw.p, raw.len, z, out);
   for (int i = 0; i < NCOLS; i++) buf_free(&e.c[i]);
   buf_free(&raw);
   buf_free(&scratch);

@@ -4,10 +4,13 @@
  * Format (version 5):
  *   ["accord-doc", 5, doc bin16, workspace bin16, verify bool,
  *    [actor bin8 ...],
- *    history: [[ref, n, end_op, time, [table refs], packed bin, seal] ...],
+ *    history: [[ref, n, end_op, time, [table refs], form, bodies bin, seal]
+ *              ...],
  *    pending: [ref, seq, body bin, seal bin96|nil, ...],
- *    snapshot bin (one zstd frame), checksum uint]
- * packed is the chain's n change bodies as pack.c's compressed columns.
+ *    form, snapshot bin, checksum uint]
+ * form 1: the bytes that follow are compressed, bodies as pack.c's columns
+ * (n changes) and the snapshot as one zstd frame; form 0: they are as they
+ * are (bodies back to back), for the short ones compression would grow.
  * Version 4 held the bodies back to back and the snapshot uncompressed; it
  * is still read.
  * seal is nil or [seq, bin96]: the chain's latest good seal (seal.c), the
@@ -49,14 +52,18 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   if (!ref) return ACCORD_ENOMEM;
   for (uint32_t a = 0; a < doc->nactors; a++) ref[a] = a;
   buf snap = {0}, zsnap = {0}, b = {0};
+  pack_z z = {PACK_LEVEL_SAVE, NULL};
   int rc = snap_put(doc, ref, &snap);
   mem_free(ref);
   /* the chains stay packed: history nothing reads is kept small */
   for (uint32_t a = 0; a < doc->nactors && !rc; a++)
-    rc = chain_pack(&doc->chains[a], PACK_LEVEL_SAVE);
-  if (!rc) rc = pack_deflate(snap.p, snap.len, PACK_LEVEL_SAVE, &zsnap);
+    rc = chain_pack(&doc->chains[a], &z);
+  z.level = PACK_LEVEL_SNAPSHOT;
+  if (!rc) rc = pack_deflate(snap.p, snap.len, &z, &zsnap);
+  pack_z_free(&z);
+  int zip = zsnap.len < snap.len;
   if (!rc) {
-    mp_put_array(&b, 10);
+    mp_put_array(&b, 11);
     mp_put_str(&b, SAVE_MAGIC, strlen(SAVE_MAGIC));
     mp_put_uint(&b, SAVE_VERSION);
     mp_put_bin(&b, doc->id, ACCORD_DOC_ID_BYTES);
@@ -71,14 +78,16 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
     for (uint32_t a = 0; a < doc->nactors; a++) {
       const chain *c = &doc->chains[a];
       if (c->n == 0) continue;
-      mp_put_array(&b, 7);
+      mp_put_array(&b, 8);
       mp_put_uint(&b, a);
       mp_put_uint(&b, c->n);
       mp_put_uint(&b, c->end_op);
       mp_put_int(&b, c->time);
       mp_put_array(&b, c->ntab);
       for (uint32_t i = 0; i < c->ntab; i++) mp_put_uint(&b, c->tab[i]);
-      mp_put_bin(&b, c->packed.p, c->packed.len);
+      mp_put_uint(&b, c->base != 0);
+      if (c->base) mp_put_bin(&b, c->packed.p, c->packed.len);
+      else mp_put_bin(&b, c->bytes.p, c->bytes.len); /* indexed: all of it */
       if (c->seal.seq) {
         uint8_t s[SEAL_WIRE_BYTES];
         memcpy(s, c->seal.pk, 32);
@@ -99,7 +108,9 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
       if (p->seal) mp_put_bin(&b, p->seal, SEAL_WIRE_BYTES);
       else mp_put_nil(&b);
     }
-    mp_put_bin(&b, zsnap.p, zsnap.len);
+    mp_put_uint(&b, zip);
+    if (zip) mp_put_bin(&b, zsnap.p, zsnap.len);
+    else mp_put_bin(&b, snap.p, snap.len);
     if (!b.err) mp_put_uint(&b, sum64(b.p, b.len));
     rc = b.err;
   }
@@ -124,7 +135,7 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     const uint8_t *bodies;
     size_t blen;
     uint32_t ntab;
-    if (mp_get_array(r, &five) || five != 7 ||
+    if (mp_get_array(r, &five) || five != (version == SAVE_VERSION ? 8 : 7) ||
         mp_get_uint_max(r, nactors - 1, &ref) ||
         mp_get_uint_max(r, UINT32_MAX - 1, &n) || n == 0 ||
         mp_get_uint_max(r, ACCORD_MAX_COUNTER + 1, &end_op) ||
@@ -144,14 +155,17 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     }
     if (c->tab[0] != actors[ref]) return ACCORD_EMALFORMED; /* the author */
     c->ntab = ntab;
-    if (mp_get_bin(r, &bodies, &blen) || blen > UINT32_MAX ||
-        (version == SAVE_VERSION_ROWS ? blen < 6 * n : blen == 0))
+    uint64_t packed = 0;
+    if ((version == SAVE_VERSION && mp_get_uint_max(r, 1, &packed)) ||
+        mp_get_bin(r, &bodies, &blen) || blen > UINT32_MAX ||
+        (packed ? blen == 0 : blen < 6 * n))
       return ACCORD_EMALFORMED;
-    /* packed bodies are unpacked (and checked) when first read */
-    buf *into = version == SAVE_VERSION_ROWS ? &c->bytes : &c->packed;
+    /* bodies are indexed, packed ones unpacked, when first read; both are
+     * checked then */
+    buf *into = packed ? &c->packed : &c->bytes;
     if (!buf_reserve(into, blen)) return into->err;
     buf_put(into, bodies, blen);
-    if (version != SAVE_VERSION_ROWS) c->base = (uint32_t)n;
+    if (packed) c->base = (uint32_t)n;
     c->n = (uint32_t)n;
     c->end_op = (uint32_t)end_op;
     c->time = time;
@@ -226,7 +240,8 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   const uint8_t *ws;
   size_t wslen;
   int verify;
-  if (n != 10 || mp_get_bin(&r, &docid, &idlen) ||
+  if (n != (version == SAVE_VERSION ? 11 : 10) ||
+      mp_get_bin(&r, &docid, &idlen) ||
       idlen != ACCORD_DOC_ID_BYTES || mp_get_bin(&r, &ws, &wslen) ||
       wslen != 16 || mp_get_bool(&r, &verify) || mp_get_array(&r, &na) ||
       na > ACCORD_MAX_ACTORS)
@@ -251,7 +266,10 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   size_t slen = 0;
   uint64_t sum = 0;
   const uint8_t *summed_end = NULL;
-  if (!rc && mp_get_bin(&r, &snap, &slen)) rc = ACCORD_EMALFORMED;
+  uint64_t zip = 0;
+  if (!rc && ((version == SAVE_VERSION && mp_get_uint_max(&r, 1, &zip)) ||
+              mp_get_bin(&r, &snap, &slen)))
+    rc = ACCORD_EMALFORMED;
   summed_end = r.p;
   if (!rc && (mp_get_uint(&r, &sum) || r.p != r.end)) rc = ACCORD_EMALFORMED;
 #ifndef ACCORD_FUZZING
@@ -262,7 +280,7 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
 #endif
   docstate st;
   buf zsnap = {0};
-  if (!rc && version == SAVE_VERSION) {
+  if (!rc && zip) {
     rc = pack_inflate(snap, slen, &zsnap);
     snap = zsnap.p;
     slen = zsnap.len;

@@ -183,7 +183,9 @@ static void pack_is_exact(void **state) {
     for (uint32_t a = 0; a < doc->nactors; a++) {
       chain *c = &doc->chains[a];
       buf z = {0}, out = {0};
-      AOK(pack_bodies(c, 3, &z));
+      pack_z pz = {3, NULL};
+      AOK(pack_bodies(c, &pz, &z));
+      pack_z_free(&pz);
       AOK(unpack_bodies(z.p, z.len, c->n, &out));
       assert_int_equal(out.len, c->bytes.len);
       if (out.len) assert_memory_equal(out.p, c->bytes.p, out.len);
@@ -208,7 +210,8 @@ static void hostile_frames(void **state) {
   AOK(doc_index_chains(d[0]));
   chain *c = &d[0]->chains[0];
   buf z = {0}, out = {0};
-  AOK(pack_bodies(c, 3, &z));
+  pack_z pz = {1, NULL};
+  AOK(pack_bodies(c, &pz, &z));
   uint8_t *m = malloc(z.len);
   assert_non_null(m);
   /* truncated frames */
@@ -234,7 +237,7 @@ static void hostile_frames(void **state) {
     for (size_t k = 1; k < n; k++)
       raw[k] = (uint8_t)(rng_below(&r, 4) ? rng_below(&r, 4) : rng_next(&r));
     buf f = {0};
-    AOK(pack_deflate(raw, n, 1, &f));
+    AOK(pack_deflate(raw, n, &pz, &f));
     out.len = 0;
     int rc = unpack_bodies(f.p, f.len, (uint32_t)rng_below(&r, 4), &out);
     if (rc) assert_int_equal(out.len, 0);
@@ -248,11 +251,12 @@ static void hostile_frames(void **state) {
       2, 0xff, 0x7f,           /* START: a run of 16383 */
   };
   buf f = {0};
-  AOK(pack_deflate(claim, sizeof claim, 1, &f));
+  AOK(pack_deflate(claim, sizeof claim, &pz, &f));
   out.len = 0;
   assert_int_equal(unpack_bodies(f.p, f.len, 1, &out), ACCORD_EMALFORMED);
   buf_free(&f);
   free(m);
+  pack_z_free(&pz);
   buf_free(&z);
   buf_free(&out);
   for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
