@@ -56,8 +56,12 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   int rc = snap_put(doc, ref, &snap);
   mem_free(ref);
   /* the chains stay packed: history nothing reads is kept small */
-  for (uint32_t a = 0; a < doc->nactors && !rc; a++)
+  for (uint32_t a = 0; a < doc->nactors && !rc; a++) {
     rc = chain_pack(&doc->chains[a], &z);
+    /* bodies loaded as they were and never read yet: a damaged history
+     * is saved as it is, and refused when something reads it */
+    if (rc == ACCORD_EMALFORMED && doc->chains[a].base == 0) rc = 0;
+  }
   z.level = PACK_LEVEL_SNAPSHOT;
   if (!rc) rc = pack_deflate(snap.p, snap.len, &z, &zsnap);
   pack_z_free(&z);
@@ -87,7 +91,7 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
       for (uint32_t i = 0; i < c->ntab; i++) mp_put_uint(&b, c->tab[i]);
       mp_put_uint(&b, c->base != 0);
       if (c->base) mp_put_bin(&b, c->packed.p, c->packed.len);
-      else mp_put_bin(&b, c->bytes.p, c->bytes.len); /* indexed: all of it */
+      else mp_put_bin(&b, c->bytes.p, c->bytes.len); /* base 0: all bodies */
       if (c->seal.seq) {
         uint8_t s[SEAL_WIRE_BYTES];
         memcpy(s, c->seal.pk, 32);

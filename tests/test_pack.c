@@ -298,6 +298,40 @@ static void hostile_snapshots(void **state) {
   for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
 }
 
+/* A packed history that turns out damaged when first read: the reader
+ * gets EMALFORMED, the document is unchanged and still saves as it was. */
+static void damaged_history_refused_when_read(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("damaged_history_refused_when_read"));
+  accord_doc *d[3];
+  make_history(d, &r, 300);
+  uint8_t *saved = NULL, *again = NULL, *batch = NULL;
+  size_t slen, alen, blen;
+  AOK(accord_doc_save(d[0], &saved, &slen));
+  accord_doc *l = NULL;
+  AOK(accord_doc_load(saved, slen, NULL, &l));
+  chain *c = NULL;
+  for (uint32_t a = 0; a < l->nactors; a++)
+    if (l->chains[a].base) c = &l->chains[a];
+  assert_non_null(c);
+  c->packed.len--; /* cut short: what the file checksum would catch */
+  char *before = test_json(l);
+  int rc = accord_doc_changes_since(l, NULL, 0, &batch, &blen);
+  assert_int_equal(rc, ACCORD_EMALFORMED);
+  assert_null(batch);
+  assert_int_not_equal(c->base, 0); /* still packed, as it was */
+  char *after = test_json(l);
+  assert_string_equal(before, after);
+  AOK(accord_doc_save(l, &again, &alen));
+  accord_free(before);
+  accord_free(after);
+  accord_free(saved);
+  accord_free(again);
+  accord_doc_free(l);
+  for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
+}
+
 /* Format 4's snapshot: sequences as rows (refs are doc actor indexes). */
 static void v4_id(buf *b, opid id) {
   mp_put_uint(b, opid_none(id) ? 0 : id.actor);
@@ -460,4 +494,5 @@ TEST_MAIN(cmocka_unit_test(save_load_keeps_history),
           cmocka_unit_test(pack_is_exact),
           cmocka_unit_test(hostile_frames),
           cmocka_unit_test(hostile_snapshots),
+          cmocka_unit_test(damaged_history_refused_when_read),
           cmocka_unit_test(format4_still_loads))
