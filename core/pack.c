@@ -211,14 +211,16 @@ static int unp_change(unp *u, buf *out) {
   if (flag == 1) {
     if (get_uv(&u->c[C_RAWLEN], &n) ||
         get_bytes(&u->c[C_RAW], (size_t)n, &p) ||
-        body_span(p, (size_t)n, &sd, &span))
+        body_span(p, (size_t)n, &sd, &span) || sd > UINT32_MAX ||
+        span > UINT32_MAX)
       return ACCORD_EMALFORMED;
     buf_put(out, p, (size_t)n);
     u->end_op += sd + span;
     return u->end_op > UINT32_MAX ? ACCORD_EMALFORMED : 0;
   }
   int64_t td;
-  if (get_uv(&u->c[C_START], &sd) || get_sv(&u->c[C_TIME], &td))
+  if (get_uv(&u->c[C_START], &sd) || sd > UINT32_MAX ||
+      get_sv(&u->c[C_TIME], &td))
     return ACCORD_EMALFORMED;
   uint64_t ctr = u->end_op + sd;
   if (ctr > UINT32_MAX) return ACCORD_EMALFORMED;

@@ -363,19 +363,18 @@ static int get_run_columns(rctx *x, const uint8_t *p, size_t len, uint32_t n,
   if (p != end || (uint64_t)(e[S_LEN] - c[S_LEN]) < n)
     return ACCORD_EMALFORMED;
   uint32_t *ctr = tmp, *stack = tmp + n, *near = tmp + 2 * n;
-  int64_t at = 0;
+  uint64_t at = 0;
   for (uint32_t i = 0; i < n; i++) {
     uint64_t ref, d, l, del;
     if (pack_get_uv(&c[S_REF], e[S_REF], &ref) || ref >= x->nactors ||
         pack_get_uv(&c[S_CTR], e[S_CTR], &d) ||
-        pack_get_uv(&c[S_LEN], e[S_LEN], &l) || l == 0 ||
+        pack_get_uv(&c[S_LEN], e[S_LEN], &l) || l == 0 || l > UINT32_MAX ||
         pack_get_uv(&c[S_DEL], e[S_DEL], &del) || del > 1)
       return ACCORD_EMALFORMED;
-    int64_t first = at + pack_unzig(d);
-    if (first < 1 || (uint64_t)first > x->max_op ||
-        (uint64_t)first + l - 1 > x->max_op)
+    uint64_t first = at + (uint64_t)pack_unzig(d); /* wraps if bad */
+    if (first < 1 || first > x->max_op || first + l - 1 > x->max_op)
       return ACCORD_EMALFORMED;
-    at = first + (int64_t)l;
+    at = first + l;
     runs[i].id = opid_make(x->actors[ref], (uint32_t)first);
     runs[i].len = (uint32_t)l;
     runs[i].deleted = (uint8_t)del;
