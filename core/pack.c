@@ -498,7 +498,7 @@ int pack_deflate(const uint8_t *p, size_t n, pack_z *z, buf *out) {
 
 /* Rewrites a column of uvarints as runs (into out, emptied first). */
 static void put_runs(buf *out, const buf *col) {
-  rd r = {col->p, col->p + col->len, 0, 0, 0};
+  rd r = {col->p, col->p ? col->p + col->len : NULL, 0, 0, 0};
   uint64_t v = 0, cur = 0, count = 0;
   out->len = 0;
   while (r.p < r.end) {
@@ -526,6 +526,9 @@ int pack_bodies(const chain *c, pack_z *z, buf *out) {
   int rc = 0;
   memset(&e, 0, sizeof e);
   if (c->base || (c->n && !c->off)) return ACCORD_EINVAL;
+  /* no column is ever NULL: cursors do arithmetic on their pointers */
+  for (int i = 0; i < NCOLS && !rc; i++)
+    rc = buf_try_reserve(&e.c[i], 16);
   for (uint32_t s = 1; s <= c->n && !rc; s++) {
     size_t len;
     const uint8_t *body = chain_body(c, s, &len);
