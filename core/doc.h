@@ -298,6 +298,13 @@ int seal_check(const accord_doc *doc, uint32_t actor, uint32_t seq,
 /* doc.c */
 int doc_rebuild(accord_doc *doc);
 
+/* save.c: accord_doc_save, where pack == 0 leaves the chains as they are
+ * (packed ones are written packed, the rest as plain bodies) and
+ * compresses the snapshot at a fast level: for the node store's
+ * snapshots, refreshed during housekeeping, which must cost about a copy
+ * (packing automerge-paper's history takes ~0.3 s). */
+int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len);
+
 /* A mark remembers a document's history (chain heads, pending changes and
  * what the local actor has seen)
  * so that everything after it can be undone: the store takes one before an

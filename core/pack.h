@@ -16,6 +16,9 @@
  * paper: 15 gave 158,676 B in all, 19 158,974 B) in a third of the time. */
 #define PACK_LEVEL_SAVE 19
 #define PACK_LEVEL_SNAPSHOT 15
+/* The node store's snapshots (doc_save without packing): refreshed in
+ * housekeeping, they must cost about a copy. */
+#define PACK_LEVEL_FAST 1
 /* Packed frames never unpack to more than this (bodies and columns). */
 #define PACK_MAX_RAW ((size_t)1 << 30)
 

@@ -42,6 +42,10 @@
 #define SAVE_VERSION_ROWS 4 /* bodies uncompressed, still read */
 
 int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
+  return doc_save(doc, 1, out, len);
+}
+
+int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len) {
   if (!out || !len) return ACCORD_EINVAL;
   *out = NULL;
   if (!doc) return ACCORD_EINVAL;
@@ -55,14 +59,19 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   pack_z z = {PACK_LEVEL_SAVE, NULL};
   int rc = snap_put(doc, ref, &snap);
   mem_free(ref);
-  /* the chains stay packed: history nothing reads is kept small */
   for (uint32_t a = 0; a < doc->nactors && !rc; a++) {
-    rc = chain_pack(&doc->chains[a], &z);
-    /* bodies loaded as they were and never read yet: a damaged history
-     * is saved as it is, and refused when something reads it */
-    if (rc == ACCORD_EMALFORMED && doc->chains[a].base == 0) rc = 0;
+    chain *c = &doc->chains[a];
+    if (pack) {
+      /* the chains stay packed: history nothing reads is kept small */
+      rc = chain_pack(c, &z);
+      /* bodies loaded as they were and never read yet: a damaged history
+       * is saved as it is, and refused when something reads it */
+      if (rc == ACCORD_EMALFORMED && c->base == 0) rc = 0;
+    } else if (c->base && c->base != c->n) {
+      rc = chain_index(c); /* packed changes and a tail: one form */
+    }
   }
-  z.level = PACK_LEVEL_SNAPSHOT;
+  z.level = pack ? PACK_LEVEL_SNAPSHOT : PACK_LEVEL_FAST;
   if (!rc) rc = pack_deflate(snap.p, snap.len, &z, &zsnap);
   pack_z_free(&z);
   int zip = zsnap.len < snap.len;

@@ -155,6 +155,22 @@ static void packed_chains_keep_working(void **state) {
     du_assert_same_json(d[0], mirror);
     assert_same_heads(d[0], mirror, 3);
   }
+  /* the node store's save (no packing) of packed changes plus a tail */
+  {
+    uint8_t *plain = NULL;
+    size_t plen;
+    AOK(accord_doc_save(d[0], &plain, &plen));
+    accord_free(plain);
+    for (int i = 0; i < 20; i++) random_txn(d[0], text, &r);
+    AOK(doc_save(d[0], 0, &plain, &plen));
+    accord_doc *l = NULL;
+    AOK(accord_doc_load(plain, plen, NULL, &l));
+    du_sync(mirror, d[0]);
+    du_assert_same_json(l, mirror);
+    assert_same_heads(l, mirror, 3);
+    accord_doc_free(l);
+    accord_free(plain);
+  }
   /* and an aborted transaction (a rebuild) after packing */
   uint8_t *saved = NULL;
   size_t slen;
