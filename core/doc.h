@@ -124,15 +124,21 @@ typedef struct chain_seal {
   uint8_t sig[64];
 } chain_seal;
 
-/* One actor's hash chain in this document. Change k (1-based) is the body
- * bytes [off[k-1], off[k]) of bytes. A loaded document gets its bodies in
- * one piece and off == NULL: chain_index finds the boundaries the first
- * time something needs them, so loading stays a copy. */
+/* One actor's hash chain in this document. Changes 1..base are packed
+ * (pack.h: compressed columns, in packed); change k > base is the body
+ * bytes [off[k-base-1], off[k-base]) of bytes. Loading and saving leave
+ * chains packed (base == n), which keeps history that nothing reads
+ * small; chain_index unpacks (base becomes 0) the first time something
+ * needs old bodies, and new changes append to bytes behind the packed
+ * ones. A document loaded from format 4 gets its bodies in one piece and
+ * off == NULL: chain_index finds the boundaries. */
 typedef struct chain {
   uint32_t n;       /* changes: the head sequence */
-  uint32_t *off;    /* n + 1 offsets, or NULL until indexed */
+  uint32_t *off;    /* n - base + 1 offsets, or NULL until needed */
   uint32_t cap;
   buf bytes;
+  uint32_t base;    /* changes held in packed */
+  buf packed;
   uint32_t end_op;  /* first counter after the head change */
   int64_t time;     /* head change's time */
   uint32_t hashed;  /* changes covered by hash */
@@ -266,14 +272,23 @@ int chain_set_tab(chain *c, const uint32_t *tab, uint32_t n);
 /* Cuts the chain back to the head h had (n, end_op, time, ntab). */
 void chain_truncate(chain *c, const chain *h);
 void chain_free(chain *c);
+/* Body of change seq > c->base (after chain_index: any seq). */
 static inline const uint8_t *chain_body(const chain *c, uint32_t seq,
                                         size_t *len) {
+  seq -= c->base;
   *len = c->off[seq] - c->off[seq - 1];
   return c->bytes.p + c->off[seq - 1];
 }
-/* Finds the change boundaries of a loaded chain. Errors: EMALFORMED (the
- * bodies do not parse, or do not fill the bytes), ENOMEM. */
+/* Makes every body readable: unpacks packed changes and finds the change
+ * boundaries of a loaded chain. Errors: EMALFORMED (the bodies do not
+ * parse, or do not fill the bytes), ETOOBIG, ENOMEM. */
 int chain_index(chain *c);
+/* Packs every change of the chain (pack.h), dropping the bodies: the
+ * opposite of chain_index. A chain whose packed form would not be smaller
+ * than its bodies stays as it is (indexed, base == 0). Errors: those of
+ * chain_index, ENOMEM. */
+struct pack_z;
+int chain_pack(chain *c, struct pack_z *z);
 int doc_index_chains(accord_doc *doc);
 /* Brings the chain's hash up to its head. */
 int chain_hash(const accord_doc *doc, uint32_t actor);
@@ -289,6 +304,13 @@ int seal_check(const accord_doc *doc, uint32_t actor, uint32_t seq,
 
 /* doc.c */
 int doc_rebuild(accord_doc *doc);
+
+/* save.c: accord_doc_save, where pack == 0 leaves the chains as they are
+ * (packed ones are written packed, the rest as plain bodies) and
+ * compresses the snapshot at a fast level: for the node store's
+ * snapshots, refreshed during housekeeping, which must cost about a copy
+ * (packing automerge-paper's history takes ~0.3 s). */
+int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len);
 
 /* A mark remembers a document's history (chain heads, pending changes and
  * what the local actor has seen)

@@ -134,7 +134,7 @@ static int maintain_one(accord_node *node, const uint8_t *ws,
   }
   if (snap) {
     rc = snapshot_vv(nd, &p.heads, &vv);
-    if (rc == 0) rc = accord_doc_save(nd->doc, &bytes, &len);
+    if (rc == 0) rc = doc_save(nd->doc, 0, &bytes, &len); /* no packing */
     if (rc == 1 || rc == ACCORD_EBUSY) rc = 0; /* not now */
     if (rc) goto done;
   }

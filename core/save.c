@@ -1,12 +1,18 @@
 /*
  * save.c — a whole document as bytes, and back, fast.
  *
- * Format (version 4):
- *   ["accord-doc", 4, doc bin16, workspace bin16, verify bool,
+ * Format (version 5):
+ *   ["accord-doc", 5, doc bin16, workspace bin16, verify bool,
  *    [actor bin8 ...],
- *    history: [[ref, n, end_op, time, [table refs], bodies bin, seal] ...],
+ *    history: [[ref, n, end_op, time, [table refs], form, bodies bin, seal]
+ *              ...],
  *    pending: [ref, seq, body bin, seal bin96|nil, ...],
- *    snapshot bin, checksum uint]
+ *    form, snapshot bin, checksum uint]
+ * form 1: the bytes that follow are compressed, bodies as pack.c's columns
+ * (n changes) and the snapshot as one zstd frame; form 0: they are as they
+ * are (bodies back to back), for the short ones compression would grow.
+ * Version 4 held the bodies back to back and the snapshot uncompressed; it
+ * is still read.
  * seal is nil or [seq, bin96]: the chain's latest good seal (seal.c), the
  * public key and signature as batches carry them (sync.c). workspace and
  * verify are the document's seal settings (accord_doc_set_workspace,
@@ -26,14 +32,20 @@
 
 #include "mem.h"
 #include "mp.h"
+#include "pack.h"
 #include "snapshot.h"
 #include "sum.h"
 #include "sync.h"
 
 #define SAVE_MAGIC "accord-doc"
-#define SAVE_VERSION 4
+#define SAVE_VERSION 5
+#define SAVE_VERSION_ROWS 4 /* bodies uncompressed, still read */
 
 int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
+  return doc_save(doc, 1, out, len);
+}
+
+int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len) {
   if (!out || !len) return ACCORD_EINVAL;
   *out = NULL;
   if (!doc) return ACCORD_EINVAL;
@@ -43,11 +55,28 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   uint32_t *ref = mem_alloc((doc->nactors + 1) * sizeof *ref);
   if (!ref) return ACCORD_ENOMEM;
   for (uint32_t a = 0; a < doc->nactors; a++) ref[a] = a;
-  buf snap = {0}, b = {0};
+  buf snap = {0}, zsnap = {0}, b = {0};
+  pack_z z = {PACK_LEVEL_SAVE, NULL};
   int rc = snap_put(doc, ref, &snap);
   mem_free(ref);
+  for (uint32_t a = 0; a < doc->nactors && !rc; a++) {
+    chain *c = &doc->chains[a];
+    if (pack) {
+      /* the chains stay packed: history nothing reads is kept small */
+      rc = chain_pack(c, &z);
+      /* bodies loaded as they were and never read yet: a damaged history
+       * is saved as it is, and refused when something reads it */
+      if (rc == ACCORD_EMALFORMED && c->base == 0) rc = 0;
+    } else if (c->base && c->base != c->n) {
+      rc = chain_index(c); /* packed changes and a tail: one form */
+    }
+  }
+  z.level = pack ? PACK_LEVEL_SNAPSHOT : PACK_LEVEL_FAST;
+  if (!rc) rc = pack_deflate(snap.p, snap.len, &z, &zsnap);
+  pack_z_free(&z);
+  int zip = zsnap.len < snap.len;
   if (!rc) {
-    mp_put_array(&b, 10);
+    mp_put_array(&b, 11);
     mp_put_str(&b, SAVE_MAGIC, strlen(SAVE_MAGIC));
     mp_put_uint(&b, SAVE_VERSION);
     mp_put_bin(&b, doc->id, ACCORD_DOC_ID_BYTES);
@@ -62,14 +91,16 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
     for (uint32_t a = 0; a < doc->nactors; a++) {
       const chain *c = &doc->chains[a];
       if (c->n == 0) continue;
-      mp_put_array(&b, 7);
+      mp_put_array(&b, 8);
       mp_put_uint(&b, a);
       mp_put_uint(&b, c->n);
       mp_put_uint(&b, c->end_op);
       mp_put_int(&b, c->time);
       mp_put_array(&b, c->ntab);
       for (uint32_t i = 0; i < c->ntab; i++) mp_put_uint(&b, c->tab[i]);
-      mp_put_bin(&b, c->bytes.p, c->bytes.len);
+      mp_put_uint(&b, c->base != 0);
+      if (c->base) mp_put_bin(&b, c->packed.p, c->packed.len);
+      else mp_put_bin(&b, c->bytes.p, c->bytes.len); /* base 0: all bodies */
       if (c->seal.seq) {
         uint8_t s[SEAL_WIRE_BYTES];
         memcpy(s, c->seal.pk, 32);
@@ -90,11 +121,14 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
       if (p->seal) mp_put_bin(&b, p->seal, SEAL_WIRE_BYTES);
       else mp_put_nil(&b);
     }
-    mp_put_bin(&b, snap.p, snap.len);
+    mp_put_uint(&b, zip);
+    if (zip) mp_put_bin(&b, zsnap.p, zsnap.len);
+    else mp_put_bin(&b, snap.p, snap.len);
     if (!b.err) mp_put_uint(&b, sum64(b.p, b.len));
     rc = b.err;
   }
   buf_free(&snap);
+  buf_free(&zsnap);
   if (rc) {
     buf_free(&b);
     return rc;
@@ -105,7 +139,7 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
 
 /* Reads the history and pending sections into doc. */
 static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
-                       uint32_t nactors) {
+                       uint32_t nactors, uint64_t version) {
   uint32_t nc, five, np;
   if (mp_get_array(r, &nc)) return ACCORD_EMALFORMED;
   for (uint32_t i = 0; i < nc; i++) {
@@ -114,7 +148,7 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     const uint8_t *bodies;
     size_t blen;
     uint32_t ntab;
-    if (mp_get_array(r, &five) || five != 7 ||
+    if (mp_get_array(r, &five) || five != (version == SAVE_VERSION ? 8 : 7) ||
         mp_get_uint_max(r, nactors - 1, &ref) ||
         mp_get_uint_max(r, UINT32_MAX - 1, &n) || n == 0 ||
         mp_get_uint_max(r, ACCORD_MAX_COUNTER + 1, &end_op) ||
@@ -134,10 +168,17 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     }
     if (c->tab[0] != actors[ref]) return ACCORD_EMALFORMED; /* the author */
     c->ntab = ntab;
-    if (mp_get_bin(r, &bodies, &blen) || blen < 6 * n || blen > UINT32_MAX)
+    uint64_t packed = 0;
+    if ((version == SAVE_VERSION && mp_get_uint_max(r, 1, &packed)) ||
+        mp_get_bin(r, &bodies, &blen) || blen > UINT32_MAX ||
+        (packed ? blen == 0 : blen < 6 * n))
       return ACCORD_EMALFORMED;
-    if (!buf_reserve(&c->bytes, blen)) return c->bytes.err;
-    buf_put(&c->bytes, bodies, blen);
+    /* bodies are indexed, packed ones unpacked, when first read; both are
+     * checked then */
+    buf *into = packed ? &c->packed : &c->bytes;
+    if (!buf_reserve(into, blen)) return into->err;
+    buf_put(into, bodies, blen);
+    if (packed) c->base = (uint32_t)n;
     c->n = (uint32_t)n;
     c->end_op = (uint32_t)end_op;
     c->time = time;
@@ -207,11 +248,13 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
       mlen != strlen(SAVE_MAGIC) || memcmp(magic, SAVE_MAGIC, mlen) ||
       mp_get_uint(&r, &version))
     return ACCORD_EMALFORMED;
-  if (version != SAVE_VERSION) return ACCORD_EVERSION;
+  if (version != SAVE_VERSION && version != SAVE_VERSION_ROWS)
+    return ACCORD_EVERSION;
   const uint8_t *ws;
   size_t wslen;
   int verify;
-  if (n != 10 || mp_get_bin(&r, &docid, &idlen) ||
+  if (n != (version == SAVE_VERSION ? 11 : 10) ||
+      mp_get_bin(&r, &docid, &idlen) ||
       idlen != ACCORD_DOC_ID_BYTES || mp_get_bin(&r, &ws, &wslen) ||
       wslen != 16 || mp_get_bool(&r, &verify) || mp_get_array(&r, &na) ||
       na > ACCORD_MAX_ACTORS)
@@ -231,12 +274,15 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
     else rc = doc_actor_index(doc, id, &actors[i]);
   }
   if (!rc && na == 0) rc = ACCORD_EMALFORMED;
-  if (!rc) rc = get_history(&r, doc, actors, na);
+  if (!rc) rc = get_history(&r, doc, actors, na, version);
   const uint8_t *snap = NULL;
   size_t slen = 0;
   uint64_t sum = 0;
   const uint8_t *summed_end = NULL;
-  if (!rc && mp_get_bin(&r, &snap, &slen)) rc = ACCORD_EMALFORMED;
+  uint64_t zip = 0;
+  if (!rc && ((version == SAVE_VERSION && mp_get_uint_max(&r, 1, &zip)) ||
+              mp_get_bin(&r, &snap, &slen)))
+    rc = ACCORD_EMALFORMED;
   summed_end = r.p;
   if (!rc && (mp_get_uint(&r, &sum) || r.p != r.end)) rc = ACCORD_EMALFORMED;
 #ifndef ACCORD_FUZZING
@@ -246,7 +292,14 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   (void)summed_end;
 #endif
   docstate st;
+  buf zsnap = {0};
+  if (!rc && zip) {
+    rc = pack_inflate(snap, slen, &zsnap);
+    snap = zsnap.p;
+    slen = zsnap.len;
+  }
   if (!rc) rc = snap_get(doc, snap, slen, actors, na, &st);
+  buf_free(&zsnap);
   mem_free(actors);
   if (rc) {
     accord_doc_free(doc);

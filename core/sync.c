@@ -197,6 +197,10 @@ typedef struct cand {
   uint8_t verified; /* its seal run checked (or trusted) */
   uint8_t stuck;    /* its run reaches no seal: it cannot in this import */
   uint32_t hidx;    /* sealed and verified: its run's hash is hash[hidx-1] */
+  /* on an author's first candidate (sorted): where its candidates end and
+   * where the last scan stopped (all before it are done), so that each
+   * round of apply_all resumes instead of rescanning the done ones */
+  size_t gend, resume;
 } cand;
 
 static int cand_cmp(const void *x, const void *y) {
@@ -237,6 +241,7 @@ static int add_cand(importer *im, uint32_t actor, uint32_t seq,
   x->verified = (uint8_t)verified;
   x->stuck = 0;
   x->hidx = 0;
+  x->gend = x->resume = 0;
   return 0;
 }
 
@@ -443,9 +448,15 @@ static int apply_ready(importer *im) {
   for (int progress = 1; progress;) {
     progress = 0;
     for (size_t i = 0; i < im->n;) {
-      uint32_t a = im->c[i].actor;
-      size_t j = i, e = i;
-      while (e < im->n && im->c[e].actor == a) e++;
+      cand *g = &im->c[i];
+      uint32_t a = g->actor;
+      if (!g->gend) { /* the first round: find the author's candidates */
+        size_t end = i;
+        while (end < im->n && im->c[end].actor == a) end++;
+        g->gend = end;
+        g->resume = i;
+      }
+      size_t j = g->resume, e = g->gend;
       for (; j < e; j++) {
         cand *x = &im->c[j];
         if (x->done) continue;
@@ -487,6 +498,7 @@ static int apply_ready(importer *im) {
         im->st.applied++;
         progress = 1;
       }
+      g->resume = j;
       i = e;
     }
   }
