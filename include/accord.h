@@ -557,6 +557,26 @@ ACCORD_API ACCORD_NODISCARD int accord_sign_keypair(uint8_t *public_key,
 ACCORD_API ACCORD_NODISCARD int accord_key_actor(const uint8_t *public_key,
                                                  uint8_t *actor);
 
+/* A public key's printable id (issue 5): base32 in 8 groups of 7
+ * characters joined by dashes, e.g. "MFRGGZD-...", 63 characters and a NUL.
+ * Each block of 13 key characters is followed by a check character (the
+ * Damm algorithm over GF(32)) that catches every mistyped character and
+ * every swap of two adjacent ones. */
+#define ACCORD_ID_TEXT_BYTES 64
+
+/* Writes public_key's (32 bytes) printable id to out (size bytes, at least
+ * ACCORD_ID_TEXT_BYTES), NUL-terminated. Errors: EINVAL (size too small). */
+ACCORD_API ACCORD_NODISCARD int accord_id_format(const uint8_t *public_key,
+                                                 char *out, size_t size);
+
+/* Reads a printable id back into public_key (32 bytes). Letters in either
+ * case; dashes and spaces anywhere are ignored. Errors: EMALFORMED (a
+ * character outside the base32 alphabet, not 56 characters, a check
+ * character that does not match — a typo — or non-zero padding bits); on
+ * error public_key is untouched. */
+ACCORD_API ACCORD_NODISCARD int accord_id_parse(const char *text,
+                                                uint8_t *public_key);
+
 /* Makes the document seal its local actor's changes with secret_key (64
  * bytes, copied; wiped when the document is freed), for the workspace
  * workspace_id (ACCORD_WS_ID_BYTES, copied; NULL for a document outside any
