@@ -154,6 +154,13 @@ typedef struct pend {
                     with this change, the last of its batch chain */
 } pend;
 
+/* Evidence that an author signed two different chains (fork.c). */
+typedef struct fork_ev {
+  uint32_t actor, seq;
+  uint8_t *ev; /* owned: the bytes fork_check verifies */
+  size_t len;
+} fork_ev;
+
 /* ---- the document -------------------------------------------------------- */
 
 struct accord_txn {
@@ -197,6 +204,8 @@ struct accord_doc {
   uint8_t sk[64];
   uint8_t ws[16];
   int verify;
+  fork_ev *forks; /* evidence of forks, in the order found (fork.c) */
+  uint32_t nforks, capforks;
 };
 
 /* actors.c */
@@ -279,6 +288,39 @@ int seal_own(accord_doc *doc);
 /* 1 if pk/sig is a valid seal of actor's chain at seq with chain hash h. */
 int seal_check(const accord_doc *doc, uint32_t actor, uint32_t seq,
                const uint8_t *hash, const uint8_t *pk_sig);
+/* The same for a document named by its ids (fork evidence, fork.c). */
+int seal_check_ids(const uint8_t *ws, const uint8_t *doc_id,
+                   const uint8_t *actor, uint32_t seq, const uint8_t *hash,
+                   const uint8_t *pk_sig);
+
+/* fork.c: evidence that an author signed two different chains (DESIGN §4,
+ * "keep the first, record the evidence"). One record per (actor, seq where
+ * the chains part); ev is the self-contained encoding fork_check verifies. */
+#define ACCORD_MAX_FORKS 256
+/* Builds the evidence for actor's chain parting at seq from ours: prev is
+ * the chain hash at seq-1 that both share, ours/theirs the bodies from seq
+ * to their seals (seal_seq, pk ‖ sig), laid out back to back. The result is
+ * checked (fork_check): EFORK when it does not prove a fork (a seal that
+ * does not check, keys that differ), ENOMEM. */
+int fork_build(const accord_doc *doc, uint32_t actor, uint32_t seq,
+               const uint8_t *prev, const uint8_t *ours, size_t olen,
+               uint32_t oseal_seq, const uint8_t *oseal,
+               const uint8_t *theirs, size_t tlen, uint32_t tseal_seq,
+               const uint8_t *tseal, buf *out);
+/* The index of the record for (actor, seq), or -1. */
+int fork_find(const accord_doc *doc, uint32_t actor, uint32_t seq);
+/* Makes room for n more records. */
+int fork_reserve(accord_doc *doc, uint32_t n);
+/* Appends a record (room reserved: cannot fail); takes ev. */
+void fork_push(accord_doc *doc, uint32_t actor, uint32_t seq, uint8_t *ev,
+               size_t len);
+/* Adds a record from its bytes (checked; a duplicate is freed and
+ * ignored). Takes ev. Errors: EMALFORMED, EOTHERDOC, ESEAL, EKEY, ENOMEM. */
+int fork_add_bytes(accord_doc *doc, uint8_t *ev, size_t len);
+/* Drops the records past the first n. */
+void fork_truncate(accord_doc *doc, uint32_t n);
+/* Records ev[0..n) as one accord_free-able list (accord_doc_forks). */
+int fork_list(const fork_ev *ev, uint32_t n, accord_fork **out, size_t *nout);
 
 /* doc.c */
 int doc_rebuild(accord_doc *doc);
@@ -295,6 +337,7 @@ typedef struct doc_mark {
   size_t pending_bytes;
   uint32_t *seen; /* what the next local change lists as deps */
   int touched; /* set by the holder when ops reached the state */
+  uint32_t nforks; /* fork records */
 } doc_mark;
 int doc_mark_take(const accord_doc *doc, doc_mark *m);
 /* Puts the document back as it was at the mark and frees the mark. The

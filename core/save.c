@@ -1,12 +1,16 @@
 /*
  * save.c — a whole document as bytes, and back, fast.
  *
- * Format (version 4):
- *   ["accord-doc", 4, doc bin16, workspace bin16, verify bool,
+ * Format (version 5):
+ *   ["accord-doc", 5, doc bin16, workspace bin16, verify bool,
  *    [actor bin8 ...],
  *    history: [[ref, n, end_op, time, [table refs], bodies bin, seal] ...],
  *    pending: [ref, seq, body bin, seal bin96|nil, ...],
+ *    forks: [evidence bin ...],
  *    snapshot bin, checksum uint]
+ * forks holds the fork evidence the document recorded (fork.c), each
+ * checked again on load. Version 4 is version 5 without forks and still
+ * loads.
  * seal is nil or [seq, bin96]: the chain's latest good seal (seal.c), the
  * public key and signature as batches carry them (sync.c). workspace and
  * verify are the document's seal settings (accord_doc_set_workspace,
@@ -31,7 +35,7 @@
 #include "sync.h"
 
 #define SAVE_MAGIC "accord-doc"
-#define SAVE_VERSION 4
+#define SAVE_VERSION 5
 
 int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   if (!out || !len) return ACCORD_EINVAL;
@@ -47,7 +51,7 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
   int rc = snap_put(doc, ref, &snap);
   mem_free(ref);
   if (!rc) {
-    mp_put_array(&b, 10);
+    mp_put_array(&b, 11);
     mp_put_str(&b, SAVE_MAGIC, strlen(SAVE_MAGIC));
     mp_put_uint(&b, SAVE_VERSION);
     mp_put_bin(&b, doc->id, ACCORD_DOC_ID_BYTES);
@@ -90,6 +94,9 @@ int accord_doc_save(accord_doc *doc, uint8_t **out, size_t *len) {
       if (p->seal) mp_put_bin(&b, p->seal, SEAL_WIRE_BYTES);
       else mp_put_nil(&b);
     }
+    mp_put_array(&b, doc->nforks);
+    for (uint32_t i = 0; i < doc->nforks; i++)
+      mp_put_bin(&b, doc->forks[i].ev, doc->forks[i].len);
     mp_put_bin(&b, snap.p, snap.len);
     if (!b.err) mp_put_uint(&b, sum64(b.p, b.len));
     rc = b.err;
@@ -191,6 +198,24 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
   return doc->pending_bytes > ACCORD_MAX_PENDING_BYTES ? ACCORD_ETOOBIG : 0;
 }
 
+/* Reads the forks section (version 5) into doc. */
+static int get_forks(mp_reader *r, accord_doc *doc) {
+  uint32_t n;
+  if (mp_get_array(r, &n) || n > ACCORD_MAX_FORKS) return ACCORD_EMALFORMED;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *ev;
+    size_t len;
+    if (mp_get_bin(r, &ev, &len)) return ACCORD_EMALFORMED;
+    uint8_t *copy = mem_alloc(len ? len : 1);
+    if (!copy) return ACCORD_ENOMEM;
+    memcpy(copy, ev, len);
+    int rc = fork_add_bytes(doc, copy, len); /* takes copy */
+    if (rc == ACCORD_ENOMEM) return rc;
+    if (rc) return ACCORD_EMALFORMED;
+  }
+  return 0;
+}
+
 int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
                     accord_doc **out) {
   if (!out) return ACCORD_EINVAL;
@@ -207,11 +232,11 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
       mlen != strlen(SAVE_MAGIC) || memcmp(magic, SAVE_MAGIC, mlen) ||
       mp_get_uint(&r, &version))
     return ACCORD_EMALFORMED;
-  if (version != SAVE_VERSION) return ACCORD_EVERSION;
+  if (version != SAVE_VERSION && version != 4) return ACCORD_EVERSION;
   const uint8_t *ws;
   size_t wslen;
   int verify;
-  if (n != 10 || mp_get_bin(&r, &docid, &idlen) ||
+  if (n != (version == 4 ? 10u : 11u) || mp_get_bin(&r, &docid, &idlen) ||
       idlen != ACCORD_DOC_ID_BYTES || mp_get_bin(&r, &ws, &wslen) ||
       wslen != 16 || mp_get_bool(&r, &verify) || mp_get_array(&r, &na) ||
       na > ACCORD_MAX_ACTORS)
@@ -232,6 +257,7 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   }
   if (!rc && na == 0) rc = ACCORD_EMALFORMED;
   if (!rc) rc = get_history(&r, doc, actors, na);
+  if (!rc && version > 4) rc = get_forks(&r, doc);
   const uint8_t *snap = NULL;
   size_t slen = 0;
   uint64_t sum = 0;

@@ -30,6 +30,13 @@
  * that arrive are ignored. Changes given to sync_import directly (loaded
  * from the node's own store) are trusted.
  *
+ * Forks. A batch change that differs from the one we hold under its seq
+ * fails the import (EFORK), unless verification is on and the author's
+ * seal over the batch's run checks while the seal we hold covers our
+ * version: then the author signed both, our chain is kept, the author's
+ * changes in the batch are skipped, the rest imports, and the evidence is
+ * recorded in the document (fork.c) when the import succeeds.
+ *
  * Import is all or nothing. Changes are grouped per actor in seq order
  * together with the ones already waiting (pending); each round applies, per
  * actor, every change that extends the chain and whose deps are present,
@@ -212,6 +219,8 @@ typedef struct importer {
   uint32_t nhash, caphash;
   doc_mark mark; /* the document before the import */
   accord_import_stats st;
+  fork_ev *forks; /* evidence found, added to the document on success */
+  uint32_t nforks, capforks;
 } importer;
 
 static int add_cand(importer *im, uint32_t actor, uint32_t seq,
@@ -244,6 +253,100 @@ static int check_known(const accord_doc *doc, const cand *x) {
   const uint8_t *have = chain_body(&doc->chains[x->actor], x->seq, &len);
   if (len == x->len && memcmp(have, x->body, len) == 0) return 0;
   return ACCORD_EFORK;
+}
+
+/* The chain hash of actor's chain at seq (<= its head): from the start,
+ * or the cached head hash. For forks only: they are rare, and cost no more
+ * than the import of the chain did. */
+static void hash_at(const accord_doc *doc, uint32_t a, uint32_t seq,
+                    uint8_t *h) {
+  const chain *c = &doc->chains[a];
+  if (c->hashed == seq) {
+    memcpy(h, c->hash, ACCORD_HASH_BYTES);
+    return;
+  }
+  memset(h, 0, ACCORD_HASH_BYTES);
+  for (uint32_t q = 1; q <= seq; q++) {
+    size_t len;
+    const uint8_t *body = chain_body(c, q, &len);
+    uint8_t pre[64];
+    buf b = {pre, 0, sizeof pre, 0};
+    change_put_prefix(&b, doc->id, doc->actor[a], q);
+    hash_state hs;
+    hash_init(&hs);
+    hash_update(&hs, h, ACCORD_HASH_BYTES);
+    hash_update(&hs, b.p, b.len);
+    hash_update(&hs, body, len);
+    hash_final(&hs, h);
+  }
+}
+
+/* Candidate j of the actor run [i, e), from the batch, differs from the
+ * change we hold at its seq s. With verification on, if its author sealed
+ * both our chain (the seal we hold covers s) and the batch's run from s
+ * (up to its first seal), with the same key, the author forked: the batch's
+ * changes of that author are skipped (done) and the evidence kept for the
+ * end of the import. Otherwise, or if the evidence does not check, EFORK as
+ * before: nothing proves who is lying. */
+static int fork_found(importer *im, size_t i, size_t e, size_t j) {
+  accord_doc *doc = im->doc;
+  const cand *x = &im->c[j];
+  uint32_t a = x->actor, s = x->seq;
+  const chain *c = &doc->chains[a];
+  if (!doc->verify || c->seal.seq < s) return ACCORD_EFORK;
+  buf theirs = {0}, ev = {0};
+  uint32_t expect = s, tseq = 0;
+  const uint8_t *tseal = NULL;
+  for (size_t k = j; k < e && !tseal; k++) {
+    const cand *y = &im->c[k];
+    if (y->from_pending || y->done) continue;
+    if (y->seq != expect) break; /* a gap, or the same seq twice */
+    buf_put(&theirs, y->body, y->len);
+    expect++;
+    if (y->seal) {
+      tseal = y->seal;
+      tseq = y->seq;
+    }
+  }
+  int rc = theirs.err;
+  if (!rc && !tseal) rc = ACCORD_EFORK;
+  if (!rc) {
+    uint8_t prev[ACCORD_HASH_BYTES], oseal[SEAL_WIRE_BYTES];
+    hash_at(doc, a, s - 1, prev);
+    memcpy(oseal, c->seal.pk, 32);
+    memcpy(oseal + 32, c->seal.sig, 64);
+    rc = fork_build(doc, a, s, prev, c->bytes.p + c->off[s - 1],
+                    c->off[c->seal.seq] - c->off[s - 1], c->seal.seq, oseal,
+                    theirs.p, theirs.len, tseq, tseal, &ev);
+  }
+  buf_free(&theirs);
+  if (rc) return rc;
+  int known = fork_find(doc, a, s) >= 0;
+  for (uint32_t k = 0; k < im->nforks; k++)
+    if (im->forks[k].actor == a && im->forks[k].seq == s) known = 1;
+  if (known || doc->nforks + im->nforks >= ACCORD_MAX_FORKS) {
+    buf_free(&ev); /* the first evidence is kept */
+  } else {
+    if (im->nforks == im->capforks) {
+      uint32_t cap = im->capforks ? 2 * im->capforks : 4;
+      fork_ev *f = mem_realloc(im->forks, cap * sizeof *f);
+      if (!f) {
+        buf_free(&ev);
+        return ACCORD_ENOMEM;
+      }
+      im->forks = f;
+      im->capforks = cap;
+    }
+    fork_ev *f = &im->forks[im->nforks++];
+    f->actor = a;
+    f->seq = s;
+    f->len = ev.len;
+    f->ev = ev.p;
+  }
+  for (size_t k = i; k < e; k++)
+    if (!im->c[k].from_pending) im->c[k].done = 1;
+  im->st.forks++;
+  return 0;
 }
 
 /* Parses a batch into candidates. */
@@ -447,8 +550,12 @@ static int apply_ready(importer *im) {
         if (x->seq <= c->n) {
           int rc = check_known(doc, x);
           /* a waiting change that disagrees with the chain was never
-           * verified: drop it. One from this batch is a fork. */
-          if (rc && !x->from_pending) return rc;
+           * verified: drop it. One from this batch is a fork: proven (its
+           * author's run is skipped) or not (EFORK). */
+          if (rc && !x->from_pending) {
+            if ((rc = fork_found(im, i, e, j))) return rc;
+            continue;
+          }
           x->done = 1;
           if (!x->from_pending) im->st.duplicates++;
           continue;
@@ -577,7 +684,16 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
                   extra[i].len, NULL, 0, 1);
   if (!rc && batch) rc = read_batch(&im, batch, len);
   if (!rc) rc = apply_ready(&im);
+  if (!rc) rc = fork_reserve(doc, im.nforks);
   if (!rc) rc = keep_pending(&im);
+  if (!rc) { /* room reserved: cannot fail */
+    for (uint32_t k = 0; k < im.nforks; k++)
+      fork_push(doc, im.forks[k].actor, im.forks[k].seq, im.forks[k].ev,
+                im.forks[k].len);
+    im.nforks = 0;
+  }
+  for (uint32_t k = 0; k < im.nforks; k++) mem_free(im.forks[k].ev);
+  mem_free(im.forks);
   if (rc) {
     /* keep_pending replaces pending only on success, so the mark's copy of
      * it is only needed by callers that undo a successful import */

@@ -455,6 +455,9 @@ typedef struct accord_import_stats {
   size_t duplicates; /* changes already known: ignored */
   size_t pending;    /* changes the document holds waiting for their
                         dependencies after this import (all of them) */
+  size_t forks;      /* authors whose sealed changes in the batch fork from
+                        the chain we hold: skipped, the evidence kept
+                        (accord_doc_forks) */
 } accord_import_stats;
 
 /* Imports a batch: all or nothing. Changes whose dependencies are missing
@@ -466,7 +469,13 @@ typedef struct accord_import_stats {
  * have), ESEAL (changes without a seal, or a seal whose signature does not
  * check against the changes), EKEY (a seal's public key does not derive to
  * the changes' author), EUTF8, EBUSY (a transaction is open), ENOMEM. On
- * error nothing changed. */
+ * error nothing changed.
+ * Forks: with verification on, an author's changes that differ from ones we
+ * hold under the same seq, under a seal that checks, prove that the author
+ * signed two histories. Our chain is kept, that author's changes in the
+ * batch are skipped, the rest of the batch is imported, and the evidence is
+ * recorded (stats->forks, accord_doc_forks). Without verification, or when
+ * the seal does not check, such a batch fails with EFORK as before. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_import(accord_doc *doc,
                                                   const uint8_t *batch,
                                                   size_t len,
@@ -610,10 +619,45 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_chain_seal(const accord_doc *doc,
                                                       uint64_t *seq,
                                                       uint8_t *public_key);
 
+/* Evidence of a fork: one author's key sealed two different chains of a
+ * document that agree up to seq - 1 and differ at seq. evidence holds the
+ * proof (both chains from seq to their seals, the chain hash they share
+ * before it and both seals), which accord_fork_verify checks without the
+ * document: a third party can see that the author signed both. */
+typedef struct accord_fork {
+  uint8_t workspace[16];             /* as the seals name it (zeros: none) */
+  uint8_t doc[ACCORD_DOC_ID_BYTES];
+  uint8_t actor[ACCORD_ACTOR_BYTES]; /* the author */
+  uint64_t seq;                      /* where the chains part */
+  uint8_t public_key[32];            /* the author's, which signed both */
+  uint8_t kept[ACCORD_HASH_BYTES];   /* chain hash at seq of the change
+                                        kept (the first one seen) */
+  uint8_t refused[ACCORD_HASH_BYTES]; /* ... of the other one */
+  const uint8_t *evidence;           /* the proof's bytes */
+  size_t evidence_len;
+} accord_fork;
+
+/* The forks this document has seen, in the order found (one per author and
+ * seq; the first 256 found are kept): *out is one
+ * buffer (free with accord_free; evidence points inside it), *n entries.
+ * Errors: ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_forks(const accord_doc *doc,
+                                                 accord_fork **out,
+                                                 size_t *n);
+
+/* Checks fork evidence (accord_fork.evidence) on its own: both seals check
+ * against their chains under one key that derives to the author, and the
+ * changes at seq differ. out (may be NULL) is filled in; its evidence
+ * points into the bytes given. Errors: EMALFORMED, EVERSION, EKEY (the keys
+ * differ or are not the author's), ESEAL (a seal does not check), ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_fork_verify(const uint8_t *evidence,
+                                                   size_t len,
+                                                   accord_fork *out);
+
 /* Saves the whole document to bytes (free with accord_free): every change
  * (what peers need to keep syncing), the changes still waiting for their
  * dependencies, the seals it holds with its workspace and verify setting,
- * and the current state, so loading is fast. The signer's secret key is
+ * the fork evidence it recorded, and the current state, so loading is fast. The signer's secret key is
  * not saved: after accord_doc_load, set it again (accord_doc_set_signer).
  * Errors: EBUSY (a transaction is open), ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_save(accord_doc *doc, uint8_t **out,
@@ -831,6 +875,17 @@ ACCORD_API ACCORD_NODISCARD int accord_node_txn_commit(
 ACCORD_API ACCORD_NODISCARD int accord_node_doc_import(
     accord_node *node, accord_doc *doc, const uint8_t *batch, size_t len,
     accord_import_stats *stats);
+
+/* The fork evidence (accord_doc_forks) stored for every document of
+ * workspace ws, by document then author and seq: *out is one buffer (free
+ * with accord_free; evidence points inside it). A node document stores the
+ * evidence its imports find in the same write as the import; opening it
+ * loads what is stored. Errors: ENOTFOUND (ws), ECORRUPT (a stored record
+ * does not verify), ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_forks(accord_node *node,
+                                                  const uint8_t *ws,
+                                                  accord_fork **out,
+                                                  size_t *n);
 
 /* Housekeeping and other processes ----------------------------------------- */
 
