@@ -15,6 +15,7 @@
 #include "change.h"
 #include "crypto.h"
 #include "mem.h"
+#include "sync_bg.h"
 
 const accord_id accord_root_id = {0, {0}};
 
@@ -57,6 +58,7 @@ void accord_doc_free(accord_doc *doc) {
   mem_free(doc->pending);
   fork_truncate(doc, 0);
   mem_free(doc->forks);
+  bg_pool_free(doc->bg);
   mem_free(doc->chains);
   mem_free(doc->actor);
   mem_free(doc->rank);

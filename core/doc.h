@@ -206,6 +206,7 @@ struct accord_doc {
   int verify;
   fork_ev *forks; /* evidence of forks, in the order found (fork.c) */
   uint32_t nforks, capforks;
+  struct bg_pool *bg; /* worker thread for seal checks (sync_bg.c), or NULL */
 };
 
 /* actors.c */

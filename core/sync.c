@@ -30,6 +30,11 @@
  * that arrive are ignored. Changes given to sync_import directly (loaded
  * from the node's own store) are trusted.
  *
+ * Large plain imports (every author's changes extend its chain, nothing
+ * waiting) hash and check their seals on a second thread while the main
+ * thread applies (sync_bg.c); a bad seal then undoes the import like any
+ * other failure, with ESEAL.
+ *
  * Forks. A batch change that differs from the one we hold under its seq
  * fails the import (EFORK), unless verification is on and the author's
  * seal over the batch's run checks while the seal we hold covers our
@@ -51,6 +56,7 @@
 #include "mem.h"
 #include "mp.h"
 #include "sync.h"
+#include "sync_bg.h"
 
 #define BATCH_VERSION 2
 
@@ -221,6 +227,7 @@ typedef struct importer {
   accord_import_stats st;
   fork_ev *forks; /* evidence found, added to the document on success */
   uint32_t nforks, capforks;
+  int sorted; /* c is in cand_cmp order */
 } importer;
 
 static int add_cand(importer *im, uint32_t actor, uint32_t seq,
@@ -536,7 +543,8 @@ static void seal_reached(importer *im, const cand *x) {
 
 static int apply_ready(importer *im) {
   accord_doc *doc = im->doc;
-  if (im->n > 1) qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  if (im->n > 1 && !im->sorted) qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  im->sorted = 1;
   for (int progress = 1; progress;) {
     progress = 0;
     for (size_t i = 0; i < im->n;) {
@@ -592,6 +600,75 @@ static int apply_ready(importer *im) {
     }
   }
   return 0;
+}
+
+/* ---- seals checked beside the apply (sync_bg.c) --------------------------- */
+
+/* The plain bulk import: per actor, the candidates extend its chain
+ * exactly, with one seal, on the last. */
+static int bulk_shape(importer *im) {
+  accord_doc *doc = im->doc;
+  for (size_t i = 0; i < im->n;) {
+    uint32_t a = im->c[i].actor;
+    size_t e = i;
+    while (e < im->n && im->c[e].actor == a) e++;
+    const chain *c = &doc->chains[a];
+    for (size_t k = i; k < e; k++) {
+      const cand *y = &im->c[k];
+      if (y->from_pending || y->seq != c->n + 1 + (k - i) ||
+          (y->seal != NULL) != (k + 1 == e))
+        return 0;
+    }
+    i = e;
+  }
+  return 1;
+}
+
+/* Hands the seal checks of a plain bulk import to a second thread and
+ * marks its candidates verified: provisionally, bg_finish has the last
+ * word. Leaves j empty (nruns 0) for any other import. */
+static int bg_plan(importer *im, bg_job *j) {
+  accord_doc *doc = im->doc;
+  if (!doc->verify || doc->npending || im->n < BG_MIN) return 0;
+  qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  im->sorted = 1;
+  if (!bulk_shape(im)) return 0;
+  memcpy(j->ws, doc->ws, sizeof j->ws);
+  memcpy(j->doc, doc->id, sizeof j->doc);
+  for (size_t i = 0; i < im->n;) {
+    uint32_t a = im->c[i].actor;
+    size_t e = i;
+    while (e < im->n && im->c[e].actor == a) e++;
+    int rc = chain_hash(doc, a);
+    const chain *c = &doc->chains[a];
+    if (!rc) rc = bg_add_run(j, doc->actor[a], c->n + 1, c->hash,
+                             im->c[e - 1].seal);
+    if (!rc) j->runs[j->nruns - 1].idx = a;
+    for (size_t k = i; k < e && !rc; k++)
+      rc = bg_add_body(j, im->c[k].body, im->c[k].len);
+    if (rc) return rc;
+    i = e;
+  }
+  for (size_t i = 0; i < im->n; i++) im->c[i].verified = 1;
+  return 0;
+}
+
+/* After a successful bulk import whose seals all checked: the chains that
+ * reached their run's seal keep it, with the hash the worker computed (as
+ * seal_reached does on the sequential path). A run cut short by missing
+ * deps keeps its seal in pending and is checked again when it moves. */
+static void bg_sealed(importer *im, const bg_job *j) {
+  for (uint32_t i = 0; i < j->nruns; i++) {
+    const bg_run *r = &j->runs[i];
+    chain *c = &im->doc->chains[r->idx];
+    uint32_t last = r->first + r->n - 1;
+    if (c->n != last) continue;
+    memcpy(c->hash, r->hash, ACCORD_HASH_BYTES);
+    c->hashed = last;
+    c->seal.seq = last;
+    memcpy(c->seal.pk, r->seal, 32);
+    memcpy(c->seal.sig, r->seal + 32, 64);
+  }
 }
 
 /* Replaces pending with the candidates left over. Copies batch bodies;
@@ -683,7 +760,19 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
     rc = add_cand(&im, extra[i].actor, extra[i].seq, extra[i].body,
                   extra[i].len, NULL, 0, 1);
   if (!rc && batch) rc = read_batch(&im, batch, len);
+  bg_job bg;
+  memset(&bg, 0, sizeof bg);
+  if (!rc && !nextra) rc = bg_plan(&im, &bg);
+  if (!rc && bg.nruns) bg_start(&bg, &doc->bg);
   if (!rc) rc = apply_ready(&im);
+  if (bg.nruns) {
+    /* a bad seal wins over what applying met: the sequential path checks
+     * a run before applying it */
+    int brc = bg_finish(&bg);
+    if (brc) rc = brc;
+    else if (!rc) bg_sealed(&im, &bg);
+  }
+  bg_free(&bg);
   if (!rc) rc = fork_reserve(doc, im.nforks);
   if (!rc) rc = keep_pending(&im);
   if (!rc) { /* room reserved: cannot fail */

@@ -43,7 +43,10 @@
  *   and accord_doc_load() perform thread-safely, and the list of node
  *   directories open in the process (accord_node_open), behind a mutex.
  *   A node and the documents opened through it are used by one thread at a
- *   time.
+ *   time. A document that verifies seals keeps a helper thread of its own
+ *   for large imports (made at the first import of 256 or more changes,
+ *   ended by accord_doc_free): it only hashes and checks seals, never calls
+ *   back, and the import waits for it before returning.
  */
 #ifndef ACCORD_H
 #define ACCORD_H
