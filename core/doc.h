@@ -298,6 +298,9 @@ int seal_check_ids(const uint8_t *ws, const uint8_t *doc_id,
  * "keep the first, record the evidence"). One record per (actor, seq where
  * the chains part); ev is the self-contained encoding fork_check verifies. */
 #define ACCORD_MAX_FORKS 256
+/* ... and at most this many bytes of them (a forking member must not be
+ * able to grow our memory without bound). */
+#define ACCORD_MAX_FORK_BYTES ((size_t)64 << 20)
 /* Builds the evidence for actor's chain parting at seq from ours: prev is
  * the chain hash at seq-1 that both share, ours/theirs the bodies from seq
  * to their seals (seal_seq, pk ‖ sig), laid out back to back. The result is
@@ -315,8 +318,10 @@ int fork_reserve(accord_doc *doc, uint32_t n);
 /* Appends a record (room reserved: cannot fail); takes ev. */
 void fork_push(accord_doc *doc, uint32_t actor, uint32_t seq, uint8_t *ev,
                size_t len);
-/* Adds a record from its bytes (checked; a duplicate is freed and
- * ignored). Takes ev. Errors: EMALFORMED, EOTHERDOC, ESEAL, EKEY, ENOMEM. */
+/* Bytes held by the document's records. */
+size_t fork_bytes(const accord_doc *doc);
+/* Adds a record from its bytes (checked; a duplicate, or one past the
+ * limits, is freed and ignored). Takes ev. Errors: EMALFORMED, EOTHERDOC, ESEAL, EKEY, ENOMEM. */
 int fork_add_bytes(accord_doc *doc, uint8_t *ev, size_t len);
 /* Drops the records past the first n. */
 void fork_truncate(accord_doc *doc, uint32_t n);

@@ -19,8 +19,9 @@
  * must derive to the actor, and that the two changes at s differ. Because
  * both seals cover prev, the two histories share everything before s.
  *
- * Records live in the document (doc->forks, at most ACCORD_MAX_FORKS, one
- * per (actor, s)), are saved with it (save.c) and, for node documents,
+ * Records live in the document (doc->forks, at most ACCORD_MAX_FORKS and
+ * ACCORD_MAX_FORK_BYTES, one per (actor, s); past the limits a fork is
+ * still refused but not recorded), are saved with it (save.c) and, for node documents,
  * stored in the node store's "forks" database (node_forks.c).
  */
 #include <string.h>
@@ -33,7 +34,6 @@
 
 #define FORK_MAGIC "accord-fork"
 #define FORK_VERSION 1
-#define FORK_MAX_BYTES ((size_t)64 << 20)
 
 static const uint8_t zero32[32];
 
@@ -153,7 +153,7 @@ int fork_build(const accord_doc *doc, uint32_t actor, uint32_t seq,
                uint32_t oseal_seq, const uint8_t *oseal,
                const uint8_t *theirs, size_t tlen, uint32_t tseal_seq,
                const uint8_t *tseal, buf *out) {
-  if (olen + tlen > FORK_MAX_BYTES) return ACCORD_EFORK;
+  if (olen + tlen > ACCORD_MAX_FORK_BYTES) return ACCORD_EFORK;
   buf b = {0};
   mp_put_array(&b, 9);
   mp_put_str(&b, FORK_MAGIC, strlen(FORK_MAGIC));
@@ -192,6 +192,12 @@ int fork_find(const accord_doc *doc, uint32_t actor, uint32_t seq) {
   return -1;
 }
 
+size_t fork_bytes(const accord_doc *doc) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < doc->nforks; i++) n += doc->forks[i].len;
+  return n;
+}
+
 int fork_reserve(accord_doc *doc, uint32_t n) {
   if (doc->nforks + n <= doc->capforks) return 0;
   uint32_t cap = doc->capforks ? doc->capforks : 4;
@@ -219,7 +225,8 @@ int fork_add_bytes(accord_doc *doc, uint8_t *ev, size_t len) {
   if (!rc && memcmp(f.doc, doc->id, ACCORD_DOC_ID_BYTES)) rc = ACCORD_EOTHERDOC;
   if (!rc) rc = doc_actor_index(doc, f.actor, &a);
   if (!rc && (fork_find(doc, a, (uint32_t)f.seq) >= 0 ||
-              doc->nforks >= ACCORD_MAX_FORKS)) {
+              doc->nforks >= ACCORD_MAX_FORKS ||
+              fork_bytes(doc) + len > ACCORD_MAX_FORK_BYTES)) {
     mem_free(ev); /* known already, or no room: the first ones are kept */
     return 0;
   }

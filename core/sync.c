@@ -329,9 +329,13 @@ static int fork_found(importer *im, size_t i, size_t e, size_t j) {
   buf_free(&theirs);
   if (rc) return rc;
   int known = fork_find(doc, a, s) >= 0;
-  for (uint32_t k = 0; k < im->nforks; k++)
+  size_t bytes = fork_bytes(doc) + ev.len;
+  for (uint32_t k = 0; k < im->nforks; k++) {
     if (im->forks[k].actor == a && im->forks[k].seq == s) known = 1;
-  if (known || doc->nforks + im->nforks >= ACCORD_MAX_FORKS) {
+    bytes += im->forks[k].len;
+  }
+  if (known || doc->nforks + im->nforks >= ACCORD_MAX_FORKS ||
+      bytes > ACCORD_MAX_FORK_BYTES) {
     buf_free(&ev); /* the first evidence is kept */
   } else {
     if (im->nforks == im->capforks) {

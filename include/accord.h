@@ -641,7 +641,7 @@ typedef struct accord_fork {
 } accord_fork;
 
 /* The forks this document has seen, in the order found (one per author and
- * seq; the first 256 found are kept): *out is one
+ * seq; the first 256 found, up to 64 MiB, are kept): *out is one
  * buffer (free with accord_free; evidence points inside it), *n entries.
  * Errors: ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_forks(const accord_doc *doc,
