@@ -180,7 +180,9 @@ int cmd_id(cli *c, int argc, char **argv) {
   hex(accord_node_public_key(c->node), ACCORD_PUBKEY_BYTES, pk);
   hex(c->ws, ACCORD_WS_ID_BYTES, ws);
   char devid[ACCORD_ID_TEXT_BYTES];
-  if ((rc = accord_id_format(accord_node_public_key(c->node), devid, sizeof devid))) return rc;
+  if ((rc = accord_id_format(accord_node_public_key(c->node), devid,
+                             sizeof devid)))
+    return cli_lib_fail(c, rc, "cannot print the device id");
   const accord_profile *me = ids_me(c);
   if (c->json) {
     jw w;

@@ -21,8 +21,9 @@
  *
  * Records live in the document (doc->forks, at most ACCORD_MAX_FORKS and
  * ACCORD_MAX_FORK_BYTES, one per (actor, s); past the limits a fork is
- * still refused but not recorded), are saved with it (save.c) and, for node documents,
- * stored in the node store's "forks" database (node_forks.c).
+ * still refused but not recorded), are saved with it (save.c) and, for
+ * node documents, stored in the node store's "forks" database
+ * (node_forks.c).
  */
 #include <string.h>
 

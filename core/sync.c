@@ -606,7 +606,7 @@ static int apply_ready(importer *im) {
   return 0;
 }
 
-/* ---- seals checked beside the apply (sync_bg.c) --------------------------- */
+/* ---- seals checked beside the apply (sync_bg.c) -------------------------- */
 
 /* The plain bulk import: per actor, the candidates extend its chain
  * exactly, with one seal, on the last. */

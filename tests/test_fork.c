@@ -208,7 +208,8 @@ static void evidence_verifies(void **state) {
     for (int bit = 0; bit < 8; bit += 3) {
       ev[i] ^= (uint8_t)(1 << bit);
       int rc = accord_fork_verify(ev, len, NULL);
-      if (rc == 0) fail_msg("bit %d of byte %zu flipped: still verifies", bit, i);
+      if (rc == 0)
+        fail_msg("bit %d of byte %zu flipped: still verifies", bit, i);
       ev[i] ^= (uint8_t)(1 << bit);
     }
   for (size_t cut = 0; cut < len; cut += 7)
