@@ -18,6 +18,7 @@
 
 #include "mp.h"
 #include "store.h"
+#include "sum.h"
 
 static uint8_t doc_id[ACCORD_DOC_ID_BYTES] = {0xf0, 0x4c, 1, 2, 3};
 static uint8_t ws_id[ACCORD_WS_ID_BYTES] = {0x77, 0x73, 9, 8, 7};
@@ -364,6 +365,49 @@ static void node_keeps_evidence(void **state) {
   free(tmp);
 }
 
+/* Save format 4 (before forks) still loads: the same bytes without the
+ * forks element, version 4, checksum redone. */
+static void loads_format_4(void **state) {
+  (void)state;
+  key a;
+  key_new(&a);
+  accord_doc *d = replica(&a);
+  put_str(d, "x", "format four");
+  uint8_t *v5;
+  size_t len;
+  AOK(accord_doc_save(d, &v5, &len));
+  mp_reader r;
+  uint32_t n;
+  mp_reader_init(&r, v5, len);
+  assert_int_equal(mp_get_array(&r, &n), 0);
+  assert_int_equal(n, 11);
+  buf b = {0};
+  mp_put_array(&b, 10);
+  for (uint32_t i = 0; i < 10; i++) {
+    const uint8_t *at = r.p;
+    assert_int_equal(mp_skip(&r), 0);
+    if (i == 1) mp_put_uint(&b, 4);     /* the version */
+    else if (i != 8) buf_put(&b, at, (size_t)(r.p - at)); /* 8: forks */
+  }
+  mp_put_uint(&b, sum64(b.p, b.len));
+  assert_int_equal(b.err, 0);
+  accord_doc *back;
+  AOK(accord_doc_load(b.p, b.len, a.actor, &back));
+  char *j1 = test_json(d), *j2 = test_json(back);
+  assert_string_equal(j1, j2);
+  accord_free(j1);
+  accord_free(j2);
+  accord_fork *f;
+  size_t nf = 9;
+  AOK(accord_doc_forks(back, &f, &nf));
+  assert_int_equal(nf, 0);
+  accord_free(f);
+  buf_free(&b);
+  accord_free(v5);
+  accord_doc_free(back);
+  accord_doc_free(d);
+}
+
 /* A schema 1 store (no forks database) is migrated on open; evidence is
  * stored and listed afterwards. */
 static void schema_1_migrates(void **state) {
@@ -393,4 +437,5 @@ TEST_MAIN(cmocka_unit_test(fork_recorded), cmocka_unit_test(evidence_verifies),
           cmocka_unit_test(unprovable_divergence),
           cmocka_unit_test(save_load_keeps_evidence),
           cmocka_unit_test(node_keeps_evidence),
+          cmocka_unit_test(loads_format_4),
           cmocka_unit_test(schema_1_migrates))
