@@ -24,7 +24,9 @@
  * writes only its own job, and the mutex orders those writes before
  * bg_finish returns. A document runs one import at a time (the header's
  * threading rule), so its thread has at most one job. Failing to make the
- * thread is not an error: the job then runs on the calling thread.
+ * thread is not an error: the job then runs on the calling thread, as it
+ * does in a child of fork(), which keeps the parent's pool (never used, freed
+ * without a join) and makes no thread.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -236,9 +238,12 @@ int bg_add_body(bg_job *j, const uint8_t *body, size_t len) {
 }
 
 void bg_start(bg_job *j, bg_pool **pool) {
-  if (*pool && (*pool)->pid != getpid()) { /* we are a fork() child */
-    mem_free(*pool);
-    *pool = NULL;
+  if (*pool && (*pool)->pid != getpid()) {
+    /* a fork() child: the thread stayed in the parent, and making threads
+     * in a child of a threaded process is not safe (its locks were copied
+     * in whatever state the parent's threads held them) */
+    worker(j);
+    return;
   }
   if (!*pool) *pool = pool_new();
   bg_pool *p = *pool;

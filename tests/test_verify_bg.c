@@ -268,7 +268,8 @@ static void many_workers(void **state) {
 }
 
 /* A document whose worker thread was made before fork() still imports in
- * the child (the child makes its own thread) and frees cleanly. */
+ * the child (checking inline: the thread stayed in the parent) and frees
+ * cleanly. */
 static void worker_after_fork(void **state) {
   (void)state;
   member a;
