@@ -95,6 +95,7 @@ struct bg_pool {
   pthread_cond_t go, done;
   _Atomic int state;
   bg_job *job;
+  int up; /* the thread has started (under mu) */
 };
 
 static int64_t mono_ns(void) {
@@ -128,6 +129,10 @@ static int spin_for(bg_pool *p, int want) {
 
 static void *pool_main(void *arg) {
   bg_pool *p = arg;
+  pthread_mutex_lock(&p->mu);
+  p->up = 1;
+  pthread_cond_signal(&p->done);
+  pthread_mutex_unlock(&p->mu);
   for (;;) {
     int st = atomic_load_explicit(&p->state, memory_order_acquire);
     if (st != BG_POSTED && st != BG_QUIT && !spin_for(p, BG_POSTED)) {
@@ -180,6 +185,11 @@ static bg_pool *pool_new(void) {
     mem_free(p);
     return NULL;
   }
+  /* wait until the thread runs: a thread still starting holds allocator
+   * locks for a while, and a fork() then would copy them held */
+  pthread_mutex_lock(&p->mu);
+  while (!p->up) pthread_cond_wait(&p->done, &p->mu);
+  pthread_mutex_unlock(&p->mu);
   p->pid = getpid();
   return p;
 }
