@@ -11,7 +11,7 @@
  * out bad, the import fails with ESEAL and is undone like any other failed
  * import, so the changes applied meanwhile never become visible.
  *
- * Used only for the plain bulk case, where the outcome of every check is
+ * Used only for the plain bulk case, where what every check covers is
  * known before applying anything: verification on, nothing waiting in
  * pending, no loose changes, at least BG_MIN changes, and per author one
  * run that extends its chain exactly (first seq = head + 1, consecutive)
@@ -21,8 +21,8 @@
  *
  * Threading: the worker gets copies of everything it reads except the
  * batch's bytes, which the caller keeps unchanged until bg_finish; it
- * writes only its own job, and the mutex orders those writes before
- * bg_finish returns. A document runs one import at a time (the header's
+ * writes only its own job, and the state's release/acquire (DONE) orders
+ * those writes before bg_finish reads them. A document runs one import at a time (the header's
  * threading rule), so its thread has at most one job. Failing to make the
  * thread is not an error: the job then runs on the calling thread, as it
  * does in a child of fork(), which keeps the parent's pool (never used, freed
