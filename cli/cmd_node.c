@@ -179,6 +179,10 @@ int cmd_id(cli *c, int argc, char **argv) {
   hex(accord_node_actor(c->node), ACCORD_ACTOR_BYTES, h);
   hex(accord_node_public_key(c->node), ACCORD_PUBKEY_BYTES, pk);
   hex(c->ws, ACCORD_WS_ID_BYTES, ws);
+  char devid[ACCORD_ID_TEXT_BYTES];
+  if ((rc = accord_id_format(accord_node_public_key(c->node), devid,
+                             sizeof devid)))
+    return cli_lib_fail(c, rc, "cannot print the device id");
   const accord_member *me = ids_me(c);
   if (c->json) {
     jw w;
@@ -194,6 +198,8 @@ int cmd_id(cli *c, int argc, char **argv) {
     else jw_null(&w);
     jw_key(&w, "public_key");
     jw_str(&w, pk);
+    jw_key(&w, "device_id");
+    jw_str(&w, devid);
     jw_key(&w, "dir");
     jw_str(&w, accord_node_dir(c->node));
     jw_key(&w, "workspace");
@@ -207,8 +213,8 @@ int cmd_id(cli *c, int argc, char **argv) {
     jw_end(&w);
   } else {
     printf("member      %s\nname        %s\nrole        %s\npublic key  %s\n"
-           "directory   %s\nworkspace   %s (%.8s)\n",
-           h, me ? tty(me->name) : "-", me && *me->role ? tty(me->role) : "-", pk,
+           "device id   %s\ndirectory   %s\nworkspace   %s (%.8s)\n",
+           h, me ? tty(me->name) : "-", me && *me->role ? tty(me->role) : "-", pk, devid,
            accord_node_dir(c->node), tty(c->ws_name), ws);
   }
   return EX_OK;

@@ -15,6 +15,7 @@
 #include "change.h"
 #include "crypto.h"
 #include "mem.h"
+#include "sync_bg.h"
 
 const accord_id accord_root_id = {0, {0}};
 
@@ -55,6 +56,9 @@ void accord_doc_free(accord_doc *doc) {
     mem_free(doc->pending[i].seal);
   }
   mem_free(doc->pending);
+  fork_truncate(doc, 0);
+  mem_free(doc->forks);
+  bg_pool_free(doc->bg);
   mem_free(doc->chains);
   mem_free(doc->actor);
   mem_free(doc->rank);
@@ -183,6 +187,7 @@ int doc_mark_take(const accord_doc *doc, doc_mark *m) {
     }
   }
   m->pending_bytes = doc->pending_bytes;
+  m->nforks = doc->nforks;
   return 0;
 nomem:
   doc_mark_free(m);
@@ -222,6 +227,7 @@ int doc_mark_restore(accord_doc *doc, doc_mark *m) {
   doc->pending_bytes = m->pending_bytes;
   m->pending = NULL;
   m->npending = 0;
+  fork_truncate(doc, m->nforks);
   doc_mark_free(m);
   return changed ? doc_rebuild(doc) : 0;
 }

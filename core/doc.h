@@ -160,6 +160,13 @@ typedef struct pend {
                     with this change, the last of its batch chain */
 } pend;
 
+/* Evidence that an author signed two different chains (fork.c). */
+typedef struct fork_ev {
+  uint32_t actor, seq;
+  uint8_t *ev; /* owned: the bytes fork_check verifies */
+  size_t len;
+} fork_ev;
+
 /* ---- the document -------------------------------------------------------- */
 
 struct accord_txn {
@@ -210,6 +217,9 @@ struct accord_doc {
   int (*keycheck)(void *ud, accord_doc *doc, const uint8_t *actor,
                   const uint8_t *pk, uint32_t first, uint32_t last);
   void *keycheck_ud;
+  fork_ev *forks; /* evidence of forks, in the order found (fork.c) */
+  uint32_t nforks, capforks;
+  struct bg_pool *bg; /* worker thread for seal checks (sync_bg.c), or NULL */
 };
 
 /* actors.c */
@@ -301,6 +311,44 @@ int seal_own(accord_doc *doc);
 /* 1 if pk/sig is a valid seal of actor's chain at seq with chain hash h. */
 int seal_check(const accord_doc *doc, uint32_t actor, uint32_t seq,
                const uint8_t *hash, const uint8_t *pk_sig);
+/* The same for a document named by its ids (fork evidence, fork.c). */
+int seal_check_ids(const uint8_t *ws, const uint8_t *doc_id,
+                   const uint8_t *actor, uint32_t seq, const uint8_t *hash,
+                   const uint8_t *pk_sig);
+
+/* fork.c: evidence that an author signed two different chains (DESIGN §4,
+ * "keep the first, record the evidence"). One record per (actor, seq where
+ * the chains part); ev is the self-contained encoding fork_check verifies. */
+#define ACCORD_MAX_FORKS 256
+/* ... and at most this many bytes of them (a forking member must not be
+ * able to grow our memory without bound). */
+#define ACCORD_MAX_FORK_BYTES ((size_t)64 << 20)
+/* Builds the evidence for actor's chain parting at seq from ours: prev is
+ * the chain hash at seq-1 that both share, ours/theirs the bodies from seq
+ * to their seals (seal_seq, pk ‖ sig), laid out back to back. The result is
+ * checked (fork_check): EFORK when it does not prove a fork (a seal that
+ * does not check, keys that differ), ENOMEM. */
+int fork_build(const accord_doc *doc, uint32_t actor, uint32_t seq,
+               const uint8_t *prev, const uint8_t *ours, size_t olen,
+               uint32_t oseal_seq, const uint8_t *oseal,
+               const uint8_t *theirs, size_t tlen, uint32_t tseal_seq,
+               const uint8_t *tseal, buf *out);
+/* The index of the record for (actor, seq), or -1. */
+int fork_find(const accord_doc *doc, uint32_t actor, uint32_t seq);
+/* Makes room for n more records. */
+int fork_reserve(accord_doc *doc, uint32_t n);
+/* Appends a record (room reserved: cannot fail); takes ev. */
+void fork_push(accord_doc *doc, uint32_t actor, uint32_t seq, uint8_t *ev,
+               size_t len);
+/* Bytes held by the document's records. */
+size_t fork_bytes(const accord_doc *doc);
+/* Adds a record from its bytes (checked; a duplicate, or one past the
+ * limits, is freed and ignored). Takes ev. Errors: EMALFORMED, EOTHERDOC, ESEAL, EKEY, ENOMEM. */
+int fork_add_bytes(accord_doc *doc, uint8_t *ev, size_t len);
+/* Drops the records past the first n. */
+void fork_truncate(accord_doc *doc, uint32_t n);
+/* Records ev[0..n) as one accord_free-able list (accord_doc_forks). */
+int fork_list(const fork_ev *ev, uint32_t n, accord_fork **out, size_t *nout);
 
 /* doc.c */
 int doc_rebuild(accord_doc *doc);
@@ -324,6 +372,7 @@ typedef struct doc_mark {
   size_t pending_bytes;
   uint32_t *seen; /* what the next local change lists as deps */
   int touched; /* set by the holder when ops reached the state */
+  uint32_t nforks; /* fork records */
 } doc_mark;
 int doc_mark_take(const accord_doc *doc, doc_mark *m);
 /* Puts the document back as it was at the mark and frees the mark. The

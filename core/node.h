@@ -47,6 +47,7 @@ typedef struct ndoc {
   int has_founder;
   uint8_t founder[ACCORD_ACTOR_BYTES];
   uint64_t ok_gen;
+  uint32_t forks_stored; /* doc->forks[0..forks_stored) are in the store */
   nmark mark;
   store_heads heads; /* scratch for the write path */
 } ndoc;
@@ -102,6 +103,12 @@ int node_check_chains(accord_node *node, const uint8_t *ws,
                       const uint8_t *id);
 /* "ws-hex/doc-hex" into out (72 bytes). */
 const char *node_hex_doc(const uint8_t *ws, const uint8_t *id, char *out);
+
+/* ---- node_forks.c -------------------------------------------------------- */
+
+/* Adds the document's stored fork evidence to it (damaged records are
+ * skipped). Errors: ESTORE, ENOMEM. */
+int node_forks_load(accord_node *node, ndoc *nd);
 
 /* ---- node_maint.c -------------------------------------------------------- */
 

@@ -152,7 +152,11 @@ static int persist_txn(store_txn *t, void *ctx) {
   }
   if (rc) return rc;
   if (matched != before) c->all_seen = 0;
-  if (!nd->pending_dirty) return 0;
+  for (uint32_t i = nd->forks_stored; i < doc->nforks && !rc; i++)
+    rc = store_fork_put(t, nd->ws, doc->id, doc->actor[doc->forks[i].actor],
+                        doc->forks[i].seq, doc->forks[i].ev,
+                        doc->forks[i].len);
+  if (rc || !nd->pending_dirty) return rc;
   for (uint32_t i = 0; i < doc->npending; i++) {
     c->pend[i].actor = doc->actor[doc->pending[i].actor];
     c->pend[i].seq = doc->pending[i].seq;
@@ -163,7 +167,7 @@ static int persist_txn(store_txn *t, void *ctx) {
 }
 
 int node_unpersisted(const ndoc *nd) {
-  if (nd->pending_dirty) return 1;
+  if (nd->pending_dirty || nd->doc->nforks > nd->forks_stored) return 1;
   for (uint32_t a = 0; a < nd->doc->nactors; a++)
     if (nd->doc->chains[a].n > node_known_of(nd, a)) return 1;
   return 0;
@@ -198,6 +202,7 @@ int node_persist(accord_node *node, ndoc *nd) {
     }
   }
   nd->pending_dirty = 0;
+  nd->forks_stored = nd->doc->nforks;
   if (c.all_seen) nd->seen = id;
   return 0;
 }
@@ -377,6 +382,10 @@ int accord_node_doc_open(accord_node *node, const uint8_t *ws,
   }
   if ((rc = docs_reserve(node)) || (rc = node_load_doc(node, ws, doc_id, &nd)))
     return rc;
+  if ((rc = node_forks_load(node, nd))) {
+    node_entry_free(nd);
+    return rc;
+  }
   node->docs[node->ndocs++] = nd;
   *out = nd->doc;
   return 0;

@@ -7,12 +7,14 @@
  *    history: [[ref, n, end_op, time, [table refs], form, bodies bin, seal]
  *              ...],
  *    pending: [ref, seq, body bin, seal bin96|nil, ...],
+ *    forks: [evidence bin ...],
  *    form, snapshot bin, checksum uint]
- * form 1: the bytes that follow are compressed, bodies as pack.c's columns
- * (n changes) and the snapshot as one zstd frame; form 0: they are as they
- * are (bodies back to back), for the short ones compression would grow.
- * Version 4 held the bodies back to back and the snapshot uncompressed; it
- * is still read.
+ * forks holds the fork evidence the document recorded (fork.c), each
+ * checked again on load. form 1: the bytes that follow are compressed,
+ * bodies as pack.c's columns (n changes) and the snapshot as one zstd
+ * frame; form 0: they are as they are (bodies back to back), for the short
+ * ones compression would grow. Version 4 held the bodies back to back, no
+ * forks and the snapshot uncompressed; it is still read.
  * seal is nil or [seq, bin96]: the chain's latest good seal (seal.c), the
  * public key and signature as batches carry them (sync.c). workspace and
  * verify are the document's seal settings (accord_doc_set_workspace,
@@ -76,7 +78,7 @@ int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len) {
   pack_z_free(&z);
   int zip = zsnap.len < snap.len;
   if (!rc) {
-    mp_put_array(&b, 11);
+    mp_put_array(&b, 12);
     mp_put_str(&b, SAVE_MAGIC, strlen(SAVE_MAGIC));
     mp_put_uint(&b, SAVE_VERSION);
     mp_put_bin(&b, doc->id, ACCORD_DOC_ID_BYTES);
@@ -121,6 +123,9 @@ int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len) {
       if (p->seal) mp_put_bin(&b, p->seal, SEAL_WIRE_BYTES);
       else mp_put_nil(&b);
     }
+    mp_put_array(&b, doc->nforks);
+    for (uint32_t i = 0; i < doc->nforks; i++)
+      mp_put_bin(&b, doc->forks[i].ev, doc->forks[i].len);
     mp_put_uint(&b, zip);
     if (zip) mp_put_bin(&b, zsnap.p, zsnap.len);
     else mp_put_bin(&b, snap.p, snap.len);
@@ -232,6 +237,24 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
   return doc->pending_bytes > ACCORD_MAX_PENDING_BYTES ? ACCORD_ETOOBIG : 0;
 }
 
+/* Reads the forks section (version 5) into doc. */
+static int get_forks(mp_reader *r, accord_doc *doc) {
+  uint32_t n;
+  if (mp_get_array(r, &n) || n > ACCORD_MAX_FORKS) return ACCORD_EMALFORMED;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *ev;
+    size_t len;
+    if (mp_get_bin(r, &ev, &len)) return ACCORD_EMALFORMED;
+    uint8_t *copy = mem_alloc(len ? len : 1);
+    if (!copy) return ACCORD_ENOMEM;
+    memcpy(copy, ev, len);
+    int rc = fork_add_bytes(doc, copy, len); /* takes copy */
+    if (rc == ACCORD_ENOMEM) return rc;
+    if (rc) return ACCORD_EMALFORMED;
+  }
+  return 0;
+}
+
 int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
                     accord_doc **out) {
   if (!out) return ACCORD_EINVAL;
@@ -253,7 +276,7 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   const uint8_t *ws;
   size_t wslen;
   int verify;
-  if (n != (version == SAVE_VERSION ? 11 : 10) ||
+  if (n != (version == SAVE_VERSION ? 12 : 10) ||
       mp_get_bin(&r, &docid, &idlen) ||
       idlen != ACCORD_DOC_ID_BYTES || mp_get_bin(&r, &ws, &wslen) ||
       wslen != 16 || mp_get_bool(&r, &verify) || mp_get_array(&r, &na) ||
@@ -275,6 +298,7 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   }
   if (!rc && na == 0) rc = ACCORD_EMALFORMED;
   if (!rc) rc = get_history(&r, doc, actors, na, version);
+  if (!rc && version == SAVE_VERSION) rc = get_forks(&r, doc);
   const uint8_t *snap = NULL;
   size_t slen = 0;
   uint64_t sum = 0;

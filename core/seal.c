@@ -28,16 +28,17 @@
 _Static_assert(sizeof(SEAL_DOMAIN) - 1 == SEAL_DOMAIN_BYTES, "seal domain");
 _Static_assert(SEAL_WIRE_BYTES == SIGN_PUBLIC_BYTES + SIGN_BYTES, "seal size");
 
-static void seal_message(const accord_doc *doc, uint32_t actor, uint32_t seq,
+static void seal_message(const uint8_t *ws, const uint8_t *doc_id,
+                         const uint8_t *actor, uint32_t seq,
                          const uint8_t *hash, uint8_t m[SEAL_MSG_BYTES]) {
   uint8_t *p = m;
   memcpy(p, SEAL_DOMAIN, SEAL_DOMAIN_BYTES);
   p += SEAL_DOMAIN_BYTES;
-  memcpy(p, doc->ws, 16);
+  memcpy(p, ws, 16);
   p += 16;
-  memcpy(p, doc->id, ACCORD_DOC_ID_BYTES);
+  memcpy(p, doc_id, ACCORD_DOC_ID_BYTES);
   p += ACCORD_DOC_ID_BYTES;
-  memcpy(p, doc->actor[actor], ACCORD_ACTOR_BYTES);
+  memcpy(p, actor, ACCORD_ACTOR_BYTES);
   p += ACCORD_ACTOR_BYTES;
   for (int i = 7; i >= 0; i--) *p++ = (uint8_t)((uint64_t)seq >> (8 * i));
   memcpy(p, hash, ACCORD_HASH_BYTES);
@@ -49,7 +50,7 @@ int seal_own(accord_doc *doc) {
   int rc = chain_hash(doc, 0);
   if (rc) return rc;
   uint8_t m[SEAL_MSG_BYTES];
-  seal_message(doc, 0, c->n, c->hash, m);
+  seal_message(doc->ws, doc->id, doc->actor[0], c->n, c->hash, m);
   sign_detached(c->seal.sig, m, sizeof m, doc->sk);
   memcpy(c->seal.pk, doc->sk + 32, SIGN_PUBLIC_BYTES);
   c->seal.seq = c->n;
@@ -58,8 +59,15 @@ int seal_own(accord_doc *doc) {
 
 int seal_check(const accord_doc *doc, uint32_t actor, uint32_t seq,
                const uint8_t *hash, const uint8_t *pk_sig) {
+  return seal_check_ids(doc->ws, doc->id, doc->actor[actor], seq, hash,
+                        pk_sig);
+}
+
+int seal_check_ids(const uint8_t *ws, const uint8_t *doc_id,
+                   const uint8_t *actor, uint32_t seq, const uint8_t *hash,
+                   const uint8_t *pk_sig) {
   uint8_t m[SEAL_MSG_BYTES];
-  seal_message(doc, actor, seq, hash, m);
+  seal_message(ws, doc_id, actor, seq, hash, m);
   return sign_verify(pk_sig + SIGN_PUBLIC_BYTES, m, sizeof m, pk_sig);
 }
 

@@ -46,7 +46,7 @@
 
 const char *const store_db_names[DB_COUNT] = {
     "meta", "workspaces", "changes", "heads", "seals",
-    "pending", "docs", "snapshots", "peers"};
+    "pending", "docs", "snapshots", "peers", "forks"};
 
 #define MAGIC "accord-store"
 
@@ -320,7 +320,14 @@ static int migrate_0(store_txn *t) {
   if (rc == ACCORD_ENOTFOUND) rc = put_created(t);
   return rc;
 }
-static int (*const migrations[STORE_SCHEMA])(store_txn *) = {migrate_0};
+/* Version 1 had no "forks" database (fork evidence, store_forks.c). */
+static int migrate_1(store_txn *t) {
+  MDB_dbi d;
+  int rc = mdb_dbi_open(t->txn, "forks", MDB_CREATE, &d);
+  return rc ? store_lmdb_err(t->s, rc, "migrating") : 0;
+}
+static int (*const migrations[STORE_SCHEMA])(store_txn *) = {migrate_0,
+                                                            migrate_1};
 
 /* What the store holds: 0 ready (dbs open), 1 needs creating, 2 needs
  * migrating from *version, or an error. */
@@ -499,7 +506,12 @@ static int raw_open(const char *dir, store **out) {
 static int set_schema_txn(store_txn *t, void *ctx) {
   uint32_t v = *(uint32_t *)ctx;
   int rc = put_version(t, v);
-  if (rc || v != 0) return rc;
+  if (rc || v >= 2) return rc;
+  MDB_dbi forks;
+  rc = mdb_dbi_open(t->txn, "forks", 0, &forks); /* absent: nothing to do */
+  if (!rc) rc = mdb_drop(t->txn, forks, 1);
+  if (rc && rc != MDB_NOTFOUND) return store_lmdb_err(t->s, rc, "dropping");
+  if (v != 0) return 0;
   if ((rc = mdb_drop(t->txn, t->s->dbi[DB_PEERS], 1)))
     return store_lmdb_err(t->s, rc, "dropping");
   return store_del(t, DB_META, "created", 7);

@@ -18,6 +18,8 @@
  *                                              a run of consecutive ones)
  *   pending     ws·doc·actor·seq(4)         -> change body
  *   snapshots   ws·doc·part(4)              -> snapshot record, in parts
+ *   forks       ws·doc·actor·seq(4)         -> fork evidence (store_forks.c;
+ *                                              schema 2)
  *   seals, peers                            (created, filled by later parts)
  * ws 16 bytes, doc 16, actor 8. Record formats: store_docs.c and
  * store_changes.c.
@@ -32,7 +34,7 @@
 #include "buf.h"
 
 /* The schema this code writes; older ones are migrated on open. */
-#define STORE_SCHEMA 1
+#define STORE_SCHEMA 2
 
 typedef struct store store;
 typedef struct store_txn store_txn;
@@ -298,10 +300,25 @@ void store_chain_step(const uint8_t *doc, const uint8_t *actor, uint32_t seq,
 /* Lower-case hex of n bytes into out (2n + 1). */
 void store_hex(const uint8_t *p, size_t n, char *out);
 
+/* ---- forks (store_forks.c) ----------------------------------------------- */
+
+/* Stores fork evidence (fork.c) for (ws, doc, actor, seq) unless a record
+ * is there already (the first is kept). */
+int store_fork_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                   const uint8_t *actor, uint32_t seq, const uint8_t *ev,
+                   size_t len);
+typedef int (*store_fork_fn)(void *ctx, const uint8_t *doc,
+                             const uint8_t *ev, size_t len);
+/* Calls fn for every fork record of (ws, doc) (doc NULL: of every document
+ * of ws) in key order; doc and ev are borrowed for the call. */
+int store_fork_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                    store_fork_fn fn, void *ctx);
+
 /* ---- test hooks ---------------------------------------------------------- */
 
 /* Rewrites a closed store as schema version `version` (0: the pre-release
- * layout, without the peers database and the "created" meta key).
+ * layout, without the peers database and the "created" meta key; below 2:
+ * without the forks database).
  * Errors: as store_open. */
 int store_debug_set_schema(const char *dir, uint32_t version);
 /* The schema version of a closed store. */

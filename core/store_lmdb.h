@@ -29,6 +29,7 @@ enum {
   DB_DOCS,
   DB_SNAPSHOTS,
   DB_PEERS,
+  DB_FORKS, /* schema 2 */
   DB_COUNT
 };
 extern const char *const store_db_names[DB_COUNT];

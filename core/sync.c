@@ -32,6 +32,18 @@
  * that arrive are ignored. Changes given to sync_import directly (loaded
  * from the node's own store) are trusted.
  *
+ * Large plain imports (every author's changes extend its chain, nothing
+ * waiting) hash and check their seals on a second thread while the main
+ * thread applies (sync_bg.c); a bad seal then undoes the import like any
+ * other failure, with ESEAL.
+ *
+ * Forks. A batch change that differs from the one we hold under its seq
+ * fails the import (EFORK), unless verification is on and the author's
+ * seal over the batch's run checks while the seal we hold covers our
+ * version: then the author signed both, our chain is kept, the author's
+ * changes in the batch are skipped, the rest imports, and the evidence is
+ * recorded in the document (fork.c) when the import succeeds.
+ *
  * Import is all or nothing. Changes are grouped per actor in seq order
  * together with the ones already waiting (pending); each round applies, per
  * actor, every change that extends the chain and whose deps are present,
@@ -46,6 +58,7 @@
 #include "mem.h"
 #include "mp.h"
 #include "sync.h"
+#include "sync_bg.h"
 
 #define BATCH_VERSION 2
 
@@ -218,6 +231,9 @@ typedef struct importer {
   uint32_t nhash, caphash;
   doc_mark mark; /* the document before the import */
   accord_import_stats st;
+  fork_ev *forks; /* evidence found, added to the document on success */
+  uint32_t nforks, capforks;
+  int sorted; /* c is in cand_cmp order */
 } importer;
 
 static int add_cand(importer *im, uint32_t actor, uint32_t seq,
@@ -251,6 +267,104 @@ static int check_known(const accord_doc *doc, const cand *x) {
   const uint8_t *have = chain_body(&doc->chains[x->actor], x->seq, &len);
   if (len == x->len && memcmp(have, x->body, len) == 0) return 0;
   return ACCORD_EFORK;
+}
+
+/* The chain hash of actor's chain at seq (<= its head): from the start,
+ * or the cached head hash. For forks only: they are rare, and cost no more
+ * than the import of the chain did. */
+static void hash_at(const accord_doc *doc, uint32_t a, uint32_t seq,
+                    uint8_t *h) {
+  const chain *c = &doc->chains[a];
+  if (c->hashed == seq) {
+    memcpy(h, c->hash, ACCORD_HASH_BYTES);
+    return;
+  }
+  memset(h, 0, ACCORD_HASH_BYTES);
+  for (uint32_t q = 1; q <= seq; q++) {
+    size_t len;
+    const uint8_t *body = chain_body(c, q, &len);
+    uint8_t pre[64];
+    buf b = {pre, 0, sizeof pre, 0};
+    change_put_prefix(&b, doc->id, doc->actor[a], q);
+    hash_state hs;
+    hash_init(&hs);
+    hash_update(&hs, h, ACCORD_HASH_BYTES);
+    hash_update(&hs, b.p, b.len);
+    hash_update(&hs, body, len);
+    hash_final(&hs, h);
+  }
+}
+
+/* Candidate j of the actor run [i, e), from the batch, differs from the
+ * change we hold at its seq s. With verification on, if its author sealed
+ * both our chain (the seal we hold covers s) and the batch's run from s
+ * (up to its first seal), with the same key, the author forked: the batch's
+ * changes of that author are skipped (done) and the evidence kept for the
+ * end of the import. Otherwise, or if the evidence does not check, EFORK as
+ * before: nothing proves who is lying. */
+static int fork_found(importer *im, size_t i, size_t e, size_t j) {
+  accord_doc *doc = im->doc;
+  const cand *x = &im->c[j];
+  uint32_t a = x->actor, s = x->seq;
+  const chain *c = &doc->chains[a];
+  if (!doc->verify || c->seal.seq < s) return ACCORD_EFORK;
+  buf theirs = {0}, ev = {0};
+  uint32_t expect = s, tseq = 0;
+  const uint8_t *tseal = NULL;
+  for (size_t k = j; k < e && !tseal; k++) {
+    const cand *y = &im->c[k];
+    if (y->from_pending || y->done) continue;
+    if (y->seq != expect) break; /* a gap, or the same seq twice */
+    buf_put(&theirs, y->body, y->len);
+    expect++;
+    if (y->seal) {
+      tseal = y->seal;
+      tseq = y->seq;
+    }
+  }
+  int rc = theirs.err;
+  if (!rc && !tseal) rc = ACCORD_EFORK;
+  if (!rc) {
+    uint8_t prev[ACCORD_HASH_BYTES], oseal[SEAL_WIRE_BYTES];
+    hash_at(doc, a, s - 1, prev);
+    memcpy(oseal, c->seal.pk, 32);
+    memcpy(oseal + 32, c->seal.sig, 64);
+    rc = fork_build(doc, a, s, prev, c->bytes.p + c->off[s - 1],
+                    c->off[c->seal.seq] - c->off[s - 1], c->seal.seq, oseal,
+                    theirs.p, theirs.len, tseq, tseal, &ev);
+  }
+  buf_free(&theirs);
+  if (rc) return rc;
+  int known = fork_find(doc, a, s) >= 0;
+  size_t bytes = fork_bytes(doc) + ev.len;
+  for (uint32_t k = 0; k < im->nforks; k++) {
+    if (im->forks[k].actor == a && im->forks[k].seq == s) known = 1;
+    bytes += im->forks[k].len;
+  }
+  if (known || doc->nforks + im->nforks >= ACCORD_MAX_FORKS ||
+      bytes > ACCORD_MAX_FORK_BYTES) {
+    buf_free(&ev); /* the first evidence is kept */
+  } else {
+    if (im->nforks == im->capforks) {
+      uint32_t cap = im->capforks ? 2 * im->capforks : 4;
+      fork_ev *f = mem_realloc(im->forks, cap * sizeof *f);
+      if (!f) {
+        buf_free(&ev);
+        return ACCORD_ENOMEM;
+      }
+      im->forks = f;
+      im->capforks = cap;
+    }
+    fork_ev *f = &im->forks[im->nforks++];
+    f->actor = a;
+    f->seq = s;
+    f->len = ev.len;
+    f->ev = ev.p;
+  }
+  for (size_t k = i; k < e; k++)
+    if (!im->c[k].from_pending) im->c[k].done = 1;
+  im->st.forks++;
+  return 0;
 }
 
 /* Parses a batch into candidates. */
@@ -444,7 +558,8 @@ static void seal_reached(importer *im, const cand *x) {
 
 static int apply_ready(importer *im) {
   accord_doc *doc = im->doc;
-  if (im->n > 1) qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  if (im->n > 1 && !im->sorted) qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  im->sorted = 1;
   for (int progress = 1; progress;) {
     progress = 0;
     for (size_t i = 0; i < im->n;) {
@@ -464,8 +579,12 @@ static int apply_ready(importer *im) {
         if (x->seq <= c->n) {
           int rc = check_known(doc, x);
           /* a waiting change that disagrees with the chain was never
-           * verified: drop it. One from this batch is a fork. */
-          if (rc && !x->from_pending) return rc;
+           * verified: drop it. One from this batch is a fork: proven (its
+           * author's run is skipped) or not (EFORK). */
+          if (rc && !x->from_pending) {
+            if ((rc = fork_found(im, i, e, j))) return rc;
+            continue;
+          }
           x->done = 1;
           if (!x->from_pending) im->st.duplicates++;
           continue;
@@ -503,6 +622,75 @@ static int apply_ready(importer *im) {
     }
   }
   return 0;
+}
+
+/* ---- seals checked beside the apply (sync_bg.c) -------------------------- */
+
+/* The plain bulk import: per actor, the candidates extend its chain
+ * exactly, with one seal, on the last. */
+static int bulk_shape(importer *im) {
+  accord_doc *doc = im->doc;
+  for (size_t i = 0; i < im->n;) {
+    uint32_t a = im->c[i].actor;
+    size_t e = i;
+    while (e < im->n && im->c[e].actor == a) e++;
+    const chain *c = &doc->chains[a];
+    for (size_t k = i; k < e; k++) {
+      const cand *y = &im->c[k];
+      if (y->from_pending || y->seq != c->n + 1 + (k - i) ||
+          (y->seal != NULL) != (k + 1 == e))
+        return 0;
+    }
+    i = e;
+  }
+  return 1;
+}
+
+/* Hands the seal checks of a plain bulk import to a second thread and
+ * marks its candidates verified: provisionally, bg_finish has the last
+ * word. Leaves j empty (nruns 0) for any other import. */
+static int bg_plan(importer *im, bg_job *j) {
+  accord_doc *doc = im->doc;
+  if (!doc->verify || doc->npending || im->n < BG_MIN) return 0;
+  qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  im->sorted = 1;
+  if (!bulk_shape(im)) return 0;
+  memcpy(j->ws, doc->ws, sizeof j->ws);
+  memcpy(j->doc, doc->id, sizeof j->doc);
+  for (size_t i = 0; i < im->n;) {
+    uint32_t a = im->c[i].actor;
+    size_t e = i;
+    while (e < im->n && im->c[e].actor == a) e++;
+    int rc = chain_hash(doc, a);
+    const chain *c = &doc->chains[a];
+    if (!rc) rc = bg_add_run(j, doc->actor[a], c->n + 1, c->hash,
+                             im->c[e - 1].seal);
+    if (!rc) j->runs[j->nruns - 1].idx = a;
+    for (size_t k = i; k < e && !rc; k++)
+      rc = bg_add_body(j, im->c[k].body, im->c[k].len);
+    if (rc) return rc;
+    i = e;
+  }
+  for (size_t i = 0; i < im->n; i++) im->c[i].verified = 1;
+  return 0;
+}
+
+/* After a successful bulk import whose seals all checked: the chains that
+ * reached their run's seal keep it, with the hash the worker computed (as
+ * seal_reached does on the sequential path). A run cut short by missing
+ * deps keeps its seal in pending and is checked again when it moves. */
+static void bg_sealed(importer *im, const bg_job *j) {
+  for (uint32_t i = 0; i < j->nruns; i++) {
+    const bg_run *r = &j->runs[i];
+    chain *c = &im->doc->chains[r->idx];
+    uint32_t last = r->first + r->n - 1;
+    if (c->n != last) continue;
+    memcpy(c->hash, r->hash, ACCORD_HASH_BYTES);
+    c->hashed = last;
+    c->seal.seq = last;
+    memcpy(c->seal.pk, r->seal, 32);
+    memcpy(c->seal.sig, r->seal + 32, 64);
+  }
 }
 
 /* Replaces pending with the candidates left over. Copies batch bodies;
@@ -594,8 +782,29 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
     rc = add_cand(&im, extra[i].actor, extra[i].seq, extra[i].body,
                   extra[i].len, NULL, 0, 1);
   if (!rc && batch) rc = read_batch(&im, batch, len);
+  bg_job bg;
+  memset(&bg, 0, sizeof bg);
+  if (!rc && !nextra) rc = bg_plan(&im, &bg);
+  if (!rc && bg.nruns) bg_start(&bg, &doc->bg);
   if (!rc) rc = apply_ready(&im);
+  if (bg.nruns) {
+    /* a bad seal wins over what applying met: the sequential path checks
+     * a run before applying it */
+    int brc = bg_finish(&bg);
+    if (brc) rc = brc;
+    else if (!rc) bg_sealed(&im, &bg);
+  }
+  bg_free(&bg);
+  if (!rc) rc = fork_reserve(doc, im.nforks);
   if (!rc) rc = keep_pending(&im);
+  if (!rc) { /* room reserved: cannot fail */
+    for (uint32_t k = 0; k < im.nforks; k++)
+      fork_push(doc, im.forks[k].actor, im.forks[k].seq, im.forks[k].ev,
+                im.forks[k].len);
+    im.nforks = 0;
+  }
+  for (uint32_t k = 0; k < im.nforks; k++) mem_free(im.forks[k].ev);
+  mem_free(im.forks);
   if (rc) {
     /* keep_pending replaces pending only on success, so the mark's copy of
      * it is only needed by callers that undo a successful import */

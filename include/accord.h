@@ -43,7 +43,10 @@
  *   and accord_doc_load() perform thread-safely, and the list of node
  *   directories open in the process (accord_node_open), behind a mutex.
  *   A node and the documents opened through it are used by one thread at a
- *   time.
+ *   time. A document that verifies seals keeps a helper thread of its own
+ *   for large imports (made at the first import of 256 or more changes,
+ *   ended by accord_doc_free): it only hashes and checks seals, never calls
+ *   back, and the import waits for it before returning.
  */
 #ifndef ACCORD_H
 #define ACCORD_H
@@ -455,6 +458,9 @@ typedef struct accord_import_stats {
   size_t duplicates; /* changes already known: ignored */
   size_t pending;    /* changes the document holds waiting for their
                         dependencies after this import (all of them) */
+  size_t forks;      /* authors whose sealed changes in the batch fork from
+                        the chain we hold: skipped, the evidence kept
+                        (accord_doc_forks) */
 } accord_import_stats;
 
 /* Imports a batch: all or nothing. Changes whose dependencies are missing
@@ -466,7 +472,13 @@ typedef struct accord_import_stats {
  * have), ESEAL (changes without a seal, or a seal whose signature does not
  * check against the changes), EKEY (a seal's public key does not derive to
  * the changes' author), EUTF8, EBUSY (a transaction is open), ENOMEM. On
- * error nothing changed. */
+ * error nothing changed.
+ * Forks: with verification on, an author's changes that differ from ones we
+ * hold under the same seq, under a seal that checks, prove that the author
+ * signed two histories. Our chain is kept, that author's changes in the
+ * batch are skipped, the rest of the batch is imported, and the evidence is
+ * recorded (stats->forks, accord_doc_forks). Without verification, or when
+ * the seal does not check, such a batch fails with EFORK as before. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_import(accord_doc *doc,
                                                   const uint8_t *batch,
                                                   size_t len,
@@ -557,6 +569,26 @@ ACCORD_API ACCORD_NODISCARD int accord_sign_keypair(uint8_t *public_key,
 ACCORD_API ACCORD_NODISCARD int accord_key_actor(const uint8_t *public_key,
                                                  uint8_t *actor);
 
+/* A public key's printable id (issue 5): base32 in 8 groups of 7
+ * characters joined by dashes, e.g. "MFRGGZD-...", 63 characters and a NUL.
+ * Each block of 13 key characters is followed by a check character (the
+ * Damm algorithm over GF(32)) that catches every mistyped character and
+ * every swap of two adjacent ones. */
+#define ACCORD_ID_TEXT_BYTES 64
+
+/* Writes public_key's (32 bytes) printable id to out (size bytes, at least
+ * ACCORD_ID_TEXT_BYTES), NUL-terminated. Errors: EINVAL (size too small). */
+ACCORD_API ACCORD_NODISCARD int accord_id_format(const uint8_t *public_key,
+                                                 char *out, size_t size);
+
+/* Reads a printable id back into public_key (32 bytes). Letters in either
+ * case; dashes and spaces anywhere are ignored. Errors: EMALFORMED (a
+ * character outside the base32 alphabet, not 56 characters, a check
+ * character that does not match — a typo — or non-zero padding bits); on
+ * error public_key is untouched. */
+ACCORD_API ACCORD_NODISCARD int accord_id_parse(const char *text,
+                                                uint8_t *public_key);
+
 /* Makes the document seal its local actor's changes with secret_key (64
  * bytes, copied; wiped when the document is freed), for the workspace
  * workspace_id (ACCORD_WS_ID_BYTES, copied; NULL for a document outside any
@@ -590,10 +622,45 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_chain_seal(const accord_doc *doc,
                                                       uint64_t *seq,
                                                       uint8_t *public_key);
 
+/* Evidence of a fork: one author's key sealed two different chains of a
+ * document that agree up to seq - 1 and differ at seq. evidence holds the
+ * proof (both chains from seq to their seals, the chain hash they share
+ * before it and both seals), which accord_fork_verify checks without the
+ * document: a third party can see that the author signed both. */
+typedef struct accord_fork {
+  uint8_t workspace[16];             /* as the seals name it (zeros: none) */
+  uint8_t doc[ACCORD_DOC_ID_BYTES];
+  uint8_t actor[ACCORD_ACTOR_BYTES]; /* the author */
+  uint64_t seq;                      /* where the chains part */
+  uint8_t public_key[32];            /* the author's, which signed both */
+  uint8_t kept[ACCORD_HASH_BYTES];   /* chain hash at seq of the change
+                                        kept (the first one seen) */
+  uint8_t refused[ACCORD_HASH_BYTES]; /* ... of the other one */
+  const uint8_t *evidence;           /* the proof's bytes */
+  size_t evidence_len;
+} accord_fork;
+
+/* The forks this document has seen, in the order found (one per author and
+ * seq; the first 256 found, up to 64 MiB, are kept): *out is one
+ * buffer (free with accord_free; evidence points inside it), *n entries.
+ * Errors: ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_forks(const accord_doc *doc,
+                                                 accord_fork **out,
+                                                 size_t *n);
+
+/* Checks fork evidence (accord_fork.evidence) on its own: both seals check
+ * against their chains under one key that derives to the author, and the
+ * changes at seq differ. out (may be NULL) is filled in; its evidence
+ * points into the bytes given. Errors: EMALFORMED, EVERSION, EKEY (the keys
+ * differ or are not the author's), ESEAL (a seal does not check), ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_fork_verify(const uint8_t *evidence,
+                                                   size_t len,
+                                                   accord_fork *out);
+
 /* Saves the whole document to bytes (free with accord_free): every change
  * (what peers need to keep syncing), the changes still waiting for their
  * dependencies, the seals it holds with its workspace and verify setting,
- * and the current state, so loading is fast. The signer's secret key is
+ * the fork evidence it recorded, and the current state, so loading is fast. The signer's secret key is
  * not saved: after accord_doc_load, set it again (accord_doc_set_signer).
  * The history is saved compressed, and the document keeps it that way in
  * memory until a sync, import or rollback needs old changes again.
@@ -816,6 +883,17 @@ ACCORD_API ACCORD_NODISCARD int accord_node_txn_commit(
 ACCORD_API ACCORD_NODISCARD int accord_node_doc_import(
     accord_node *node, accord_doc *doc, const uint8_t *batch, size_t len,
     accord_import_stats *stats);
+
+/* The fork evidence (accord_doc_forks) stored for every document of
+ * workspace ws, by document then author and seq: *out is one buffer (free
+ * with accord_free; evidence points inside it). A node document stores the
+ * evidence its imports find in the same write as the import; opening it
+ * loads what is stored. Errors: ENOTFOUND (ws), ECORRUPT (a stored record
+ * does not verify), ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_forks(accord_node *node,
+                                                  const uint8_t *ws,
+                                                  accord_fork **out,
+                                                  size_t *n);
 
 /* Housekeeping and other processes ----------------------------------------- */
 

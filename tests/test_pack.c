@@ -487,6 +487,11 @@ static void format4_still_loads(void **state) {
   assert_int_equal(blen, blen2);
   assert_memory_equal(before, after, blen);
   assert_same_heads(d[1], l, 3);
+  accord_fork *f;
+  size_t nf = 9;
+  AOK(accord_doc_forks(l, &f, &nf)); /* format 4 had no forks */
+  assert_int_equal(nf, 0);
+  accord_free(f);
   accord_doc_free(l);
   /* and through format 5 */
   uint8_t *v5 = NULL;

@@ -1,0 +1,299 @@
+/*
+ * sync_bg.c — checking the seals of a large import on a second thread
+ * while the main thread decodes and applies its changes (issue 5: verified
+ * import at most 1.5x the unverified one).
+ *
+ * The floor of a verified import is cryptography the unverified one skips:
+ * a BLAKE2b chain step per change and an Ed25519 check per seal. Neither
+ * depends on the document's state, only on the chain hash the run starts
+ * from and the bytes of the batch, so it runs beside the apply instead of
+ * before it. Import is all or nothing already (doc_mark): when a seal turns
+ * out bad, the import fails with ESEAL and is undone like any other failed
+ * import, so the changes applied meanwhile never become visible.
+ *
+ * Used only for the plain bulk case, where what every check covers is
+ * known before applying anything: verification on, nothing waiting in
+ * pending, no loose changes, at least BG_MIN changes, and per author one
+ * run that extends its chain exactly (first seq = head + 1, consecutive)
+ * with its only seal on its last change. Anything else (replays, gaps,
+ * forks, several chains of one author) takes the sequential path in
+ * sync.c, which is where the subtle cases live.
+ *
+ * Threading: the worker gets copies of everything it reads except the
+ * batch's bytes, which the caller keeps unchanged until bg_finish; it
+ * writes only its own job, and the state's release/acquire (DONE) orders
+ * those writes before bg_finish reads them. A document runs one import at a time (the header's
+ * threading rule), so its thread has at most one job. Failing to make the
+ * thread is not an error: the job then runs on the calling thread, as it
+ * does in a child of fork(), which keeps the parent's pool (never used, freed
+ * without a join) and makes no thread.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "change.h"
+#include "crypto.h"
+#include "mem.h"
+#include "sync_bg.h"
+
+static void run_one(const bg_job *j, bg_run *r) {
+  uint8_t h[ACCORD_HASH_BYTES];
+  memcpy(h, r->prev, sizeof h);
+  for (uint32_t k = 0; k < r->n; k++) {
+    uint8_t pre[64];
+    buf b = {pre, 0, sizeof pre, 0};
+    change_put_prefix(&b, j->doc, r->actor, r->first + k);
+    hash_state hs;
+    hash_init(&hs);
+    hash_update(&hs, h, sizeof h);
+    hash_update(&hs, b.p, b.len);
+    hash_update(&hs, j->body[r->at + k], j->len[r->at + k]);
+    hash_final(&hs, h);
+  }
+  memcpy(r->hash, h, sizeof h);
+  r->ok = seal_check_ids(j->ws, j->doc, r->actor, r->first + r->n - 1, h,
+                         r->seal);
+}
+
+static void *worker(void *arg) {
+  bg_job *j = arg;
+  for (uint32_t i = 0; i < j->nruns; i++) run_one(j, &j->runs[i]);
+  return NULL;
+}
+
+/* ---- the document's worker thread ---------------------------------------- */
+
+/* One parked thread per document, made at its first bulk import and ended
+ * by accord_doc_free. A thread made per import would not help: Linux
+ * starts a new thread on its parent's CPU and moves it only at the next
+ * load balance (milliseconds later), so it ran after the apply, not
+ * beside it (measured: it started about 400 us late, when the apply was
+ * over).
+ *
+ * Handing over: state goes IDLE -> POSTED (the importer) -> RUNNING (the
+ * worker takes it) -> DONE (the worker) -> IDLE (the importer, in
+ * bg_finish). If the importer finishes applying while the job is still
+ * POSTED — the worker was not scheduled, the machine is busy — it takes
+ * the job back (POSTED -> IDLE) and runs it itself, so a loaded machine
+ * costs little more than checking inline. Each side spins a little
+ * (SPIN_NS, yielding) before it sleeps on its condition variable: waking a
+ * sleeping thread on our VMs costs 40-60 us, a fifth of a 1,000-change
+ * batch, and a bulk import posts its next job within microseconds. The
+ * mutex makes the sleeps safe: a side changes state and signals under it. */
+#define SPIN_NS 100000
+enum { BG_IDLE, BG_POSTED, BG_RUNNING, BG_DONE, BG_QUIT };
+
+struct bg_pool {
+  pid_t pid; /* the process whose thread it is: a fork() child has none */
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  _Atomic int state;
+  bg_job *job;
+  int up; /* the thread has started (under mu) */
+};
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/* Spins until state is want (1) or SPIN_NS passed (0). */
+static int spin_for(bg_pool *p, int want) {
+  int64_t until = 0;
+  for (unsigned i = 0;; i++) {
+    if (atomic_load_explicit(&p->state, memory_order_acquire) == want)
+      return 1;
+    cpu_relax();
+    if ((i & 63) == 0) {
+      int64_t now = mono_ns();
+      if (!until) until = now + SPIN_NS;
+      else if (now > until) return 0;
+      /* the other side may be waiting for this CPU: let it run */
+      sched_yield();
+    }
+  }
+}
+
+static void *pool_main(void *arg) {
+  bg_pool *p = arg;
+  pthread_mutex_lock(&p->mu);
+  p->up = 1;
+  pthread_cond_signal(&p->done);
+  pthread_mutex_unlock(&p->mu);
+  for (;;) {
+    int st = atomic_load_explicit(&p->state, memory_order_acquire);
+    if (st != BG_POSTED && st != BG_QUIT && !spin_for(p, BG_POSTED)) {
+      pthread_mutex_lock(&p->mu);
+      while ((st = atomic_load(&p->state)) != BG_POSTED && st != BG_QUIT)
+        pthread_cond_wait(&p->go, &p->mu);
+      pthread_mutex_unlock(&p->mu);
+    }
+    if (atomic_load(&p->state) == BG_QUIT) break;
+    int posted = BG_POSTED;
+    if (!atomic_compare_exchange_strong(&p->state, &posted, BG_RUNNING))
+      continue; /* the importer took it back */
+    worker(p->job);
+    pthread_mutex_lock(&p->mu);
+    atomic_store_explicit(&p->state, BG_DONE, memory_order_release);
+    pthread_cond_signal(&p->done);
+    pthread_mutex_unlock(&p->mu);
+  }
+  return NULL;
+}
+
+static bg_pool *pool_new(void) {
+  bg_pool *p = mem_calloc(1, sizeof *p);
+  if (!p) return NULL;
+  pthread_attr_t attr;
+  int ok = pthread_attr_init(&attr) == 0;
+  if (!ok) {
+    mem_free(p);
+    return NULL;
+  }
+  /* hashing and Ed25519 need a few KB of stack */
+  pthread_attr_setstacksize(&attr, (size_t)256 << 10);
+  if (pthread_mutex_init(&p->mu, NULL)) {
+    ok = 0;
+  } else if (pthread_cond_init(&p->go, NULL)) {
+    pthread_mutex_destroy(&p->mu);
+    ok = 0;
+  } else if (pthread_cond_init(&p->done, NULL)) {
+    pthread_cond_destroy(&p->go);
+    pthread_mutex_destroy(&p->mu);
+    ok = 0;
+  } else if (pthread_create(&p->th, &attr, pool_main, p)) {
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->go);
+    pthread_mutex_destroy(&p->mu);
+    ok = 0;
+  }
+  pthread_attr_destroy(&attr);
+  if (!ok) {
+    mem_free(p);
+    return NULL;
+  }
+  /* wait until the thread runs: a thread still starting holds allocator
+   * locks for a while, and a fork() then would copy them held */
+  pthread_mutex_lock(&p->mu);
+  while (!p->up) pthread_cond_wait(&p->done, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+  p->pid = getpid();
+  return p;
+}
+
+void bg_pool_free(bg_pool *p) {
+  if (!p) return;
+  if (p->pid != getpid()) { /* made before a fork(): its thread is not ours */
+    mem_free(p);
+    return;
+  }
+  pthread_mutex_lock(&p->mu);
+  atomic_store(&p->state, BG_QUIT); /* idle: bg_finish ran */
+  pthread_cond_signal(&p->go);
+  pthread_mutex_unlock(&p->mu);
+  pthread_join(p->th, NULL);
+  pthread_cond_destroy(&p->done);
+  pthread_cond_destroy(&p->go);
+  pthread_mutex_destroy(&p->mu);
+  mem_free(p);
+}
+
+int bg_add_run(bg_job *j, const uint8_t *actor, uint32_t first,
+               const uint8_t *prev, const uint8_t *seal) {
+  if (j->nruns == j->caprun) {
+    uint32_t cap = j->caprun ? 2 * j->caprun : 4;
+    bg_run *r = mem_realloc(j->runs, cap * sizeof *r);
+    if (!r) return ACCORD_ENOMEM;
+    j->runs = r;
+    j->caprun = cap;
+  }
+  bg_run *r = &j->runs[j->nruns++];
+  memset(r, 0, sizeof *r);
+  memcpy(r->actor, actor, sizeof r->actor);
+  memcpy(r->prev, prev, sizeof r->prev);
+  r->first = first;
+  r->at = j->nbody;
+  r->seal = seal;
+  return 0;
+}
+
+int bg_add_body(bg_job *j, const uint8_t *body, size_t len) {
+  if (j->nbody == j->capbody) {
+    size_t cap = j->capbody ? 2 * j->capbody : 256;
+    const uint8_t **b = mem_realloc(j->body, cap * sizeof *b);
+    if (!b) return ACCORD_ENOMEM;
+    j->body = b;
+    size_t *l = mem_realloc(j->len, cap * sizeof *l);
+    if (!l) return ACCORD_ENOMEM;
+    j->len = l;
+    j->capbody = cap;
+  }
+  j->body[j->nbody] = body;
+  j->len[j->nbody++] = len;
+  j->runs[j->nruns - 1].n++;
+  return 0;
+}
+
+void bg_start(bg_job *j, bg_pool **pool) {
+  if (*pool && (*pool)->pid != getpid()) {
+    /* a fork() child: the thread stayed in the parent, and making threads
+     * in a child of a threaded process is not safe (its locks were copied
+     * in whatever state the parent's threads held them) */
+    worker(j);
+    return;
+  }
+  if (!*pool) *pool = pool_new();
+  bg_pool *p = *pool;
+  if (!p) { /* no thread: check here and now */
+    worker(j);
+    return;
+  }
+  p->job = j;
+  pthread_mutex_lock(&p->mu);
+  atomic_store_explicit(&p->state, BG_POSTED, memory_order_release);
+  pthread_cond_signal(&p->go);
+  pthread_mutex_unlock(&p->mu);
+  j->pool = p;
+}
+
+int bg_finish(bg_job *j) {
+  bg_pool *p = j->pool;
+  int posted = BG_POSTED;
+  if (p && atomic_compare_exchange_strong(&p->state, &posted, BG_IDLE)) {
+    worker(j); /* not started yet: do it here */
+    j->pool = NULL;
+  } else if (p) {
+    if (!spin_for(p, BG_DONE)) {
+      pthread_mutex_lock(&p->mu);
+      while (atomic_load(&p->state) != BG_DONE)
+        pthread_cond_wait(&p->done, &p->mu);
+      pthread_mutex_unlock(&p->mu);
+    }
+    atomic_store(&p->state, BG_IDLE);
+    j->pool = NULL;
+  }
+  for (uint32_t i = 0; i < j->nruns; i++)
+    if (!j->runs[i].ok) return ACCORD_ESEAL;
+  return 0;
+}
+
+void bg_free(bg_job *j) {
+  if (j->pool) bg_finish(j);
+  mem_free(j->runs);
+  mem_free(j->body);
+  mem_free(j->len);
+  memset(j, 0, sizeof *j);
+}

@@ -1,0 +1,56 @@
+/*
+ * sync_bg.h — seal checks of a bulk import on a second thread (sync_bg.c).
+ */
+#ifndef ACCORD_SYNC_BG_H
+#define ACCORD_SYNC_BG_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doc.h"
+
+typedef struct bg_pool bg_pool;
+/* Ends a document's worker thread (NULL: none). */
+void bg_pool_free(bg_pool *p);
+
+/* Imports smaller than this verify inline: a thread costs tens of us. */
+#define BG_MIN 256
+
+/* One author's run: n changes from seq first, extending a chain whose hash
+ * is prev, sealed at its last change. */
+typedef struct bg_run {
+  uint8_t actor[ACCORD_ACTOR_BYTES];
+  uint32_t idx; /* the actor's index in the document (for the caller) */
+  uint32_t first, n;
+  size_t at; /* its first body in the job's arrays */
+  const uint8_t *seal; /* pk ‖ sig, in the batch */
+  uint8_t prev[ACCORD_HASH_BYTES];
+  uint8_t hash[ACCORD_HASH_BYTES]; /* out: the chain hash at its end */
+  int ok;                          /* out: the seal checks */
+} bg_run;
+
+typedef struct bg_job {
+  uint8_t ws[16], doc[ACCORD_DOC_ID_BYTES];
+  bg_run *runs;
+  uint32_t nruns, caprun;
+  const uint8_t **body; /* borrowed from the batch */
+  size_t *len;
+  size_t nbody, capbody;
+  struct bg_pool *pool; /* running there, until bg_finish */
+} bg_job;
+
+/* Building a job (before bg_start): a run, then its bodies in order.
+ * Errors: ENOMEM. */
+int bg_add_run(bg_job *j, const uint8_t *actor, uint32_t first,
+               const uint8_t *prev, const uint8_t *seal);
+int bg_add_body(bg_job *j, const uint8_t *body, size_t len);
+/* Starts checking on the document's worker thread (*pool, made on first
+ * use), or on the calling thread if no thread can be made. */
+void bg_start(bg_job *j, bg_pool **pool);
+/* Waits for the checks: 0 when every seal checks, else ESEAL. */
+int bg_finish(bg_job *j);
+/* Waits if needed and frees. */
+void bg_free(bg_job *j);
+
+#endif
