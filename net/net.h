@@ -1,0 +1,162 @@
+/*
+ * net.h — internals of the public accord_net (net.c: the handle, its
+ * thread or loop, peers and reconnection; session.c: the sync protocol of
+ * docs/sync.md on one connection). Only net/ and its tests include it.
+ *
+ * Threading: everything here runs on the network thread (accord.h's
+ * threading rule); only the call queue (calls, mu) is touched by others.
+ */
+#ifndef ACCORD_NET_H
+#define ACCORD_NET_H
+
+#include "conn.h"
+#include "node_net.h"
+
+/* ---- bounds (docs/sync.md) ----------------------------------------------- */
+#define NET_SUM_PER_MSG 2048      /* summary entries per SUM message */
+#define NET_DOCS_MAX 1000000      /* documents a peer may announce per round */
+#define NET_BATCH_BYTES (1u << 20) /* change bodies per CHG message */
+#define NET_QUEUE_BYTES ((size_t)8 << 20)
+#define NET_DOC_CACHE 16          /* documents kept open by the network */
+
+/* Message types: the first element of every message (an array). */
+enum { MSG_SUM = 1, MSG_VV = 2, MSG_CHG = 3, MSG_JOIN = 5, MSG_GENESIS = 6 };
+
+/* CHG flags */
+#define CHG_LAST 1u /* the last message answering a VV */
+
+/* What we know a peer has of one document. Invariant: the array of a peer
+ * is sorted by id. */
+typedef struct pdoc {
+  uint8_t id[ACCORD_DOC_ID_BYTES];
+  store_heads known; /* changes the peer has or that are on their way */
+  uint8_t valid;     /* known is what the peer has (else wait for its VV) */
+  uint8_t dirty;     /* it may lack something: pump it */
+  uint8_t reply;     /* bit 0: it asked (VV): end with a CHG_LAST; other
+                        bits: session.c's PD_* */
+  uint8_t system;    /* a "system" document: pumped first */
+} pdoc;
+
+typedef struct dial dial;
+
+/* One connection and its session. */
+#define PEER_MAGIC 0x70656572u
+#define NET_MAGIC 0x6e657421u
+
+typedef struct peer {
+  uint32_t magic; /* PEER_MAGIC: first, see net.c's is_net */
+  struct accord_net *net;
+  conn *c;
+  dial *d;          /* the address we dialled, or NULL (accepted) */
+  struct peer *next;
+  int open;         /* handshake done */
+  int synced;       /* its first summary arrived */
+  int closing;
+  uint64_t opened_ms;
+  uint8_t pk[32];
+  char name[80];
+  pdoc *docs;
+  size_t ndocs, capdocs;
+  size_t ndirty;
+  /* an incoming summary spans several messages: the docs it listed */
+  uint64_t round_docs;
+  accord_net_progress prog;
+  uint64_t msgs_in, msgs_out;
+} peer;
+
+struct dial {
+  struct accord_net *net;
+  struct sockaddr_storage addr;
+  char text[80];
+  uv_timer_t timer;
+  uint32_t backoff;
+  peer *p;          /* the connection in progress or open */
+  dial *next;
+  int removed;
+};
+
+typedef struct callq {
+  void (*fn)(accord_net *, void *);
+  void *ud;
+  struct callq *next;
+} callq;
+
+typedef struct ndcache {
+  uint8_t id[ACCORD_DOC_ID_BYTES];
+  accord_doc *doc;
+  uint64_t used;
+} ndcache;
+
+struct accord_net {
+  uint32_t magic; /* NET_MAGIC: first */
+  accord_node *node;
+  uint8_t ws[ACCORD_WS_ID_BYTES];
+  uint8_t ws_key[32];
+  accord_net_opts o;
+  accord_net_callbacks cb;
+  uv_loop_t *loop;
+  uv_loop_t own_loop;
+  int own;
+  uv_thread_t thread;
+  uv_async_t async;
+  uv_mutex_t mu;
+  callq *calls, *calls_tail;
+  int stop_req;
+  uv_timer_t poll, ae;
+  uv_prepare_t prepare;
+  int handles;
+  conn_listener *listener;
+  int port;
+  conn_options copts;
+  peer *peers;
+  dial *dials;
+  size_t npeers;
+  int stopping;
+  uint64_t counter;          /* accord_node_changed at the last scan */
+  node_net_doc *sum;         /* the last summary, sorted by id */
+  size_t nsum;
+  ndcache cache[NET_DOC_CACHE];
+  uint64_t tick;
+  uint64_t rng;
+  int in_pump;
+  /* test hooks (net_debug_*) */
+  uint32_t drop_pushes;
+  uint64_t stat_msgs_out, stat_msgs_in;
+};
+
+/* ---- net.c --------------------------------------------------------------- */
+void net_log(accord_net *net, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* An open document of the workspace (kept in a small cache; do not close
+ * it). Errors: as accord_node_doc_open. */
+int net_doc(accord_net *net, const uint8_t *id, accord_doc **out);
+uint64_t net_now_ms(void);
+uint64_t net_random(accord_net *net);
+
+/* ---- session.c ----------------------------------------------------------- */
+/* A connection opened: send our summary. */
+void session_open(peer *p);
+/* One message from the peer (validated here; a bad one closes). */
+void session_message(peer *p, const uint8_t *msg, size_t len);
+/* The send queue drained: go on sending. */
+void session_pump(peer *p);
+/* Sends a summary (want_reply: the peer answers with its own). */
+int session_send_summary(peer *p, int want_reply);
+/* The store moved: compare summaries, mark what peers may lack, pump. */
+void session_scan(accord_net *net);
+/* Frees the session state of a peer. */
+void session_free(peer *p);
+/* Ends the connection with a reason, logged. */
+void session_fail(peer *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- test hooks ---------------------------------------------------------- */
+/* The next n pushes (CHG messages that answer no VV) are dropped as if the
+ * network lost them: the peer's known state advances, nothing is sent. */
+void net_debug_drop_pushes(accord_net *net, uint32_t n);
+/* Messages sent and received so far by this node. */
+void net_debug_stats(const accord_net *net, uint64_t *out, uint64_t *in);
+/* The connection to a peer (first open one), for attack tests. */
+conn *net_debug_conn(accord_net *net);
+
+#endif

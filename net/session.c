@@ -1,0 +1,643 @@
+/*
+ * session.c — the sync protocol on one connection (docs/sync.md): summary
+ * exchange, version vectors for the documents that differ, the missing
+ * changes in bounded batches, and gossip (pushing what a peer may lack).
+ *
+ * One mechanism serves replies, pushes and forwarding: per peer and
+ * document, `known` is what the peer has (or is being sent); a document is
+ * marked dirty when we may hold something past it (a VV arrived, the store
+ * moved, a peer sent us changes), and the pump sends each dirty document's
+ * changes past `known` in batches of at most NET_BATCH_BYTES, advancing
+ * `known`, until the conn says EBUSY (the pump resumes on drain).
+ * Forwarding is thereby deduplicated by (doc, actor, seq): what a peer sent
+ * us is recorded in its `known` and never sent back, and a peer that has a
+ * change is never sent it again. A VV replaces `known` (the peer's word on
+ * what it has: this is how anti-entropy repairs a lost push).
+ *
+ * Invariants: a pdoc is `valid` once `known` reflects the peer's state (its
+ * VV, equal summary digests, or the end of its reply to our VV for a
+ * document we lacked); the pump never sends a document that is not valid.
+ * Every message is checked in full before anything is done with it; a bad
+ * one closes the connection with the reason logged.
+ *
+ * Workload: a summary per session and per anti-entropy round; a CHG per
+ * push (one small batch) or per MiB of an initial sync.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accord.h"
+#include "doc.h"
+#include "mem.h"
+#include "mp.h"
+#include "net.h"
+#include "node.h"
+
+void session_fail(peer *p, const char *fmt, ...) {
+  if (p->closing) return;
+  char why[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  net_log(p->net, "accord net: %s: closing: %s", p->name, why);
+  p->closing = 1;
+  if (p->c) conn_close(p->c);
+}
+
+/* ---- per-peer document state --------------------------------------------- */
+
+/* Bits of pdoc.reply besides bit 0 (answer a VV): */
+#define PD_ASKED 0x2   /* we sent a VV: its answer counts as progress */
+#define PD_COUNTED 0x4 /* the answer's total was counted */
+#define PD_LEARN 0x8   /* we lacked the document: valid at the answer's end */
+
+static pdoc *pdoc_find(peer *p, const uint8_t *id, int create, int *created) {
+  size_t lo = 0, hi = p->ndocs;
+  if (created) *created = 0;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = memcmp(p->docs[mid].id, id, ACCORD_DOC_ID_BYTES);
+    if (c == 0) return &p->docs[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  if (!create) return NULL;
+  if (p->ndocs >= NET_DOCS_MAX) return NULL;
+  if (p->ndocs == p->capdocs) {
+    size_t cap = p->capdocs ? 2 * p->capdocs : 16;
+    pdoc *d = mem_realloc(p->docs, cap * sizeof *d);
+    if (!d) return NULL;
+    p->docs = d;
+    p->capdocs = cap;
+  }
+  memmove(&p->docs[lo + 1], &p->docs[lo], (p->ndocs - lo) * sizeof *p->docs);
+  p->ndocs++;
+  pdoc *d = &p->docs[lo];
+  memset(d, 0, sizeof *d);
+  memcpy(d->id, id, ACCORD_DOC_ID_BYTES);
+  if (created) *created = 1;
+  return d;
+}
+
+static void mark_dirty(peer *p, pdoc *d) {
+  if (!d->dirty) {
+    d->dirty = 1;
+    p->ndirty++;
+  }
+}
+
+static int heads_copy(store_heads *dst, const store_heads *src) {
+  dst->n = 0;
+  for (uint32_t i = 0; i < src->n; i++) {
+    int rc = store_heads_push(dst, &src->h[i]);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+void session_free(peer *p) {
+  for (size_t i = 0; i < p->ndocs; i++) store_heads_free(&p->docs[i].known);
+  mem_free(p->docs);
+  p->docs = NULL;
+  p->ndocs = p->capdocs = 0;
+}
+
+/* The local summary entry of a document, or NULL. */
+static node_net_doc *local_doc(accord_net *net, const uint8_t *id) {
+  size_t lo = 0, hi = net->nsum;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = memcmp(net->sum[mid].id, id, ACCORD_DOC_ID_BYTES);
+    if (c == 0) return &net->sum[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+static int send_buf(peer *p, buf *b) {
+  if (b->err) return b->err;
+  int rc = conn_send(p->c, b->p, b->len);
+  if (!rc) {
+    p->net->stat_msgs_out++;
+    p->msgs_out++;
+  }
+  return rc;
+}
+
+/* ---- sending: summary and VV --------------------------------------------- */
+
+static int by_id(const void *a, const void *b) {
+  return memcmp(((const node_net_doc *)a)->id, ((const node_net_doc *)b)->id,
+                ACCORD_DOC_ID_BYTES);
+}
+
+void session_scan(accord_net *net) {
+  node_net_doc *now = NULL;
+  size_t n = 0;
+  int rc = node_net_summary(net->node, net->ws, &now, &n);
+  if (rc) {
+    net_log(net, "accord net: reading the workspace summary: %s",
+            accord_strerror(rc));
+    return;
+  }
+  if (n) qsort(now, n, sizeof *now, by_id);
+  for (size_t i = 0; i < n; i++) {
+    node_net_doc *old = local_doc(net, now[i].id);
+    if (old && !memcmp(old->digest, now[i].digest, NODE_NET_DIGEST_BYTES))
+      continue;
+    for (peer *p = net->peers; p; p = p->next) {
+      if (!p->synced || p->closing) continue;
+      int created;
+      pdoc *d = pdoc_find(p, now[i].id, 1, &created);
+      if (!d) {
+        session_fail(p, "out of memory tracking documents");
+        continue;
+      }
+      if (created) d->valid = 1; /* new since its summary: it lacks it */
+      d->system = !strcmp(now[i].type, "system");
+      mark_dirty(p, d);
+    }
+  }
+  node_net_summary_free(net->sum, net->nsum);
+  net->sum = now;
+  net->nsum = n;
+  if (net->in_pump) return;
+  for (peer *p = net->peers; p; p = p->next)
+    if (p->ndirty && !p->closing) session_pump(p);
+}
+
+static void put_sum_entry(buf *b, const node_net_doc *d) {
+  mp_put_array(b, 5);
+  mp_put_bin(b, d->id, ACCORD_DOC_ID_BYTES);
+  mp_put_str(b, d->type, strlen(d->type));
+  mp_put_bin(b, d->creator, ACCORD_ACTOR_BYTES);
+  mp_put_int(b, d->created);
+  mp_put_bin(b, d->digest, NODE_NET_DIGEST_BYTES);
+}
+
+#define SUM_WANT_REPLY 1u
+#define SUM_FIRST 2u
+#define SUM_LAST 4u
+
+int session_send_summary(peer *p, int want_reply) {
+  accord_net *net = p->net;
+  session_scan(net);
+  if (p->closing) return ACCORD_ENET;
+  /* documents the peer has not told us about wait for its word */
+  for (size_t i = 0; i < net->nsum; i++) {
+    pdoc *d = pdoc_find(p, net->sum[i].id, 1, NULL);
+    if (!d) {
+      session_fail(p, "out of memory tracking documents");
+      return ACCORD_ENOMEM;
+    }
+    d->system = !strcmp(net->sum[i].type, "system");
+  }
+  /* system documents first, then the rest; NET_SUM_PER_MSG a message,
+   * at least one message */
+  size_t *order = mem_alloc((net->nsum + 1) * sizeof *order), k = 0;
+  if (!order) {
+    session_fail(p, "out of memory sending the summary");
+    return ACCORD_ENOMEM;
+  }
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < net->nsum; i++)
+      if (!strcmp(net->sum[i].type, "system") == (pass == 1)) order[k++] = i;
+  int rc = 0;
+  size_t at = 0;
+  do {
+    size_t m = k - at > NET_SUM_PER_MSG ? NET_SUM_PER_MSG : k - at;
+    unsigned flags = (want_reply ? SUM_WANT_REPLY : 0) |
+                     (at == 0 ? SUM_FIRST : 0) |
+                     (at + m == k ? SUM_LAST : 0);
+    buf b = {0};
+    mp_put_array(&b, 4);
+    mp_put_uint(&b, MSG_SUM);
+    mp_put_bin(&b, net->ws, ACCORD_WS_ID_BYTES);
+    mp_put_uint(&b, flags);
+    mp_put_array(&b, (uint32_t)m);
+    for (size_t i = 0; i < m; i++) put_sum_entry(&b, &net->sum[order[at + i]]);
+    /* summaries are small and rare; a queue too full for one means the
+     * peer reads nothing: the connection ends */
+    rc = send_buf(p, &b);
+    buf_free(&b);
+    at += m;
+  } while (!rc && at < k);
+  mem_free(order);
+  if (rc) session_fail(p, "sending the summary: %s", accord_strerror(rc));
+  return rc;
+}
+
+static int send_vv(peer *p, const uint8_t *id, const store_heads *h) {
+  buf b = {0};
+  mp_put_array(&b, 3);
+  mp_put_uint(&b, MSG_VV);
+  mp_put_bin(&b, id, ACCORD_DOC_ID_BYTES);
+  mp_put_array(&b, h ? h->n : 0);
+  for (uint32_t i = 0; h && i < h->n; i++) {
+    mp_put_array(&b, 2);
+    mp_put_bin(&b, h->h[i].actor, ACCORD_ACTOR_BYTES);
+    mp_put_uint(&b, h->h[i].seq);
+  }
+  int rc = send_buf(p, &b);
+  buf_free(&b);
+  return rc;
+}
+
+void session_open(peer *p) { session_send_summary(p, 0); }
+
+/* ---- sending: changes ---------------------------------------------------- */
+
+/* Sends what the peer lacks of one document. 0 (done), EBUSY (wait for
+ * drain) or an error. */
+static int send_doc(peer *p, pdoc *d) {
+  accord_net *net = p->net;
+  accord_doc *doc;
+  int rc = net_doc(net, d->id, &doc);
+  if (rc) return rc;
+  ndoc *nd = node_entry(net->node, doc);
+  uint64_t missing = node_net_missing(doc, &d->known);
+  store_heads tmp = {0};
+  buf batch = {0}, m = {0};
+  while (!rc && (missing > 0 || (d->reply & 1))) {
+    uint32_t n;
+    int more;
+    batch.len = m.len = 0;
+    batch.err = m.err = 0;
+    if ((rc = heads_copy(&tmp, &d->known)) ||
+        (rc = node_net_batch(doc, &tmp, NET_BATCH_BYTES, &batch, &n, &more)))
+      break;
+    missing = missing > n ? missing - n : 0;
+    if (!more) missing = 0;
+    int reply = d->reply & 1;
+    unsigned flags = reply && !more ? CHG_LAST : 0;
+    if (!reply && net->drop_pushes) { /* test hook: lost on the way */
+      net->drop_pushes--;
+    } else {
+      mp_put_array(&m, 8);
+      mp_put_uint(&m, MSG_CHG);
+      mp_put_bin(&m, d->id, ACCORD_DOC_ID_BYTES);
+      mp_put_str(&m, nd->type, strlen(nd->type));
+      mp_put_bin(&m, nd->creator, ACCORD_ACTOR_BYTES);
+      mp_put_int(&m, nd->created);
+      mp_put_uint(&m, flags);
+      mp_put_uint(&m, missing);
+      mp_put_bin(&m, batch.p, batch.len);
+      if (batch.err) m.err = batch.err;
+      if ((rc = send_buf(p, &m))) break;
+    }
+    store_heads t = d->known;
+    d->known = tmp;
+    tmp = t;
+    if (flags & CHG_LAST) d->reply &= ~1;
+  }
+  store_heads_free(&tmp);
+  buf_free(&batch);
+  buf_free(&m);
+  return rc;
+}
+
+void session_pump(peer *p) {
+  accord_net *net = p->net;
+  if (p->closing || !p->open || !p->ndirty) return;
+  net->in_pump++;
+  for (int pass = 0; pass < 2 && !p->closing; pass++) {
+    for (size_t i = 0; i < p->ndocs && !p->closing; i++) {
+      pdoc *d = &p->docs[i];
+      if (!d->dirty || !d->valid || d->system != (pass == 0)) continue;
+      int rc = send_doc(p, d);
+      if (rc == ACCORD_EBUSY) goto out;
+      if (rc) {
+        session_fail(p, "sending changes: %s", accord_strerror(rc));
+        goto out;
+      }
+      d->dirty = 0;
+      p->ndirty--;
+    }
+  }
+out:
+  net->in_pump--;
+}
+
+/* ---- receiving ----------------------------------------------------------- */
+
+static int type_ok(const char *t, size_t n) {
+  if (n == 0 || n > STORE_TYPE_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = t[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+/* Reads a document record (id, type, creator, created) into d. */
+static int get_record(mp_reader *r, node_net_doc *d) {
+  const uint8_t *id, *cr;
+  const char *type;
+  size_t il, tl, cl;
+  int64_t created;
+  if (mp_get_bin(r, &id, &il) || il != ACCORD_DOC_ID_BYTES ||
+      mp_get_str(r, &type, &tl) || !type_ok(type, tl) ||
+      mp_get_bin(r, &cr, &cl) || cl != ACCORD_ACTOR_BYTES ||
+      mp_get_int(r, &created))
+    return -1;
+  memset(d, 0, sizeof *d);
+  memcpy(d->id, id, ACCORD_DOC_ID_BYTES);
+  memcpy(d->type, type, tl);
+  memcpy(d->creator, cr, ACCORD_ACTOR_BYTES);
+  d->created = created;
+  return 0;
+}
+
+/* Makes sure a document the peer announced exists here. */
+static int ensure_doc(peer *p, const node_net_doc *rec) {
+  accord_net *net = p->net;
+  if (local_doc(net, rec->id)) return 0;
+  int rc = node_net_doc_ensure(net->node, net->ws, rec);
+  if (rc) return rc;
+  session_scan(net); /* the summary now lists it */
+  return 0;
+}
+
+static void progress(peer *p) {
+  accord_net *net = p->net;
+  if (!net->cb.progress) return;
+  p->prog.peer_key = p->pk;
+  net->cb.progress(net->cb.userdata, &p->prog);
+}
+
+static void on_sum(peer *p, mp_reader *r) {
+  accord_net *net = p->net;
+  const uint8_t *ws;
+  size_t wl;
+  uint64_t flags;
+  uint32_t n;
+  if (mp_get_bin(r, &ws, &wl) || wl != ACCORD_WS_ID_BYTES ||
+      mp_get_uint_max(r, 7, &flags) || mp_get_array(r, &n)) {
+    session_fail(p, "bad message: malformed summary");
+    return;
+  }
+  if (memcmp(ws, net->ws, ACCORD_WS_ID_BYTES)) {
+    session_fail(p, "bad message: summary of another workspace");
+    return;
+  }
+  if (n > NET_SUM_PER_MSG || p->round_docs + n > NET_DOCS_MAX) {
+    session_fail(p, "bad message: summary too long (%u entries)", n);
+    return;
+  }
+  node_net_doc *e = n ? mem_alloc(n * sizeof *e) : NULL;
+  if (n && !e) {
+    session_fail(p, "out of memory reading a summary");
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t f;
+    const uint8_t *dg;
+    size_t dl;
+    if (mp_get_array(r, &f) || f != 5 || get_record(r, &e[i]) ||
+        mp_get_bin(r, &dg, &dl) || dl != NODE_NET_DIGEST_BYTES) {
+      mem_free(e);
+      session_fail(p, "bad message: malformed summary entry %u", i);
+      return;
+    }
+    memcpy(e[i].digest, dg, NODE_NET_DIGEST_BYTES);
+  }
+  if (r->p != r->end) {
+    mem_free(e);
+    session_fail(p, "bad message: bytes after the summary");
+    return;
+  }
+  /* checked in full: act */
+  if (flags & SUM_FIRST) {
+    p->round_docs = 0;
+    if (p->prog.docs_done == p->prog.docs_total)
+      memset(&p->prog, 0, sizeof p->prog);
+  }
+  p->round_docs += n;
+  p->synced = 1;
+  if ((flags & SUM_WANT_REPLY) && (flags & SUM_FIRST))
+    session_send_summary(p, 0);
+  session_scan(net);
+  for (uint32_t i = 0; i < n && !p->closing; i++) {
+    node_net_doc *mine = local_doc(net, e[i].id);
+    pdoc *d = pdoc_find(p, e[i].id, 1, NULL);
+    if (!d) {
+      session_fail(p, "out of memory tracking documents");
+      break;
+    }
+    d->system = !strcmp(e[i].type, "system");
+    if (mine && !memcmp(mine->digest, e[i].digest, NODE_NET_DIGEST_BYTES)) {
+      if (heads_copy(&d->known, &mine->heads)) {
+        session_fail(p, "out of memory tracking documents");
+        break;
+      }
+      d->valid = 1;
+      continue;
+    }
+    int rc = 0;
+    if (!mine) {
+      rc = ensure_doc(p, &e[i]);
+      d = pdoc_find(p, e[i].id, 1, NULL); /* the scan may have moved it */
+      if (!rc && d) d->reply |= PD_LEARN;
+      mine = local_doc(net, e[i].id);
+    }
+    if (!rc && d) rc = send_vv(p, e[i].id, mine ? &mine->heads : NULL);
+    if (rc) {
+      session_fail(p, "asking for document changes: %s", accord_strerror(rc));
+      break;
+    }
+    d->reply |= PD_ASKED;
+    d->reply &= ~PD_COUNTED;
+    p->prog.docs_total++;
+  }
+  mem_free(e);
+  if (!p->closing) {
+    progress(p);
+    session_pump(p);
+  }
+}
+
+static void on_vv(peer *p, mp_reader *r) {
+  const uint8_t *id;
+  size_t il;
+  uint32_t n;
+  if (mp_get_bin(r, &id, &il) || il != ACCORD_DOC_ID_BYTES ||
+      mp_get_array(r, &n) || n > ACCORD_MAX_ACTORS) {
+    session_fail(p, "bad message: malformed version vector");
+    return;
+  }
+  store_heads h = {0};
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t f;
+    const uint8_t *a;
+    size_t al;
+    uint64_t seq;
+    store_head e;
+    if (mp_get_array(r, &f) || f != 2 || mp_get_bin(r, &a, &al) ||
+        al != ACCORD_ACTOR_BYTES || mp_get_uint_max(r, UINT32_MAX, &seq)) {
+      store_heads_free(&h);
+      session_fail(p, "bad message: malformed version vector entry");
+      return;
+    }
+    memset(&e, 0, sizeof e);
+    memcpy(e.actor, a, ACCORD_ACTOR_BYTES);
+    e.seq = (uint32_t)seq;
+    if (store_heads_find(&h, a) || store_heads_push(&h, &e)) {
+      store_heads_free(&h);
+      session_fail(p, "bad message: version vector repeats an actor");
+      return;
+    }
+  }
+  if (r->p != r->end) {
+    store_heads_free(&h);
+    session_fail(p, "bad message: bytes after the version vector");
+    return;
+  }
+  if (!local_doc(p->net, id)) {
+    /* not ours (any more): nothing to answer with */
+    store_heads_free(&h);
+    net_log(p->net, "accord net: %s: asked for an unknown document",
+            p->name);
+    return;
+  }
+  pdoc *d = pdoc_find(p, id, 1, NULL);
+  if (!d) {
+    store_heads_free(&h);
+    session_fail(p, "out of memory tracking documents");
+    return;
+  }
+  store_heads_free(&d->known);
+  d->known = h; /* the peer's word replaces ours: repairs lost pushes */
+  d->valid = 1;
+  d->reply |= 1;
+  mark_dirty(p, d);
+  session_pump(p);
+}
+
+static int merge_chain(void *ctx, const uint8_t *actor, uint32_t first,
+                       uint32_t n) {
+  store_heads *k = ctx;
+  store_head *h = store_heads_find(k, actor);
+  uint32_t last = first + n - 1;
+  if (h) {
+    if (last > h->seq) h->seq = last;
+    return 0;
+  }
+  store_head e;
+  memset(&e, 0, sizeof e);
+  memcpy(e.actor, actor, ACCORD_ACTOR_BYTES);
+  e.seq = last;
+  return store_heads_push(k, &e);
+}
+
+static void on_chg(peer *p, mp_reader *r) {
+  accord_net *net = p->net;
+  node_net_doc rec;
+  uint64_t flags, remaining;
+  const uint8_t *batch;
+  size_t blen;
+  if (get_record(r, &rec) || mp_get_uint_max(r, 1, &flags) ||
+      mp_get_uint(r, &remaining) || mp_get_bin(r, &batch, &blen) ||
+      r->p != r->end) {
+    session_fail(p, "bad message: malformed changes");
+    return;
+  }
+  /* the ranges it holds, before anything is stored: a batch that does not
+   * parse changes nothing */
+  store_heads ranges = {0};
+  int rc = node_net_batch_chains(batch, blen, merge_chain, &ranges);
+  if (rc) {
+    store_heads_free(&ranges);
+    session_fail(p, "bad message: malformed batch (%s)", accord_strerror(rc));
+    return;
+  }
+  accord_doc *doc = NULL;
+  accord_import_stats st = {0};
+  rc = ensure_doc(p, &rec);
+  if (!rc) rc = net_doc(net, rec.id, &doc);
+  if (!rc) rc = accord_node_doc_import(net->node, doc, batch, blen, &st);
+  if (rc) {
+    store_heads_free(&ranges);
+    session_fail(p, "refused changes: %s", accord_strerror(rc));
+    return;
+  }
+  pdoc *d = pdoc_find(p, rec.id, 1, NULL);
+  if (!d) {
+    store_heads_free(&ranges);
+    session_fail(p, "out of memory tracking documents");
+    return;
+  }
+  for (uint32_t i = 0; i < ranges.n; i++)
+    merge_chain(&d->known, ranges.h[i].actor, 1, ranges.h[i].seq);
+  store_heads_free(&ranges);
+  d->system = !strcmp(rec.type, "system");
+  if (d->reply & PD_ASKED) {
+    if (!(d->reply & PD_COUNTED)) {
+      p->prog.changes_total += st.applied + st.duplicates + remaining;
+      d->reply |= PD_COUNTED;
+    }
+    p->prog.changes_done += st.applied + st.duplicates;
+    if (flags & CHG_LAST) {
+      p->prog.docs_done++;
+      d->reply &= ~(PD_ASKED | PD_COUNTED);
+      if (d->reply & PD_LEARN) {
+        d->valid = 1;
+        d->reply &= ~PD_LEARN;
+      }
+    }
+    progress(p);
+  }
+  if (st.applied && net->cb.doc_changed)
+    net->cb.doc_changed(net->cb.userdata, net->ws, rec.id);
+  /* forward: every other peer may lack what arrived */
+  if (st.applied) {
+    for (peer *q = net->peers; q; q = q->next) {
+      if (q == p || !q->synced || q->closing) continue;
+      int created;
+      pdoc *qd = pdoc_find(q, rec.id, 1, &created);
+      if (!qd) continue;
+      if (created) qd->valid = 1;
+      qd->system = d->system;
+      mark_dirty(q, qd);
+      session_pump(q);
+    }
+  }
+}
+
+void session_message(peer *p, const uint8_t *msg, size_t len) {
+  mp_reader r;
+  uint32_t n;
+  uint64_t type;
+  mp_reader_init(&r, msg, len);
+  if (mp_get_array(&r, &n) || n < 1 || mp_get_uint(&r, &type)) {
+    session_fail(p, "bad message: not a protocol message");
+    return;
+  }
+  switch (type) {
+  case MSG_SUM:
+    if (n != 4) break;
+    on_sum(p, &r);
+    return;
+  case MSG_VV:
+    if (n != 3) break;
+    on_vv(p, &r);
+    return;
+  case MSG_CHG:
+    if (n != 8) break;
+    on_chg(p, &r);
+    return;
+  default:
+    session_fail(p, "bad message: unknown type %llu",
+                 (unsigned long long)type);
+    return;
+  }
+  session_fail(p, "bad message: type %llu with %u fields",
+               (unsigned long long)type, n);
+}
