@@ -100,12 +100,15 @@ static inline void tw_init(tworld *w, int n) {
   for (int i = 0; i < n; i++) tw_node(w, i);
 }
 
-static inline void tw_start(tworld *w, int i) {
+/* Starts node i's network, listening on port (0: ephemeral). */
+static inline void tw_start_at(tworld *w, int i, int port) {
   tnode *t = &w->n[i];
   accord_net_opts o;
+  char listen[64];
+  snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
   memset(&o, 0, sizeof o);
   o.uv_loop = &w->loop;
-  o.listen = "127.0.0.1:0";
+  o.listen = listen;
   o.anti_entropy_ms = w->ae_ms;
   o.reconnect_min_ms = 20;
   o.reconnect_max_ms = 200;
@@ -119,6 +122,8 @@ static inline void tw_start(tworld *w, int i) {
   AOK(accord_net_start(t->node, &o, &t->net));
   assert_true(accord_net_port(t->net) > 0);
 }
+
+static inline void tw_start(tworld *w, int i) { tw_start_at(w, i, 0); }
 
 /* i dials j. */
 static inline void tw_link(tworld *w, int i, int j) {
