@@ -152,7 +152,9 @@ void session_scan(accord_net *net) {
     if (old && !memcmp(old->digest, now[i].digest, NODE_NET_DIGEST_BYTES))
       continue;
     for (peer *p = net->peers; p; p = p->next) {
-      if (!p->synced || p->closing) continue;
+      /* from the moment our summary went out: a document created since
+       * is one the peer cannot have asked for, so it is pushed */
+      if (!p->open || p->closing) continue;
       int created;
       pdoc *d = pdoc_find(p, now[i].id, 1, &created);
       if (!d) {
@@ -233,9 +235,13 @@ int session_send_summary(peer *p, int want_reply) {
   return rc;
 }
 
-static int send_vv(peer *p, const uint8_t *id, const store_heads *h) {
+/* VV flags */
+#define VV_YOURS 1u /* answer with your VV too: we do not know your state */
+
+static int send_vv(peer *p, const uint8_t *id, const store_heads *h,
+                   unsigned flags) {
   buf b = {0};
-  mp_put_array(&b, 3);
+  mp_put_array(&b, 4);
   mp_put_uint(&b, MSG_VV);
   mp_put_bin(&b, id, ACCORD_DOC_ID_BYTES);
   mp_put_array(&b, h ? h->n : 0);
@@ -244,6 +250,7 @@ static int send_vv(peer *p, const uint8_t *id, const store_heads *h) {
     mp_put_bin(&b, h->h[i].actor, ACCORD_ACTOR_BYTES);
     mp_put_uint(&b, h->h[i].seq);
   }
+  mp_put_uint(&b, flags);
   int rc = send_buf(p, &b);
   buf_free(&b);
   return rc;
@@ -448,7 +455,11 @@ static void on_sum(peer *p, mp_reader *r) {
       if (!rc && d) d->reply |= PD_LEARN;
       mine = local_doc(net, e[i].id);
     }
-    if (!rc && d) rc = send_vv(p, e[i].id, mine ? &mine->heads : NULL);
+    /* a document we had and the peer's state unknown (a new session):
+     * ask for its VV too, or our later changes would never be pushed */
+    if (!rc && d)
+      rc = send_vv(p, e[i].id, mine ? &mine->heads : NULL,
+                   mine && !d->valid ? VV_YOURS : 0);
     if (rc) {
       session_fail(p, "asking for document changes: %s", accord_strerror(rc));
       break;
@@ -495,12 +506,14 @@ static void on_vv(peer *p, mp_reader *r) {
       return;
     }
   }
-  if (r->p != r->end) {
+  uint64_t flags;
+  if (mp_get_uint_max(r, 1, &flags) || r->p != r->end) {
     store_heads_free(&h);
-    session_fail(p, "bad message: bytes after the version vector");
+    session_fail(p, "bad message: malformed version vector flags");
     return;
   }
-  if (!local_doc(p->net, id)) {
+  node_net_doc *mine = local_doc(p->net, id);
+  if (!mine) {
     /* not ours (any more): nothing to answer with */
     store_heads_free(&h);
     net_log(p->net, "accord net: %s: asked for an unknown document",
@@ -518,6 +531,10 @@ static void on_vv(peer *p, mp_reader *r) {
   d->valid = 1;
   d->reply |= 1;
   mark_dirty(p, d);
+  if ((flags & VV_YOURS) && send_vv(p, id, &mine->heads, 0)) {
+    session_fail(p, "answering a version vector");
+    return;
+  }
   session_pump(p);
 }
 
@@ -599,7 +616,7 @@ static void on_chg(peer *p, mp_reader *r) {
   /* forward: every other peer may lack what arrived */
   if (st.applied) {
     for (peer *q = net->peers; q; q = q->next) {
-      if (q == p || !q->synced || q->closing) continue;
+      if (q == p || !q->open || q->closing) continue;
       int created;
       pdoc *qd = pdoc_find(q, rec.id, 1, &created);
       if (!qd) continue;
@@ -626,7 +643,7 @@ void session_message(peer *p, const uint8_t *msg, size_t len) {
     on_sum(p, &r);
     return;
   case MSG_VV:
-    if (n != 3) break;
+    if (n != 4) break;
     on_vv(p, &r);
     return;
   case MSG_CHG:

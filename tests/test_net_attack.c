@@ -154,7 +154,7 @@ static void malformed(void **state) {
   expect_refused(&w, &b, NULL, 0, "summary too long");
   /* a version vector naming an actor twice */
   memset(&b, 0, sizeof b);
-  mp_put_array(&b, 3);
+  mp_put_array(&b, 4);
   mp_put_uint(&b, 2);
   mp_put_bin(&b, id, 16);
   mp_put_array(&b, 2);
@@ -163,6 +163,7 @@ static void malformed(void **state) {
     mp_put_bin(&b, actor, 8);
     mp_put_uint(&b, 5);
   }
+  mp_put_uint(&b, 0);
   expect_refused(&w, &b, NULL, 0, "repeats an actor");
   /* changes whose batch does not parse */
   memset(&b, 0, sizeof b);
