@@ -23,6 +23,7 @@
 /* libuv's headers need POSIX types */
 #define _POSIX_C_SOURCE 200809L
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -514,11 +515,28 @@ static int one_ws(accord_node *node, uint8_t *ws) {
   return rc;
 }
 
+/* Writing to a connection the peer has closed raises SIGPIPE, whose
+ * default action ends the process; libuv leaves the choice to the program.
+ * A library cannot let a peer's disconnect kill its host, so a SIGPIPE
+ * still at its default is set to ignored (the write then fails with EPIPE,
+ * which closes that connection). A handler the program installed is left
+ * alone. */
+static void sigpipe_ignore(void) {
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+  }
+}
+
 int accord_net_start(accord_node *node, const accord_net_opts *opts,
                      accord_net **out) {
   if (!out) return ACCORD_EINVAL;
   *out = NULL;
   if (!node) return ACCORD_EINVAL;
+  sigpipe_ignore();
   accord_net_opts o;
   if (opts) o = *opts;
   else memset(&o, 0, sizeof o);

@@ -161,7 +161,7 @@ static inline char *tw_state(tworld *w, int i) {
     char *js;
     AOK(accord_node_doc_open(w->n[i].node, w->ws, l[k].id, &d));
     AOK(accord_doc_json(d, &js, NULL));
-    size_t need = len + strlen(js) + 40;
+    size_t need = len + strlen(js) + strlen(l[k].type) + 40;
     if (need > cap) {
       cap = 2 * need;
       out = realloc(out, cap);
