@@ -1224,6 +1224,11 @@ typedef struct accord_net_callbacks {
   /* One line, no newline: connections refused or closed with the reason,
    * bad messages, reconnects. */
   void (*log)(void *userdata, const char *line);
+  /* accord_net_join only: the join ended, once: 0 (the workspace is this
+   * node's now, and syncing has begun), EINVITE (the member refused the
+   * invite, or closed the connection before accepting it) or ENET (no
+   * connection: wrong address, or a key the member does not hold). */
+  void (*joined)(void *userdata, int result);
   void *userdata;
 } accord_net_callbacks;
 
@@ -1255,6 +1260,29 @@ typedef struct accord_net_opts {
 ACCORD_API ACCORD_NODISCARD int accord_net_start(accord_node *node,
                                                  const accord_net_opts *opts,
                                                  accord_net **out);
+
+/* What joining a workspace needs from an invite (all copied). */
+typedef struct accord_invite_info {
+  const uint8_t *workspace; /* ACCORD_WS_ID_BYTES */
+  const uint8_t *key;       /* the workspace key, 32 bytes */
+  const uint8_t *secret;    /* the invite's one-time secret, 32 bytes */
+  const char *address;      /* a member's "ip:port" / "[ip6]:port" */
+} accord_invite_info;
+
+/* Starts networking for a workspace this node joins with an invite: it
+ * connects to invite->address, presents the secret with this node's name
+ * (UTF-8, 1..256 bytes) and role (NULL: the default; at most 64 bytes),
+ * and once the member accepts, records the workspace from the genesis
+ * record it sends and syncs it like accord_net_start (opts->workspace is
+ * ignored). The outcome arrives through opts->cb.joined; after a refusal
+ * the net stays up but does nothing: stop it. A workspace the node has
+ * already is not joined again (joined reports 0 at once).
+ * Errors: as accord_net_start; EINVAL (missing invite fields, a bad
+ * address, name or role). */
+ACCORD_API ACCORD_NODISCARD int accord_net_join(
+    accord_node *node, const accord_net_opts *opts,
+    const accord_invite_info *invite, const char *name, const char *role,
+    accord_net **out);
 
 /* The port listened on, or 0 when not listening. */
 ACCORD_API int accord_net_port(const accord_net *net);

@@ -186,6 +186,7 @@ static void on_open(conn *c, void *ud) {
   }
   accord_net *net = p->net;
   p->open = 1;
+  p->stranger = conn_is_stranger(c);
   p->opened_ms = net_now_ms();
   memcpy(p->pk, conn_peer_key(c), 32);
   snprintf(p->name, sizeof p->name, "%s", conn_peer_name(c));
@@ -214,6 +215,12 @@ static void on_close(conn *c, int reason, const char *detail, void *ud) {
   if (p->open && net->cb.peer && !net->stopping)
     net->cb.peer(net->cb.userdata, p->pk, p->name, 0);
   dial *d = p->d;
+  if (net->joining && d && d == net->join_dial) {
+    d->p = NULL;
+    p->d = NULL;
+    net_join_done(net, p->open ? ACCORD_EINVITE : ACCORD_ENET);
+    d = NULL; /* removed */
+  }
   if (d) {
     d->p = NULL;
     if (!d->removed && !net->stopping) dial_schedule(d);
@@ -415,7 +422,7 @@ int accord_net_port(const accord_net *net) { return net ? net->port : 0; }
 
 static void check_store(accord_net *net) {
   uint64_t c;
-  if (net->stopping || accord_node_changed(net->node, &c) || c == net->counter)
+  if (net->stopping || net->joining || net->join_failed || accord_node_changed(net->node, &c) || c == net->counter)
     return;
   net->counter = c;
   session_scan(net);
@@ -452,6 +459,10 @@ static void on_ae(uv_timer_t *t) {
 
 static int is_member(void *ud, const uint8_t *pk) {
   accord_net *net = ud;
+  /* joining: the member we dial is proven by the workspace key and its
+   * signature; we have no member list yet to check it against */
+  if (net->joining) return 1;
+  if (net->debug_member) return net->debug_member(net->debug_member_ud, pk);
   return node_member_check(net->node, net->ws, pk) == 1;
 }
 
@@ -531,11 +542,21 @@ static void sigpipe_ignore(void) {
   }
 }
 
-int accord_net_start(accord_node *node, const accord_net_opts *opts,
-                     accord_net **out) {
+/* accord_net_start, and accord_net_join when inv is set. */
+static int net_start(accord_node *node, const accord_net_opts *opts,
+                     const accord_invite_info *inv, const char *name,
+                     const char *role, accord_net **out) {
   if (!out) return ACCORD_EINVAL;
   *out = NULL;
   if (!node) return ACCORD_EINVAL;
+  struct sockaddr_storage jss;
+  if (inv) {
+    size_t nl = name ? strlen(name) : 0, rl = role ? strlen(role) : 0;
+    if (!inv->workspace || !inv->key || !inv->secret ||
+        parse_addr(inv->address, &jss) || nl == 0 || nl > 256 ||
+        rl > NET_ROLE_MAX)
+      return ACCORD_EINVAL;
+  }
   sigpipe_ignore();
   accord_net_opts o;
   if (opts) o = *opts;
@@ -554,9 +575,23 @@ int accord_net_start(accord_node *node, const accord_net_opts *opts,
   net->magic = NET_MAGIC;
   net->node = node;
   net->cb = o.cb;
-  int rc = o.workspace ? 0 : one_ws(node, net->ws);
-  if (o.workspace) memcpy(net->ws, o.workspace, ACCORD_WS_ID_BYTES);
-  if (!rc) rc = node_ws_key(node, net->ws, net->ws_key);
+  int rc = 0;
+  if (inv) {
+    uint8_t have[32];
+    memcpy(net->ws, inv->workspace, ACCORD_WS_ID_BYTES);
+    memcpy(net->ws_key, inv->key, 32);
+    memcpy(net->join_secret, inv->secret, 32);
+    snprintf(net->join_name, sizeof net->join_name, "%s", name);
+    snprintf(net->join_role, sizeof net->join_role, "%s", role ? role : "");
+    net->join_has_role = role != NULL;
+    /* a workspace we have already: nothing to join */
+    net->joining = node_ws_key(node, net->ws, have) != 0;
+    crypto_wipe(have, sizeof have);
+  } else {
+    rc = o.workspace ? 0 : one_ws(node, net->ws);
+    if (o.workspace) memcpy(net->ws, o.workspace, ACCORD_WS_ID_BYTES);
+    if (!rc) rc = node_ws_key(node, net->ws, net->ws_key);
+  }
   if (rc) {
     crypto_wipe(net->ws_key, sizeof net->ws_key);
     mem_free(net);
@@ -590,6 +625,7 @@ int accord_net_start(accord_node *node, const accord_net_opts *opts,
   net->copts.hs.sk = node->sk;
   net->copts.hs.is_member = is_member;
   net->copts.hs.userdata = net;
+  net->copts.hs.allow_strangers = 1; /* they may only JOIN (session.c) */
   net->copts.handshake_ms = o.handshake_ms;
   net->copts.send_queue_max = NET_QUEUE_BYTES;
   net->copts.log = conn_log;
@@ -601,8 +637,14 @@ int accord_net_start(accord_node *node, const accord_net_opts *opts,
   net->async.data = net->poll.data = net->ae.data = net->prepare.data = net;
   net->handles = 4;
   if (accord_node_changed(node, &net->counter)) net->counter = 0;
-  rc = node_net_summary(node, net->ws, &net->sum, &net->nsum);
-  if (!rc) session_scan(net); /* sorts the summary */
+  if (!net->joining) {
+    rc = node_net_summary(node, net->ws, &net->sum, &net->nsum);
+    if (!rc) session_scan(net); /* sorts the summary */
+  }
+  if (!rc && inv) {
+    rc = add_peer_here(net, &jss, inv->address);
+    if (!rc && net->joining) net->join_dial = net->dials;
+  }
   char err[160] = "";
   if (!rc && opts && opts->listen) {
     if (conn_listen(net->loop, (const struct sockaddr *)&lss, &net->copts,
@@ -620,6 +662,8 @@ int accord_net_start(accord_node *node, const accord_net_opts *opts,
   }
   if (!rc && net->own && uv_thread_create(&net->thread, thread_main, net))
     rc = ACCORD_ENET;
+  else if (!rc && !net->joining && inv && net->cb.joined)
+    net->cb.joined(net->cb.userdata, 0); /* a member already */
   if (rc) {
     stop_here(net);
     if (net->own) {
@@ -634,6 +678,39 @@ int accord_net_start(accord_node *node, const accord_net_opts *opts,
   }
   *out = net;
   return 0;
+}
+
+int accord_net_start(accord_node *node, const accord_net_opts *opts,
+                     accord_net **out) {
+  return net_start(node, opts, NULL, NULL, NULL, out);
+}
+
+int accord_net_join(accord_node *node, const accord_net_opts *opts,
+                    const accord_invite_info *invite, const char *name,
+                    const char *role, accord_net **out) {
+  if (!invite) {
+    if (out) *out = NULL;
+    return ACCORD_EINVAL;
+  }
+  return net_start(node, opts, invite, name, role, out);
+}
+
+void net_join_done(accord_net *net, int rc) {
+  if (!net->joining) return;
+  if (rc == 0) {
+    net->joining = 0;
+    net->join_dial = NULL;
+  } else {
+    /* one attempt: a refusal will not change by retrying */
+    dial *d = net->join_dial;
+    net->join_dial = NULL;
+    net->joining = 0;
+    net->join_failed = 1;
+    if (d) remove_peer_here(net, &d->addr);
+  }
+  crypto_wipe(net->join_secret, sizeof net->join_secret);
+  if (net->cb.joined && !net->stopping)
+    net->cb.joined(net->cb.userdata, rc);
 }
 
 void accord_net_stop(accord_net *net) {
@@ -658,6 +735,12 @@ void accord_net_stop(accord_net *net) {
 }
 
 /* ---- test hooks ---------------------------------------------------------- */
+
+void net_debug_member_override(accord_net *net,
+                               int (*fn)(void *, const uint8_t *), void *ud) {
+  net->debug_member = fn;
+  net->debug_member_ud = ud;
+}
 
 void net_debug_drop_pushes(accord_net *net, uint32_t n) {
   net->drop_pushes = n;

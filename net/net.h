@@ -18,6 +18,7 @@
 #define NET_BATCH_BYTES (1u << 20) /* change bodies per CHG message */
 #define NET_QUEUE_BYTES ((size_t)8 << 20)
 #define NET_DOC_CACHE 16          /* documents kept open by the network */
+#define NET_ROLE_MAX 64           /* bytes of a role in a JOIN */
 
 /* Message types: the first element of every message (an array). */
 enum { MSG_SUM = 1, MSG_VV = 2, MSG_CHG = 3, MSG_JOIN = 5, MSG_GENESIS = 6 };
@@ -51,6 +52,8 @@ typedef struct peer {
   struct peer *next;
   int open;         /* handshake done */
   int synced;       /* its first summary arrived */
+  int stranger;     /* not a member: may only send a JOIN */
+  int joined_here;  /* it redeemed an invite on this connection */
   int closing;
   uint64_t opened_ms;
   uint8_t pk[32];
@@ -119,7 +122,16 @@ struct accord_net {
   uint64_t tick;
   uint64_t rng;
   int in_pump;
+  /* joining (accord_net_join): until the member we dial sends the genesis
+   * record, the workspace is not ours and nothing is synced */
+  int joining, join_failed;
+  dial *join_dial;
+  uint8_t join_secret[32];
+  char join_name[257], join_role[NET_ROLE_MAX + 1];
+  int join_has_role;
   /* test hooks (net_debug_*) */
+  int (*debug_member)(void *, const uint8_t *);
+  void *debug_member_ud;
   uint32_t drop_pushes;
   uint64_t stat_msgs_out, stat_msgs_in;
 };
@@ -131,6 +143,9 @@ void net_log(accord_net *net, const char *fmt, ...)
  * it). Errors: as accord_node_doc_open. */
 int net_doc(accord_net *net, const uint8_t *id, accord_doc **out);
 uint64_t net_now_ms(void);
+/* The join ended: 0 (the workspace is adopted) or an error (the attempt is
+ * over; the dial is removed). Reports through the joined callback. */
+void net_join_done(accord_net *net, int rc);
 uint64_t net_random(accord_net *net);
 
 /* ---- session.c ----------------------------------------------------------- */
@@ -154,6 +169,10 @@ void session_fail(peer *p, const char *fmt, ...)
 /* The next n pushes (CHG messages that answer no VV) are dropped as if the
  * network lost them: the peer's known state advances, nothing is sent. */
 void net_debug_drop_pushes(accord_net *net, uint32_t n);
+/* Replaces the membership check of incoming connections (NULL: back to
+ * node_member_check): for the stranger tests while membership is a stub. */
+void net_debug_member_override(accord_net *net,
+                               int (*fn)(void *, const uint8_t *), void *ud);
 /* Messages sent and received so far by this node. */
 void net_debug_stats(const accord_net *net, uint64_t *out, uint64_t *in);
 /* The connection to a peer (first open one), for attack tests. */

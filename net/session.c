@@ -31,8 +31,10 @@
 #include <string.h>
 
 #include "accord.h"
+#include "crypto.h"
 #include "doc.h"
 #include "mem.h"
+#include "members.h"
 #include "mp.h"
 #include "net.h"
 #include "node.h"
@@ -256,7 +258,33 @@ static int send_vv(peer *p, const uint8_t *id, const store_heads *h,
   return rc;
 }
 
-void session_open(peer *p) { session_send_summary(p, 0); }
+static int send_join(peer *p) {
+  accord_net *net = p->net;
+  buf b = {0};
+  mp_put_array(&b, 4);
+  mp_put_uint(&b, MSG_JOIN);
+  mp_put_bin(&b, net->join_secret, 32);
+  mp_put_str(&b, net->join_name, strlen(net->join_name));
+  if (net->join_has_role) mp_put_str(&b, net->join_role, strlen(net->join_role));
+  else mp_put_nil(&b);
+  int rc = send_buf(p, &b);
+  crypto_wipe(b.p, b.len);
+  buf_free(&b);
+  return rc;
+}
+
+void session_open(peer *p) {
+  accord_net *net = p->net;
+  if (net->joining) {
+    /* only the member we dialled for the join hears from us, and only a
+     * JOIN; anyone else waits until the workspace is ours */
+    if (p->d && p->d == net->join_dial && send_join(p))
+      session_fail(p, "sending the join request");
+    return;
+  }
+  if (p->stranger) return; /* it may only JOIN: it learns nothing first */
+  session_send_summary(p, 0);
+}
 
 /* ---- sending: changes ---------------------------------------------------- */
 
@@ -628,16 +656,115 @@ static void on_chg(peer *p, mp_reader *r) {
   }
 }
 
+/* A stranger's (or a member's) request to join with an invite: the
+ * member side. The first and only message a stranger may send. */
+static void on_join(peer *p, mp_reader *r) {
+  accord_net *net = p->net;
+  const uint8_t *secret;
+  const char *name, *role = NULL;
+  size_t sl, nl, rl = 0;
+  if (mp_get_bin(r, &secret, &sl) || sl != 32 || mp_get_str(r, &name, &nl) ||
+      nl == 0 || nl > 256 ||
+      (!mp_try_nil(r) && (mp_get_str(r, &role, &rl) || rl > NET_ROLE_MAX)) ||
+      r->p != r->end) {
+    session_fail(p, "bad message: malformed join request");
+    return;
+  }
+  char nbuf[257], rbuf[NET_ROLE_MAX + 1];
+  memcpy(nbuf, name, nl);
+  nbuf[nl] = 0;
+  if (role) {
+    memcpy(rbuf, role, rl);
+    rbuf[rl] = 0;
+  }
+  if (memchr(nbuf, 0, nl) || (role && memchr(rbuf, 0, rl))) {
+    session_fail(p, "bad message: join request with a NUL in a name");
+    return;
+  }
+  int rc = node_invite_redeem(net->node, net->ws, secret, p->pk, nbuf,
+                              role ? rbuf : NULL);
+  if (rc) {
+    session_fail(p, "invite refused: %s", accord_strerror(rc));
+    return;
+  }
+  uint8_t *gen = NULL;
+  size_t glen = 0;
+  buf b = {0};
+  rc = node_ws_genesis(net->node, net->ws, &gen, &glen);
+  if (!rc) {
+    mp_put_array(&b, 2);
+    mp_put_uint(&b, MSG_GENESIS);
+    mp_put_bin(&b, gen, glen);
+    rc = send_buf(p, &b);
+  }
+  accord_free(gen);
+  buf_free(&b);
+  if (rc) {
+    session_fail(p, "sending the genesis record: %s", accord_strerror(rc));
+    return;
+  }
+  net_log(net, "accord net: %s: joined the workspace as \"%s\"", p->name,
+          nbuf);
+  int was_stranger = p->stranger;
+  p->stranger = 0;
+  p->joined_here = 1;
+  if (was_stranger) session_send_summary(p, 0);
+}
+
+/* The member accepted our invite: the joiner side. */
+static void on_genesis(peer *p, mp_reader *r) {
+  accord_net *net = p->net;
+  const uint8_t *gen;
+  size_t glen;
+  if (mp_get_bin(r, &gen, &glen) || glen > 4096 || r->p != r->end) {
+    session_fail(p, "bad message: malformed genesis record");
+    return;
+  }
+  int rc = node_ws_adopt(net->node, gen, glen, net->ws_key, net->ws);
+  if (rc) {
+    session_fail(p, "genesis record refused: %s", accord_strerror(rc));
+    return;
+  }
+  net_join_done(net, 0);
+  if (accord_node_changed(net->node, &net->counter)) net->counter = 0;
+  session_scan(net);
+  /* its summary came before the join: ask for it again */
+  session_send_summary(p, 1);
+}
+
 void session_message(peer *p, const uint8_t *msg, size_t len) {
   mp_reader r;
   uint32_t n;
   uint64_t type;
+  accord_net *net = p->net;
   mp_reader_init(&r, msg, len);
   if (mp_get_array(&r, &n) || n < 1 || mp_get_uint(&r, &type)) {
     session_fail(p, "bad message: not a protocol message");
     return;
   }
+  int first = p->msgs_in++ == 0;
+  if (p->stranger && type != MSG_JOIN) {
+    session_fail(p, "a stranger sent something other than a join request");
+    return;
+  }
+  if (net->joining) {
+    /* until the genesis record arrives the workspace is not ours: what
+     * the member says before that (its summary) is asked for again */
+    if (type == MSG_GENESIS && n == 2 && p->d && p->d == net->join_dial)
+      on_genesis(p, &r);
+    else if (type == MSG_GENESIS)
+      session_fail(p, "bad message: unexpected genesis record");
+    return;
+  }
   switch (type) {
+  case MSG_JOIN:
+    if (n != 4) break;
+    if (!first) {
+      session_fail(p, "bad message: a join request after other messages");
+      return;
+    }
+    on_join(p, &r);
+    return;
   case MSG_SUM:
     if (n != 4) break;
     on_sum(p, &r);

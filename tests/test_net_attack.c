@@ -16,7 +16,7 @@
 
 typedef struct client {
   conn *c;
-  int opened, closed;
+  int opened, closed, received;
   buf msg;      /* sent on open (if len) */
   const void *raw; /* or raw bytes */
   size_t rawlen;
@@ -28,7 +28,9 @@ static void c_open(conn *c, void *ud) {
   if (k->msg.len) assert_int_equal(conn_send(c, k->msg.p, k->msg.len), 0);
   if (k->raw) assert_int_equal(conn_send_raw(c, k->raw, k->rawlen), 0);
 }
-static void c_message(conn *c, const uint8_t *m, size_t n, void *ud) {}
+static void c_message(conn *c, const uint8_t *m, size_t n, void *ud) {
+  ((client *)ud)->received++;
+}
 static void c_close(conn *c, int reason, const char *detail, void *ud) {
   ((client *)ud)->closed = 1;
   ((client *)ud)->c = NULL;
@@ -66,6 +68,7 @@ static int refused(tworld *w, void *ud) {
 
 /* Sends msg (built by the caller) on a fresh connection and expects the
  * node to log needle and close. */
+static client last;
 static void expect_refused(tworld *w, buf *msg, const void *raw, size_t rawlen,
                            const char *needle) {
   client k;
@@ -82,6 +85,7 @@ static void expect_refused(tworld *w, buf *msg, const void *raw, size_t rawlen,
     fail_msg("expected '%s' in the log", needle);
   }
   if (msg) buf_free(msg);
+  last = k;
 }
 
 static void start_world(tworld *w) {
@@ -227,6 +231,50 @@ static void silent_tcp(void **state) {
   tw_free(&w);
 }
 
-TEST_MAIN(cmocka_unit_test(malformed), cmocka_unit_test(huge_length),
+/* Strangers: peers that prove a key the node's membership refuses (forced
+ * by a test hook while membership is a stub). They hear nothing, and may
+ * send nothing but a join request; with today's stub every invite is
+ * refused. */
+static int refuse_client(void *ud, const uint8_t *pk) {
+  return memcmp(pk, cpk, 32) != 0;
+}
+static void strangers(void **state) {
+  tworld w;
+  start_world(&w);
+  net_debug_member_override(w.n[0].net, refuse_client, NULL);
+  buf b = {0};
+  /* anything but JOIN: a summary */
+  mp_put_array(&b, 4);
+  mp_put_uint(&b, 1);
+  put_ws(&b, &w);
+  mp_put_uint(&b, 2);
+  mp_put_array(&b, 0);
+  expect_refused(&w, &b, NULL, 0,
+                 "a stranger sent something other than a join request");
+  assert_int_equal(last.received, 0); /* it learned nothing */
+  /* a join request with a wrong secret: refused */
+  memset(&b, 0, sizeof b);
+  uint8_t secret[32] = {7};
+  mp_put_array(&b, 4);
+  mp_put_uint(&b, 5);
+  mp_put_bin(&b, secret, 32);
+  mp_put_str(&b, "mallory", 7);
+  mp_put_nil(&b);
+  expect_refused(&w, &b, NULL, 0, "invite refused");
+  assert_int_equal(last.received, 0);
+  /* a malformed join request */
+  memset(&b, 0, sizeof b);
+  mp_put_array(&b, 4);
+  mp_put_uint(&b, 5);
+  mp_put_bin(&b, secret, 31);
+  mp_put_str(&b, "mallory", 7);
+  mp_put_nil(&b);
+  expect_refused(&w, &b, NULL, 0, "malformed join request");
+  net_debug_member_override(w.n[0].net, NULL, NULL);
+  still_serves(&w);
+  tw_free(&w);
+}
+
+TEST_MAIN(cmocka_unit_test(malformed), cmocka_unit_test(strangers), cmocka_unit_test(huge_length),
           cmocka_unit_test(silent_after_handshake),
           cmocka_unit_test(silent_tcp))
