@@ -191,6 +191,25 @@ static void on_open(conn *c, void *ud) {
   memcpy(p->pk, conn_peer_key(c), 32);
   snprintf(p->name, sizeof p->name, "%s", conn_peer_name(c));
   if (p->d) p->d->backoff = net->o.reconnect_min_ms;
+  /* Two nodes that dial each other end with two connections; both keep
+   * the one whose initiator has the smaller key and close the other, so
+   * pushes do not travel twice. A dial whose connection lost this way
+   * retries only at the backoff cap (the peer may go away later). */
+  for (peer *q = net->peers; q; q = q->next) {
+    if (q == p || !q->open || q->closing || memcmp(q->pk, p->pk, 32))
+      continue;
+    const uint8_t *ip = p->d ? net->node->pk : p->pk;
+    const uint8_t *iq = q->d ? net->node->pk : q->pk;
+    peer *drop = memcmp(ip, iq, 32) < 0 ? q : p;
+    if (ip == iq) drop = p; /* both ours or both theirs: keep the older */
+    if (drop->d) drop->d->backoff = net->o.reconnect_max_ms;
+    if (drop == p) {
+      session_fail(p, "duplicate connection to this peer");
+      return;
+    }
+    session_fail(q, "duplicate connection to this peer");
+  }
+  p->announced = 1;
   if (net->cb.peer && !net->stopping)
     net->cb.peer(net->cb.userdata, p->pk, p->name, 1);
   session_open(p);
@@ -212,7 +231,7 @@ static void on_close(conn *c, int reason, const char *detail, void *ud) {
   peer *p = ud;
   if (!p || is_net(ud)) return; /* accepted, never opened */
   accord_net *net = p->net;
-  if (p->open && net->cb.peer && !net->stopping)
+  if (p->open && p->announced && net->cb.peer && !net->stopping)
     net->cb.peer(net->cb.userdata, p->pk, p->name, 0);
   dial *d = p->d;
   if (net->joining && d && d == net->join_dial) {

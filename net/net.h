@@ -55,6 +55,7 @@ typedef struct peer {
   int stranger;     /* not a member: may only send a JOIN */
   int joined_here;  /* it redeemed an invite on this connection */
   int closing;
+  int announced;    /* the peer callback said "connected" */
   uint64_t opened_ms;
   uint8_t pk[32];
   char name[80];

@@ -221,6 +221,32 @@ static void thread_mode(void **state) {
   tw_free(&w);
 }
 
-TEST_MAIN(cmocka_unit_test(converge3), cmocka_unit_test(line),
+/* Two nodes that dial each other keep one connection (both agree which),
+ * and still sync. */
+static int one_link(tworld *w, void *ud) {
+  return w->n[0].up == 1 && w->n[1].up == 1 &&
+         tw_logged(&w->n[0], "duplicate connection") &&
+         tw_logged(&w->n[1], "duplicate connection") && tw_same(w, 0, 2);
+}
+static void mutual_dial(void **state) {
+  tworld w;
+  tw_init(&w, 2);
+  tw_start(&w, 0);
+  tw_start(&w, 1);
+  accord_doc *a = tw_doc_new(&w, 0, "goal");
+  tw_put(&w, 0, a, "k", "v");
+  tw_link(&w, 0, 1);
+  tw_link(&w, 1, 0);
+  assert_true(tw_run(&w, one_link, NULL, 10000));
+  tw_wait(&w, 100); /* and it stays so */
+  assert_int_equal(w.n[0].up, 1);
+  assert_int_equal(w.n[1].up, 1);
+  tw_put(&w, 0, a, "k", "v2");
+  assert_true(tw_run(&w, tw_all_same, NULL, 10000));
+  accord_node_doc_close(w.n[0].node, a);
+  tw_free(&w);
+}
+
+TEST_MAIN(cmocka_unit_test(converge3), cmocka_unit_test(mutual_dial), cmocka_unit_test(line),
           cmocka_unit_test(antientropy), cmocka_unit_test(restart),
           cmocka_unit_test(thread_mode))
