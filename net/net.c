@@ -168,6 +168,14 @@ static void peer_unlink(peer *p) {
   net->npeers--;
 }
 
+void net_announce(peer *p) {
+  accord_net *net = p->net;
+  if (p->announced) return;
+  p->announced = 1;
+  if (net->cb.peer && !net->stopping)
+    net->cb.peer(net->cb.userdata, p->pk, p->name, 1);
+}
+
 /* A conn's userdata is its peer, or, for an accepted connection before
  * its handshake ended, the net (told apart by the first field). */
 static int is_net(void *ud) { return ud && *(uint32_t *)ud == NET_MAGIC; }
@@ -209,9 +217,7 @@ static void on_open(conn *c, void *ud) {
     }
     session_fail(q, "duplicate connection to this peer");
   }
-  p->announced = 1;
-  if (net->cb.peer && !net->stopping)
-    net->cb.peer(net->cb.userdata, p->pk, p->name, 1);
+  if (!p->stranger) net_announce(p); /* a stranger, once it joined */
   session_open(p);
 }
 
@@ -449,15 +455,22 @@ static void check_store(accord_net *net) {
 
 static void on_prepare(uv_prepare_t *h) { check_store(h->data); }
 
+static int is_member(void *ud, const uint8_t *pk);
+
 static void on_poll(uv_timer_t *t) {
   accord_net *net = t->data;
   check_store(net);
-  /* a peer that opened but never sent its summary is dropped */
+  /* a peer that opened but never sent its summary is dropped, and so is a
+   * member removed while connected (membership is a store read: cheap) */
   uint64_t now = net_now_ms();
-  for (peer *p = net->peers; p; p = p->next)
-    if (p->open && !p->synced && !p->closing &&
-        now - p->opened_ms > net->o.handshake_ms)
+  for (peer *p = net->peers; p; p = p->next) {
+    if (!p->open || p->closing) continue;
+    if (!p->synced && now - p->opened_ms > net->o.handshake_ms)
       session_fail(p, "no summary within %u ms", net->o.handshake_ms);
+    else if (!p->stranger && !net->joining && !net->join_failed &&
+             !is_member(net, p->pk))
+      session_fail(p, "no longer a member of the workspace");
+  }
 }
 
 static void on_ae(uv_timer_t *t) {

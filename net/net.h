@@ -144,6 +144,9 @@ void net_log(accord_net *net, const char *fmt, ...)
  * it). Errors: as accord_node_doc_open. */
 int net_doc(accord_net *net, const uint8_t *id, accord_doc **out);
 uint64_t net_now_ms(void);
+/* Tells the embedder a peer is connected (once; strangers only after
+ * they joined). */
+void net_announce(peer *p);
 /* The join ended: 0 (the workspace is adopted) or an error (the attempt is
  * over; the dial is removed). Reports through the joined callback. */
 void net_join_done(accord_net *net, int rc);

@@ -708,6 +708,7 @@ static void on_join(peer *p, mp_reader *r) {
   int was_stranger = p->stranger;
   p->stranger = 0;
   p->joined_here = 1;
+  net_announce(p);
   if (was_stranger) session_send_summary(p, 0);
 }
 

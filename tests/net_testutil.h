@@ -49,8 +49,11 @@ typedef struct tworld {
 static inline void tw_log(void *ud, const char *line) {
   tnode *t = ud;
   if (getenv("ACCORD_TEST_VERBOSE")) printf("[%s] %s\n", t->dir, line);
-  if (t->nlog < TW_LOG)
-    snprintf(t->log[t->nlog++], sizeof t->log[0], "%s", line);
+  if (t->nlog == TW_LOG) { /* keep the latest lines */
+    memmove(t->log[0], t->log[1], sizeof t->log[0] * (TW_LOG - 1));
+    t->nlog--;
+  }
+  snprintf(t->log[t->nlog++], sizeof t->log[0], "%s", line);
 }
 
 static inline void tw_peer(void *ud, const uint8_t *pk, const char *addr,

@@ -275,6 +275,32 @@ static void strangers(void **state) {
   tw_free(&w);
 }
 
-TEST_MAIN(cmocka_unit_test(malformed), cmocka_unit_test(strangers), cmocka_unit_test(huge_length),
+/* A member removed while connected is dropped (the removal is forced by
+ * the membership hook while membership is a stub). */
+static uint8_t removed_pk[32];
+static int refuse_removed(void *ud, const uint8_t *pk) {
+  return memcmp(pk, removed_pk, 32) != 0;
+}
+static int dropped(tworld *w, void *ud) {
+  return tw_logged(&w->n[0], "no longer a member") && w->n[1].up == 0;
+}
+static int stranger_refused(tworld *w, void *ud) {
+  return tw_logged(&w->n[0], "a stranger sent something other");
+}
+static void removed_member(void **state) {
+  tworld w;
+  start_world(&w);
+  still_serves(&w); /* node 1 connected and synced */
+  memcpy(removed_pk, accord_node_public_key(w.n[1].node), 32);
+  net_debug_member_override(w.n[0].net, refuse_removed, NULL);
+  assert_true(tw_run(&w, dropped, NULL, 10000));
+  /* it reconnects, now a stranger: it hears nothing, and what it sends
+   * (its summary) is refused */
+  assert_true(tw_run(&w, stranger_refused, NULL, 10000));
+  assert_int_equal(w.n[0].up, 0); /* node 0 never counted it again */
+  tw_free(&w);
+}
+
+TEST_MAIN(cmocka_unit_test(malformed), cmocka_unit_test(removed_member), cmocka_unit_test(strangers), cmocka_unit_test(huge_length),
           cmocka_unit_test(silent_after_handshake),
           cmocka_unit_test(silent_tcp))
