@@ -184,9 +184,12 @@ static void on_open(conn *c, void *ud) {
   peer *p = ud;
   if (is_net(ud)) { /* accepted: the peer starts now */
     accord_net *net = ud;
-    p = net->stopping ? NULL : peer_new(net);
+    p = net->stopping || net->npeers >= NET_PEERS_MAX ? NULL : peer_new(net);
     conn_set_userdata(c, p);
     if (!p) {
+      if (!net->stopping)
+        net_log(net, "accord net: %s: refused: %u connections already",
+                conn_peer_name(c), (unsigned)NET_PEERS_MAX);
       conn_close(c);
       return;
     }

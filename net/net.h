@@ -19,6 +19,7 @@
 #define NET_QUEUE_BYTES ((size_t)8 << 20)
 #define NET_DOC_CACHE 16          /* documents kept open by the network */
 #define NET_ROLE_MAX 64           /* bytes of a role in a JOIN */
+#define NET_PEERS_MAX 256         /* open connections a node accepts */
 
 /* Message types: the first element of every message (an array). */
 enum { MSG_SUM = 1, MSG_VV = 2, MSG_CHG = 3, MSG_JOIN = 5, MSG_GENESIS = 6 };
