@@ -50,7 +50,8 @@ int node_net_doc_ensure(accord_node *node, const uint8_t *ws,
 
 /* Appends to b one batch (accord_doc_import's format) of the changes of
  * doc past *known, at most about max_bytes of change bodies (at least one
- * change when any is due), and advances known past what it holds.
+ * change when any is due), and advances known past what it holds. The
+ * network asks for up to 32 MiB and sends the batch in pieces.
  * *nchanges gets the number of changes in the batch, *more whether changes
  * remain past the new known. Chains cut by the limit travel without their
  * seal: a receiver that verifies seals gets the rest of the chain, sealed,

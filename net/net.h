@@ -15,7 +15,12 @@
 /* ---- bounds (docs/sync.md) ----------------------------------------------- */
 #define NET_SUM_PER_MSG 2048      /* summary entries per SUM message */
 #define NET_DOCS_MAX 1000000      /* documents a peer may announce per round */
-#define NET_BATCH_BYTES (1u << 20) /* change bodies per CHG message */
+#define NET_BATCH_BYTES (1u << 20) /* batch bytes per CHG message */
+/* A batch larger than a message travels in pieces (CHG_PART) that the
+ * receiver reassembles, so that chains are not cut (a verifying receiver
+ * needs every chain to end at its seal); only past this many bytes of one
+ * document are chains cut. Also the reassembly limit per peer. */
+#define NET_ASM_MAX ((size_t)32 << 20)
 #define NET_QUEUE_BYTES ((size_t)8 << 20)
 #define NET_DOC_CACHE 16          /* documents kept open by the network */
 #define NET_ROLE_MAX 64           /* bytes of a role in a JOIN */
@@ -26,6 +31,7 @@ enum { MSG_SUM = 1, MSG_VV = 2, MSG_CHG = 3, MSG_JOIN = 5, MSG_GENESIS = 6 };
 
 /* CHG flags */
 #define CHG_LAST 1u /* the last message answering a VV */
+#define CHG_PART 2u /* a piece of a batch: more pieces follow */
 
 /* What we know a peer has of one document. Invariant: the array of a peer
  * is sorted by id. */
@@ -67,6 +73,16 @@ typedef struct peer {
   uint64_t round_docs;
   accord_net_progress prog;
   uint64_t msgs_in, msgs_out;
+  /* a batch going out in pieces: sent before anything else */
+  int out_active;
+  buf out;
+  size_t out_off;
+  node_net_doc out_rec;
+  unsigned out_flags;
+  uint64_t out_remaining;
+  /* pieces received so far of one batch (in_id's) */
+  buf in;
+  uint8_t in_id[ACCORD_DOC_ID_BYTES];
 } peer;
 
 struct dial {

@@ -103,6 +103,8 @@ static int heads_copy(store_heads *dst, const store_heads *src) {
 }
 
 void session_free(peer *p) {
+  buf_free(&p->out);
+  buf_free(&p->in);
   for (size_t i = 0; i < p->ndocs; i++) store_heads_free(&p->docs[i].known);
   mem_free(p->docs);
   p->docs = NULL;
@@ -288,9 +290,45 @@ void session_open(peer *p) {
 
 /* ---- sending: changes ---------------------------------------------------- */
 
-/* Sends what the peer lacks of one document. 0 (done), EBUSY (wait for
- * drain) or an error. */
-static int send_doc(peer *p, pdoc *d) {
+/* Sends the rest of the batch in p->out, a piece (NET_BATCH_BYTES) a
+ * message, CHG_PART on all but the last. 0 (all sent), EBUSY or an error. */
+static int send_out(peer *p) {
+  buf m = {0};
+  int rc = 0;
+  while (p->out_active && !rc) {
+    size_t k = p->out.len - p->out_off;
+    int last = k <= NET_BATCH_BYTES;
+    if (!last) k = NET_BATCH_BYTES;
+    const node_net_doc *r = &p->out_rec;
+    m.len = 0;
+    m.err = 0;
+    mp_put_array(&m, 8);
+    mp_put_uint(&m, MSG_CHG);
+    mp_put_bin(&m, r->id, ACCORD_DOC_ID_BYTES);
+    mp_put_str(&m, r->type, strlen(r->type));
+    mp_put_bin(&m, r->creator, ACCORD_ACTOR_BYTES);
+    mp_put_int(&m, r->created);
+    mp_put_uint(&m, last ? p->out_flags : (p->out_flags & ~CHG_LAST) | CHG_PART);
+    mp_put_uint(&m, p->out_remaining);
+    mp_put_bin(&m, p->out.p + p->out_off, k);
+    if ((rc = send_buf(p, &m))) break;
+    p->out_off += k;
+    if (last) {
+      p->out_active = 0;
+      buf_free(&p->out);
+      p->out_off = 0;
+    }
+  }
+  buf_free(&m);
+  return rc;
+}
+
+/* Sends what the peer lacks of one document: one batch (in pieces when
+ * large), then more only for a document past NET_ASM_MAX. 0 (done), EBUSY
+ * (wait for drain; *taken: the document's last batch is taken, only its
+ * pieces wait) or an error. */
+static int send_doc(peer *p, pdoc *d, int *taken) {
+  *taken = 0;
   accord_net *net = p->net;
   accord_doc *doc;
   int rc = net_doc(net, d->id, &doc);
@@ -298,14 +336,15 @@ static int send_doc(peer *p, pdoc *d) {
   ndoc *nd = node_entry(net->node, doc);
   uint64_t missing = node_net_missing(doc, &d->known);
   store_heads tmp = {0};
-  buf batch = {0}, m = {0};
+  buf batch = {0};
   while (!rc && (missing > 0 || (d->reply & 1))) {
     uint32_t n;
     int more;
-    batch.len = m.len = 0;
-    batch.err = m.err = 0;
+    batch.len = 0;
+    batch.err = 0;
     if ((rc = heads_copy(&tmp, &d->known)) ||
-        (rc = node_net_batch(doc, &tmp, NET_BATCH_BYTES, &batch, &n, &more)))
+        (rc = node_net_batch(doc, &tmp, NET_ASM_MAX - 4096, &batch, &n,
+                             &more)))
       break;
     missing = missing > n ? missing - n : 0;
     if (!more) missing = 0;
@@ -314,39 +353,59 @@ static int send_doc(peer *p, pdoc *d) {
     if (!reply && net->drop_pushes) { /* test hook: lost on the way */
       net->drop_pushes--;
     } else {
-      mp_put_array(&m, 8);
-      mp_put_uint(&m, MSG_CHG);
-      mp_put_bin(&m, d->id, ACCORD_DOC_ID_BYTES);
-      mp_put_str(&m, nd->type, strlen(nd->type));
-      mp_put_bin(&m, nd->creator, ACCORD_ACTOR_BYTES);
-      mp_put_int(&m, nd->created);
-      mp_put_uint(&m, flags);
-      mp_put_uint(&m, missing);
-      mp_put_bin(&m, batch.p, batch.len);
-      if (batch.err) m.err = batch.err;
-      if ((rc = send_buf(p, &m))) break;
+      /* the batch becomes the peer's outgoing one; known advances now:
+       * the pieces left go out (on drain) before anything else */
+      node_net_doc *r = &p->out_rec;
+      memset(r, 0, sizeof *r);
+      memcpy(r->id, d->id, ACCORD_DOC_ID_BYTES);
+      snprintf(r->type, sizeof r->type, "%s", nd->type);
+      memcpy(r->creator, nd->creator, ACCORD_ACTOR_BYTES);
+      r->created = nd->created;
+      p->out = batch;
+      memset(&batch, 0, sizeof batch);
+      p->out_off = 0;
+      p->out_flags = flags;
+      p->out_remaining = missing;
+      p->out_active = 1;
     }
     store_heads t = d->known;
     d->known = tmp;
     tmp = t;
     if (flags & CHG_LAST) d->reply &= ~1;
+    if (p->out_active) rc = send_out(p);
   }
   store_heads_free(&tmp);
   buf_free(&batch);
-  buf_free(&m);
+  *taken = rc == ACCORD_EBUSY && p->out_active && !missing && !(d->reply & 1);
   return rc;
 }
 
 void session_pump(peer *p) {
   accord_net *net = p->net;
-  if (p->closing || !p->open || !p->ndirty) return;
+  if (p->closing || !p->open) return;
+  if (p->out_active) {
+    int rc = send_out(p);
+    if (rc == ACCORD_EBUSY) return;
+    if (rc) {
+      session_fail(p, "sending changes: %s", accord_strerror(rc));
+      return;
+    }
+  }
+  if (!p->ndirty) return;
   net->in_pump++;
   for (int pass = 0; pass < 2 && !p->closing; pass++) {
     for (size_t i = 0; i < p->ndocs && !p->closing; i++) {
       pdoc *d = &p->docs[i];
       if (!d->dirty || !d->valid || d->system != (pass == 0)) continue;
-      int rc = send_doc(p, d);
-      if (rc == ACCORD_EBUSY) goto out;
+      int taken;
+      int rc = send_doc(p, d, &taken);
+      if (rc == ACCORD_EBUSY) {
+        if (taken) { /* done but for pieces that wait for the drain */
+          d->dirty = 0;
+          p->ndirty--;
+        }
+        goto out;
+      }
       if (rc) {
         session_fail(p, "sending changes: %s", accord_strerror(rc));
         goto out;
@@ -498,7 +557,7 @@ static void on_sum(peer *p, mp_reader *r) {
   }
   mem_free(e);
   if (!p->closing) {
-    progress(p);
+    if (p->prog.docs_total) progress(p); /* a round with work to do */
     session_pump(p);
   }
 }
@@ -588,11 +647,32 @@ static void on_chg(peer *p, mp_reader *r) {
   uint64_t flags, remaining;
   const uint8_t *batch;
   size_t blen;
-  if (get_record(r, &rec) || mp_get_uint_max(r, 1, &flags) ||
+  if (get_record(r, &rec) || mp_get_uint_max(r, 3, &flags) ||
       mp_get_uint(r, &remaining) || mp_get_bin(r, &batch, &blen) ||
       r->p != r->end) {
     session_fail(p, "bad message: malformed changes");
     return;
+  }
+  /* pieces of one batch are gathered (bounded), then taken as a whole */
+  if (p->in.len && memcmp(p->in_id, rec.id, ACCORD_DOC_ID_BYTES)) {
+    session_fail(p, "bad message: pieces of two batches interleaved");
+    return;
+  }
+  if ((flags & CHG_PART) || p->in.len) {
+    if (p->in.len + blen > NET_ASM_MAX) {
+      session_fail(p, "bad message: a batch larger than %zu bytes",
+                   NET_ASM_MAX);
+      return;
+    }
+    memcpy(p->in_id, rec.id, ACCORD_DOC_ID_BYTES);
+    buf_put(&p->in, batch, blen);
+    if (p->in.err) {
+      session_fail(p, "out of memory gathering a batch");
+      return;
+    }
+    if (flags & CHG_PART) return;
+    batch = p->in.p;
+    blen = p->in.len;
   }
   /* the ranges it holds, before anything is stored: a batch that does not
    * parse changes nothing */
@@ -639,6 +719,7 @@ static void on_chg(peer *p, mp_reader *r) {
     }
     progress(p);
   }
+  buf_free(&p->in);
   if (st.applied && net->cb.doc_changed)
     net->cb.doc_changed(net->cb.userdata, net->ws, rec.id);
   /* forward: every other peer may lack what arrived */

@@ -27,7 +27,7 @@ typedef struct tnode {
   accord_net *net;
   int up;      /* peers connected now */
   int changed; /* doc_changed calls */
-  uint64_t progress_calls, last_done, last_total;
+  uint64_t progress_calls, last_done, last_total, docs_done, docs_total;
   char log[TW_LOG][400];
   int nlog;
   struct tworld *w;
@@ -72,6 +72,8 @@ static inline void tw_progress(void *ud, const accord_net_progress *p) {
   assert_true(p->docs_done <= p->docs_total);
   t->last_done = p->changes_done;
   t->last_total = p->changes_total;
+  t->docs_done = p->docs_done;
+  t->docs_total = p->docs_total;
 }
 
 /* Node i exists; the first one founds the workspace, the others adopt it

@@ -18,6 +18,7 @@ typedef struct client {
   conn *c;
   int opened, closed, received;
   buf msg;      /* sent on open (if len) */
+  buf msg2;     /* and then this (if len) */
   const void *raw; /* or raw bytes */
   size_t rawlen;
 } client;
@@ -26,6 +27,8 @@ static void c_open(conn *c, void *ud) {
   client *k = ud;
   k->opened = 1;
   if (k->msg.len) assert_int_equal(conn_send(c, k->msg.p, k->msg.len), 0);
+  if (k->msg2.len)
+    assert_int_equal(conn_send(c, k->msg2.p, k->msg2.len), 0);
   if (k->raw) assert_int_equal(conn_send_raw(c, k->raw, k->rawlen), 0);
 }
 static void c_message(conn *c, const uint8_t *m, size_t n, void *ud) {
@@ -69,11 +72,14 @@ static int refused(tworld *w, void *ud) {
 /* Sends msg (built by the caller) on a fresh connection and expects the
  * node to log needle and close. */
 static client last;
+static buf second; /* a second message for the next expect_refused */
 static void expect_refused(tworld *w, buf *msg, const void *raw, size_t rawlen,
                            const char *needle) {
   client k;
   memset(&k, 0, sizeof k);
   if (msg) k.msg = *msg;
+  k.msg2 = second;
+  memset(&second, 0, sizeof second);
   k.raw = raw;
   k.rawlen = rawlen;
   w->n[0].nlog = 0;
@@ -85,6 +91,7 @@ static void expect_refused(tworld *w, buf *msg, const void *raw, size_t rawlen,
     fail_msg("expected '%s' in the log", needle);
   }
   if (msg) buf_free(msg);
+  buf_free(&k.msg2);
   last = k;
 }
 
@@ -181,6 +188,23 @@ static void malformed(void **state) {
   mp_put_uint(&b, 0);
   mp_put_bin(&b, "junk", 4);
   expect_refused(&w, &b, NULL, 0, "malformed batch");
+  /* a piece of one batch, then a piece of another document's */
+  for (int k = 0; k < 2; k++) {
+    buf *m = k ? &second : &b;
+    memset(m, 0, sizeof *m);
+    id[1] = (uint8_t)k;
+    mp_put_array(m, 8);
+    mp_put_uint(m, 3);
+    mp_put_bin(m, id, 16);
+    mp_put_str(m, "goal", 4);
+    mp_put_bin(m, actor, 8);
+    mp_put_int(m, 0);
+    mp_put_uint(m, 2); /* a piece: more follow */
+    mp_put_uint(m, 0);
+    mp_put_bin(m, "part", 4);
+  }
+  id[1] = 0;
+  expect_refused(&w, &b, NULL, 0, "pieces of two batches interleaved");
   /* none of it created a document */
   accord_doc_info *l;
   size_t n;

@@ -110,30 +110,32 @@ static void antientropy(void **state) {
  * receiver. */
 static int has_started(tworld *w, void *ud) {
   tnode *t = &w->n[1];
-  return t->last_done > 0 && t->last_done < t->last_total;
+  return t->docs_done > 0 && t->docs_done < t->docs_total;
 }
+#define RDOCS 12
 static void restart(void **state) {
   tworld w;
   tw_init(&w, 2);
-  accord_doc *a = tw_doc_new(&w, 0, "goal");
-  accord_txn *t;
-  accord_id text;
-  AOK(accord_node_txn_begin(w.n[0].node, a, &t));
-  AOK(accord_map_put_object(t, ACCORD_ROOT, "text", ACCORD_TEXT, &text));
-  AOK(accord_node_txn_commit(w.n[0].node, t, NULL));
-  /* 30,000 changes of ~100 bytes: several MiB, many batches */
+  /* 12 documents of 3,000 changes of ~100 bytes (300 KB each): the sync
+   * goes a document at a time, so "mid-sync" is between documents */
+  long n = test_scale(3000);
   char chunk[101];
   memset(chunk, 'x', 100);
   chunk[100] = 0;
-  long n = test_scale(30000);
-  accord_node_opts bo = {0};
-  (void)bo;
-  for (long i = 0; i < n; i++) {
-    AOK(accord_txn_begin(a, &t));
-    AOK(accord_text_splice(t, text, 0, 0, chunk, 100));
-    AOK(accord_txn_commit(t, NULL));
+  for (int k = 0; k < RDOCS; k++) {
+    accord_doc *a = tw_doc_new(&w, 0, "goal");
+    accord_txn *t;
+    accord_id text;
+    AOK(accord_node_txn_begin(w.n[0].node, a, &t));
+    AOK(accord_map_put_object(t, ACCORD_ROOT, "text", ACCORD_TEXT, &text));
+    AOK(accord_node_txn_commit(w.n[0].node, t, NULL));
+    for (long i = 0; i < n; i++) {
+      AOK(accord_txn_begin(a, &t));
+      AOK(accord_text_splice(t, text, 0, 0, chunk, 100));
+      AOK(accord_txn_commit(t, NULL));
+    }
+    accord_node_doc_close(w.n[0].node, a); /* stores them in one write */
   }
-  accord_node_doc_close(w.n[0].node, a); /* stores them in one write */
   tw_start(&w, 0);
   tw_start(&w, 1);
   tw_link(&w, 1, 0);
@@ -145,21 +147,74 @@ static void restart(void **state) {
   w.n[0].node = st_open(w.n[0].dir, NULL);
   tw_start_at(&w, 0, port);
   assert_true(tw_run(&w, tw_all_same, NULL, 60000));
-  printf("sender stopped mid-sync: %d\n", stopped_mid);
+  printf("sender stopped mid-sync: %d (%llu of %llu documents)\n",
+         stopped_mid, (unsigned long long)w.n[1].docs_done,
+         (unsigned long long)w.n[1].docs_total);
   assert_true(tw_logged(&w.n[1], "127.0.0.1")); /* the drop was logged */
   AOK(accord_node_verify(w.n[1].node));
-  /* every change once: node 1's chain for node 0's actor is exactly n+1 */
+  /* every change once: each chain of node 0's actor is exactly n+1 long */
   accord_doc_info *l;
   size_t nl;
   AOK(accord_node_doc_list(w.n[1].node, w.ws, NULL, &l, &nl));
-  assert_int_equal(nl, 1);
-  accord_doc *b;
-  AOK(accord_node_doc_open(w.n[1].node, w.ws, l[0].id, &b));
-  uint64_t seq;
-  AOK(accord_doc_chain_head(b, accord_node_actor(w.n[0].node), &seq, NULL));
-  assert_int_equal(seq, (uint64_t)n + 1);
-  accord_node_doc_close(w.n[1].node, b);
+  assert_int_equal(nl, RDOCS);
+  for (size_t k = 0; k < nl; k++) {
+    accord_doc *b;
+    AOK(accord_node_doc_open(w.n[1].node, w.ws, l[k].id, &b));
+    uint64_t seq;
+    AOK(accord_doc_chain_head(b, accord_node_actor(w.n[0].node), &seq, NULL));
+    assert_int_equal(seq, (uint64_t)n + 1);
+    accord_node_doc_close(w.n[1].node, b);
+  }
   accord_free(l);
+  tw_free(&w);
+}
+
+/* A history larger than a message reaches a receiver that verifies seals:
+ * the batch travels in pieces and is imported whole, so every chain ends
+ * at its seal (a chain cut into unsealed slices would be refused, ESEAL). */
+static void verified_large(void **state) {
+  tworld w;
+  tw_init(&w, 2);
+  accord_doc *a = tw_doc_new(&w, 0, "goal");
+  accord_txn *t;
+  accord_id text;
+  AOK(accord_node_txn_begin(w.n[0].node, a, &t));
+  AOK(accord_map_put_object(t, ACCORD_ROOT, "text", ACCORD_TEXT, &text));
+  AOK(accord_node_txn_commit(w.n[0].node, t, NULL));
+  char chunk[101];
+  memset(chunk, 'y', 100);
+  chunk[100] = 0;
+  for (int i = 0; i < 30000; i++) { /* ~3 MB of changes */
+    AOK(accord_txn_begin(a, &t));
+    AOK(accord_text_splice(t, text, 0, 0, chunk, 100));
+    AOK(accord_txn_commit(t, NULL));
+  }
+  accord_doc_info info;
+  AOK(accord_node_doc_info(w.n[0].node, a, &info));
+  accord_node_doc_close(w.n[0].node, a);
+  /* the receiver knows the document and verifies it */
+  node_net_doc rec;
+  memset(&rec, 0, sizeof rec);
+  memcpy(rec.id, info.id, 16);
+  strcpy(rec.type, "goal");
+  memcpy(rec.creator, info.creator, 8);
+  rec.created = info.created;
+  AOK(node_net_doc_ensure(w.n[1].node, w.ws, &rec));
+  accord_doc *b;
+  AOK(accord_node_doc_open(w.n[1].node, w.ws, info.id, &b));
+  AOK(accord_doc_set_workspace(b, w.ws));
+  AOK(accord_doc_set_verify(b, 1));
+  tw_start(&w, 0);
+  tw_start(&w, 1);
+  tw_link(&w, 1, 0);
+  assert_true(tw_run(&w, tw_all_same, NULL, 30000));
+  uint64_t seq, sealed;
+  AOK(accord_doc_chain_head(b, accord_node_actor(w.n[0].node), &seq, NULL));
+  assert_int_equal(seq, 30001);
+  AOK(accord_doc_chain_seal(b, accord_node_actor(w.n[0].node), &sealed, NULL));
+  assert_int_equal(sealed, 30001);
+  assert_false(tw_logged(&w.n[1], "refused changes"));
+  accord_node_doc_close(w.n[1].node, b);
   tw_free(&w);
 }
 
@@ -247,6 +302,7 @@ static void mutual_dial(void **state) {
   tw_free(&w);
 }
 
-TEST_MAIN(cmocka_unit_test(converge3), cmocka_unit_test(mutual_dial), cmocka_unit_test(line),
+TEST_MAIN(cmocka_unit_test(converge3), cmocka_unit_test(mutual_dial),
+          cmocka_unit_test(verified_large), cmocka_unit_test(line),
           cmocka_unit_test(antientropy), cmocka_unit_test(restart),
           cmocka_unit_test(thread_mode))
