@@ -732,8 +732,11 @@ static void on_chg(peer *p, mp_reader *r) {
       if (created) qd->valid = 1;
       qd->system = d->system;
       mark_dirty(q, qd);
-      session_pump(q);
     }
+    /* sent at the end of this loop iteration (the store moved: net.c's
+     * prepare handle scans and pumps), not now: copies of the same changes
+     * from other peers that arrived in the same iteration are processed
+     * first, and whoever sent us a change is not sent it back */
   }
 }
 
