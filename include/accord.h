@@ -1181,8 +1181,10 @@ ACCORD_API ACCORD_NODISCARD int accord_align_report(accord_node *node,
 /* ===========================================================================
  * Networking (DESIGN §6; net/)
  *
- * An accord_net connects one workspace of a node to its peers over
- * encrypted TCP (docs/handshake.md) and keeps them in sync (docs/sync.md):
+ * An accord_net connects the workspaces of a node (all of them, up to 16,
+ * or one) to their peers over encrypted TCP (docs/handshake.md: one port
+ * serves every workspace; the key a peer connects with says which) and
+ * keeps them in sync (docs/sync.md):
  * a session on every new connection (summaries, version vectors, the
  * missing changes in bounded batches), pushes of every new change to the
  * connected peers (local commits, commits by other processes on the same
@@ -1234,7 +1236,9 @@ typedef struct accord_net_callbacks {
 
 /* Options for accord_net_start. All-zero means the defaults. */
 typedef struct accord_net_opts {
-  /* The workspace (16 bytes, copied); NULL: the node's only workspace. */
+  /* The workspace (16 bytes, copied); NULL: every workspace the node has
+   * when the net starts (up to 16; one created later needs a restart).
+   * A peer address is dialled once for each workspace served. */
   const uint8_t *workspace;
   /* The embedder's uv_loop_t (void * so that this header needs no uv.h);
    * NULL: a thread of the library's runs its own loop. */
@@ -1252,9 +1256,9 @@ typedef struct accord_net_opts {
 } accord_net_opts;
 
 /* Starts networking for a node (see the threading rule above).
- * Errors: ENOTFOUND (no such workspace, or none / several without
- * opts.workspace), EINVAL (a listen address that is not an IP literal
- * with a port), ENET (could not bind or listen, or start the thread; the
+ * Errors: ENOTFOUND (no such workspace, or none at all), EINVAL (a
+ * listen address that is not an IP literal with a port, or more than 16
+ * workspaces without opts.workspace), ENET (could not bind or listen, or start the thread; the
  * reason goes to the log callback), ESTORE, ENOMEM. *out = NULL on
  * failure. */
 ACCORD_API ACCORD_NODISCARD int accord_net_start(accord_node *node,

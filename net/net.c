@@ -111,11 +111,13 @@ static int same_addr(const struct sockaddr_storage *a,
 
 /* ---- the document cache -------------------------------------------------- */
 
-int net_doc(accord_net *net, const uint8_t *id, accord_doc **out) {
+int net_doc(accord_net *net, const uint8_t *ws, const uint8_t *id,
+            accord_doc **out) {
   ndcache *lru = &net->cache[0];
   for (int i = 0; i < NET_DOC_CACHE; i++) {
     ndcache *c = &net->cache[i];
-    if (c->doc && !memcmp(c->id, id, ACCORD_DOC_ID_BYTES)) {
+    if (c->doc && !memcmp(c->id, id, ACCORD_DOC_ID_BYTES) &&
+        !memcmp(c->ws, ws, ACCORD_WS_ID_BYTES)) {
       c->used = ++net->tick;
       *out = c->doc;
       return 0;
@@ -123,9 +125,10 @@ int net_doc(accord_net *net, const uint8_t *id, accord_doc **out) {
     if (!c->doc || (lru->doc && c->used < lru->used)) lru = c;
   }
   accord_doc *d;
-  int rc = accord_node_doc_open(net->node, net->ws, id, &d);
+  int rc = accord_node_doc_open(net->node, ws, id, &d);
   if (rc) return rc;
   if (lru->doc) accord_node_doc_close(net->node, lru->doc);
+  memcpy(lru->ws, ws, ACCORD_WS_ID_BYTES);
   memcpy(lru->id, id, ACCORD_DOC_ID_BYTES);
   lru->doc = d;
   lru->used = ++net->tick;
@@ -194,6 +197,8 @@ static void on_open(conn *c, void *ud) {
       return;
     }
     p->c = c;
+    size_t wi = conn_ws_index(c);
+    p->w = &net->ws[wi < net->nws ? wi : 0];
   }
   accord_net *net = p->net;
   p->open = 1;
@@ -207,7 +212,8 @@ static void on_open(conn *c, void *ud) {
    * pushes do not travel twice. A dial whose connection lost this way
    * retries only at the backoff cap (the peer may go away later). */
   for (peer *q = net->peers; q; q = q->next) {
-    if (q == p || !q->open || q->closing || memcmp(q->pk, p->pk, 32))
+    if (q == p || !q->open || q->closing || q->w != p->w ||
+        memcmp(q->pk, p->pk, 32))
       continue;
     const uint8_t *ip = p->d ? net->node->pk : p->pk;
     const uint8_t *iq = q->d ? net->node->pk : q->pk;
@@ -274,12 +280,13 @@ static void dial_now(uv_timer_t *t) {
     return;
   }
   p->d = d;
+  p->w = d->w;
   d->p = p;
   snprintf(p->name, sizeof p->name, "%s", d->text);
   char err[160] = "";
   conn *c;
   int rc = conn_connect(net->loop, (const struct sockaddr *)&d->addr,
-                        &net->copts, &conn_cbs, p, &c, err, sizeof err);
+                        &d->w->copts, &conn_cbs, p, &c, err, sizeof err);
   if (rc) {
     net_log(net, "accord net: %s: connect: %s", d->text, err);
     d->p = NULL;
@@ -316,13 +323,15 @@ static void dial_free(dial *d) {
     uv_close((uv_handle_t *)&d->timer, dial_closed);
 }
 
-static int add_peer_here(accord_net *net, const struct sockaddr_storage *ss,
-                         const char *text) {
+/* Dials ss for workspace w. */
+static int add_dial(accord_net *net, netws *w,
+                    const struct sockaddr_storage *ss, const char *text) {
   for (dial *d = net->dials; d; d = d->next)
-    if (!d->removed && same_addr(&d->addr, ss)) return 0;
+    if (!d->removed && d->w == w && same_addr(&d->addr, ss)) return 0;
   dial *d = mem_calloc(1, sizeof *d);
   if (!d) return ACCORD_ENOMEM;
   d->net = net;
+  d->w = w;
   d->addr = *ss;
   snprintf(d->text, sizeof d->text, "%s", text);
   d->backoff = net->o.reconnect_min_ms;
@@ -335,11 +344,25 @@ static int add_peer_here(accord_net *net, const struct sockaddr_storage *ss,
   return 0;
 }
 
+/* An address is dialled once for each workspace we serve: a member of
+ * several may hold any of them. */
+static int add_peer_here(accord_net *net, const struct sockaddr_storage *ss,
+                         const char *text) {
+  int rc = 0;
+  for (size_t i = 0; i < net->nws && !rc; i++)
+    rc = add_dial(net, &net->ws[i], ss, text);
+  return rc;
+}
+
 static int remove_peer_here(accord_net *net,
                             const struct sockaddr_storage *ss) {
-  for (dial **dd = &net->dials; *dd; dd = &(*dd)->next) {
+  int found = 0;
+  for (dial **dd = &net->dials; *dd;) {
     dial *d = *dd;
-    if (d->removed || !same_addr(&d->addr, ss)) continue;
+    if (d->removed || !same_addr(&d->addr, ss)) {
+      dd = &d->next;
+      continue;
+    }
     d->removed = 1;
     *dd = d->next;
     if (d->p) {
@@ -348,9 +371,9 @@ static int remove_peer_here(accord_net *net,
       d->p = NULL;
     }
     dial_free(d);
-    return 0;
+    found = 1;
   }
-  return ACCORD_ENOTFOUND;
+  return found ? 0 : ACCORD_ENOTFOUND;
 }
 
 /* ---- the call queue ------------------------------------------------------ */
@@ -458,7 +481,7 @@ static void check_store(accord_net *net) {
 
 static void on_prepare(uv_prepare_t *h) { check_store(h->data); }
 
-static int is_member(void *ud, const uint8_t *pk);
+static int ws_member(netws *w, const uint8_t *pk);
 
 static void on_poll(uv_timer_t *t) {
   accord_net *net = t->data;
@@ -471,7 +494,7 @@ static void on_poll(uv_timer_t *t) {
     if (!p->synced && now - p->opened_ms > net->o.handshake_ms)
       session_fail(p, "no summary within %u ms", net->o.handshake_ms);
     else if (!p->stranger && !net->joining && !net->join_failed &&
-             !is_member(net, p->pk))
+             !ws_member(p->w, p->pk))
       session_fail(p, "no longer a member of the workspace");
   }
 }
@@ -492,13 +515,22 @@ static void on_ae(uv_timer_t *t) {
 
 /* ---- starting and stopping ----------------------------------------------- */
 
-static int is_member(void *ud, const uint8_t *pk) {
-  accord_net *net = ud;
+/* Whether pk is a member of workspace w (a dial's check, and the poll's). */
+static int ws_member(netws *w, const uint8_t *pk) {
+  accord_net *net = w->net;
   /* joining: the member we dial is proven by the workspace key and its
    * signature; we have no member list yet to check it against */
   if (net->joining) return 1;
   if (net->debug_member) return net->debug_member(net->debug_member_ud, pk);
-  return node_member_check(net->node, net->ws, pk) == 1;
+  return node_member_check(net->node, w->id, pk) == 1;
+}
+
+static int is_member(void *ud, const uint8_t *pk) { return ws_member(ud, pk); }
+
+/* The listener's check: index says which workspace key message 1 used. */
+static int is_member_ws(void *ud, size_t index, const uint8_t *pk) {
+  accord_net *net = ud;
+  return index < net->nws && ws_member(&net->ws[index], pk);
 }
 
 static void handle_closed(uv_handle_t *h) {
@@ -509,8 +541,11 @@ static void handle_closed(uv_handle_t *h) {
 
 static void net_free(accord_net *net) {
   cache_close(net);
-  node_net_summary_free(net->sum, net->nsum);
-  crypto_wipe(net->ws_key, sizeof net->ws_key);
+  for (size_t i = 0; i < net->nws; i++) {
+    node_net_summary_free(net->ws[i].sum, net->ws[i].nsum);
+    crypto_wipe(net->ws[i].key, sizeof net->ws[i].key);
+  }
+  crypto_wipe(net->more_keys, sizeof net->more_keys);
   uv_mutex_destroy(&net->mu);
   mem_free(net);
 }
@@ -551,12 +586,16 @@ static void thread_main(void *arg) {
   uv_run(net->loop, UV_RUN_DEFAULT);
 }
 
-static int one_ws(accord_node *node, uint8_t *ws) {
+/* Every workspace of the node (up to NET_WS_MAX) into net->ws. */
+static int all_ws(accord_net *net) {
   accord_ws_info *l = NULL;
   size_t n = 0;
-  int rc = accord_node_ws_list(node, &l, &n);
-  if (!rc && n != 1) rc = ACCORD_ENOTFOUND;
-  if (!rc) memcpy(ws, l[0].id, ACCORD_WS_ID_BYTES);
+  int rc = accord_node_ws_list(net->node, &l, &n);
+  if (!rc && n == 0) rc = ACCORD_ENOTFOUND;
+  if (!rc && n > NET_WS_MAX) rc = ACCORD_EINVAL;
+  for (size_t i = 0; !rc && i < n; i++)
+    memcpy(net->ws[i].id, l[i].id, ACCORD_WS_ID_BYTES);
+  if (!rc) net->nws = n;
   accord_free(l);
   return rc;
 }
@@ -613,26 +652,31 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
   int rc = 0;
   if (inv) {
     uint8_t have[32];
-    memcpy(net->ws, inv->workspace, ACCORD_WS_ID_BYTES);
-    memcpy(net->ws_key, inv->key, 32);
+    net->nws = 1;
+    memcpy(net->ws[0].id, inv->workspace, ACCORD_WS_ID_BYTES);
+    memcpy(net->ws[0].key, inv->key, 32);
     memcpy(net->join_secret, inv->secret, 32);
     snprintf(net->join_name, sizeof net->join_name, "%s", name);
     snprintf(net->join_role, sizeof net->join_role, "%s", role ? role : "");
     net->join_has_role = role != NULL;
     /* a workspace we have already: nothing to join */
-    net->joining = node_ws_key(node, net->ws, have) != 0;
+    net->joining = node_ws_key(node, net->ws[0].id, have) != 0;
     crypto_wipe(have, sizeof have);
+  } else if (o.workspace) {
+    net->nws = 1;
+    memcpy(net->ws[0].id, o.workspace, ACCORD_WS_ID_BYTES);
   } else {
-    rc = o.workspace ? 0 : one_ws(node, net->ws);
-    if (o.workspace) memcpy(net->ws, o.workspace, ACCORD_WS_ID_BYTES);
-    if (!rc) rc = node_ws_key(node, net->ws, net->ws_key);
+    rc = all_ws(net);
   }
+  for (size_t i = 0; !rc && !inv && i < net->nws; i++)
+    rc = node_ws_key(node, net->ws[i].id, net->ws[i].key);
   if (rc) {
-    crypto_wipe(net->ws_key, sizeof net->ws_key);
+    for (size_t i = 0; i < NET_WS_MAX; i++)
+      crypto_wipe(net->ws[i].key, sizeof net->ws[i].key);
     mem_free(net);
     return rc;
   }
-  o.workspace = net->ws;
+  o.workspace = NULL;
   o.listen = NULL;
   net->o = o;
   uint8_t seed[8];
@@ -655,16 +699,34 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
       return ACCORD_ENET;
     }
   }
-  net->copts.hs.ws_key = net->ws_key;
+  /* the listener: every workspace key (message 1 says which), strangers
+   * allowed (they may only JOIN, session.c) */
+  net->copts.hs.ws_key = net->ws[0].key;
+  for (size_t i = 1; i < net->nws; i++)
+    memcpy(net->more_keys[i - 1], net->ws[i].key, 32);
+  net->copts.hs.more_keys = net->more_keys[0];
+  net->copts.hs.n_more = net->nws - 1;
+  net->copts.hs.is_member_ws = is_member_ws;
   net->copts.hs.pk = node->pk;
   net->copts.hs.sk = node->sk;
-  net->copts.hs.is_member = is_member;
   net->copts.hs.userdata = net;
-  net->copts.hs.allow_strangers = 1; /* they may only JOIN (session.c) */
+  net->copts.hs.allow_strangers = 1;
   net->copts.handshake_ms = o.handshake_ms;
   net->copts.send_queue_max = NET_QUEUE_BYTES;
   net->copts.log = conn_log;
   net->copts.log_ud = net;
+  /* dialling: one workspace key each */
+  for (size_t i = 0; i < net->nws; i++) {
+    netws *w = &net->ws[i];
+    w->net = net;
+    w->copts = net->copts;
+    memset(&w->copts.hs, 0, sizeof w->copts.hs);
+    w->copts.hs.ws_key = w->key;
+    w->copts.hs.pk = node->pk;
+    w->copts.hs.sk = node->sk;
+    w->copts.hs.is_member = is_member;
+    w->copts.hs.userdata = w;
+  }
   uv_async_init(net->loop, &net->async, on_async);
   uv_timer_init(net->loop, &net->poll);
   uv_timer_init(net->loop, &net->ae);
@@ -672,10 +734,10 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
   net->async.data = net->poll.data = net->ae.data = net->prepare.data = net;
   net->handles = 4;
   if (accord_node_changed(node, &net->counter)) net->counter = 0;
-  if (!net->joining) {
-    rc = node_net_summary(node, net->ws, &net->sum, &net->nsum);
-    if (!rc) session_scan(net); /* sorts the summary */
-  }
+  for (size_t i = 0; !rc && !net->joining && i < net->nws; i++)
+    rc = node_net_summary(node, net->ws[i].id, &net->ws[i].sum,
+                          &net->ws[i].nsum);
+  if (!rc && !net->joining) session_scan(net); /* sorts the summaries */
   if (!rc && inv) {
     rc = add_peer_here(net, &jss, inv->address);
     if (!rc && net->joining) net->join_dial = net->dials;

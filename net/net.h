@@ -46,6 +46,19 @@ typedef struct pdoc {
 } pdoc;
 
 typedef struct dial dial;
+struct accord_net;
+
+/* One workspace the net serves: its key, its last summary (sorted by id)
+ * and the connection options that dial with its key. */
+#define NET_WS_MAX HS_MAX_KEYS
+typedef struct netws {
+  struct accord_net *net;
+  uint8_t id[ACCORD_WS_ID_BYTES];
+  uint8_t key[32];
+  node_net_doc *sum;
+  size_t nsum;
+  conn_options copts;
+} netws;
 
 /* One connection and its session. */
 #define PEER_MAGIC 0x70656572u
@@ -54,6 +67,7 @@ typedef struct dial dial;
 typedef struct peer {
   uint32_t magic; /* PEER_MAGIC: first, see net.c's is_net */
   struct accord_net *net;
+  netws *w;         /* the workspace of this connection */
   conn *c;
   dial *d;          /* the address we dialled, or NULL (accepted) */
   struct peer *next;
@@ -87,6 +101,7 @@ typedef struct peer {
 
 struct dial {
   struct accord_net *net;
+  netws *w;         /* the workspace (key) this address is dialled for */
   struct sockaddr_storage addr;
   char text[80];
   uv_timer_t timer;
@@ -103,6 +118,7 @@ typedef struct callq {
 } callq;
 
 typedef struct ndcache {
+  uint8_t ws[ACCORD_WS_ID_BYTES];
   uint8_t id[ACCORD_DOC_ID_BYTES];
   accord_doc *doc;
   uint64_t used;
@@ -111,8 +127,9 @@ typedef struct ndcache {
 struct accord_net {
   uint32_t magic; /* NET_MAGIC: first */
   accord_node *node;
-  uint8_t ws[ACCORD_WS_ID_BYTES];
-  uint8_t ws_key[32];
+  netws ws[NET_WS_MAX]; /* ws[0] is the one a join is for */
+  size_t nws;
+  uint8_t more_keys[NET_WS_MAX - 1][32]; /* the listener's: ws[1..] */
   accord_net_opts o;
   accord_net_callbacks cb;
   uv_loop_t *loop;
@@ -134,8 +151,6 @@ struct accord_net {
   size_t npeers;
   int stopping;
   uint64_t counter;          /* accord_node_changed at the last scan */
-  node_net_doc *sum;         /* the last summary, sorted by id */
-  size_t nsum;
   ndcache cache[NET_DOC_CACHE];
   uint64_t tick;
   uint64_t rng;
@@ -159,7 +174,8 @@ void net_log(accord_net *net, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* An open document of the workspace (kept in a small cache; do not close
  * it). Errors: as accord_node_doc_open. */
-int net_doc(accord_net *net, const uint8_t *id, accord_doc **out);
+int net_doc(accord_net *net, const uint8_t *ws, const uint8_t *id,
+            accord_doc **out);
 uint64_t net_now_ms(void);
 /* Tells the embedder a peer is connected (once; strangers only after
  * they joined). */

@@ -111,13 +111,13 @@ void session_free(peer *p) {
   p->ndocs = p->capdocs = 0;
 }
 
-/* The local summary entry of a document, or NULL. */
-static node_net_doc *local_doc(accord_net *net, const uint8_t *id) {
-  size_t lo = 0, hi = net->nsum;
+/* The local summary entry of a document of w, or NULL. */
+static node_net_doc *local_doc(netws *w, const uint8_t *id) {
+  size_t lo = 0, hi = w->nsum;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    int c = memcmp(net->sum[mid].id, id, ACCORD_DOC_ID_BYTES);
-    if (c == 0) return &net->sum[mid];
+    int c = memcmp(w->sum[mid].id, id, ACCORD_DOC_ID_BYTES);
+    if (c == 0) return &w->sum[mid];
     if (c < 0) lo = mid + 1;
     else hi = mid;
   }
@@ -141,10 +141,10 @@ static int by_id(const void *a, const void *b) {
                 ACCORD_DOC_ID_BYTES);
 }
 
-void session_scan(accord_net *net) {
+static void scan_ws(accord_net *net, netws *w) {
   node_net_doc *now = NULL;
   size_t n = 0;
-  int rc = node_net_summary(net->node, net->ws, &now, &n);
+  int rc = node_net_summary(net->node, w->id, &now, &n);
   if (rc) {
     net_log(net, "accord net: reading the workspace summary: %s",
             accord_strerror(rc));
@@ -152,13 +152,13 @@ void session_scan(accord_net *net) {
   }
   if (n) qsort(now, n, sizeof *now, by_id);
   for (size_t i = 0; i < n; i++) {
-    node_net_doc *old = local_doc(net, now[i].id);
+    node_net_doc *old = local_doc(w, now[i].id);
     if (old && !memcmp(old->digest, now[i].digest, NODE_NET_DIGEST_BYTES))
       continue;
     for (peer *p = net->peers; p; p = p->next) {
       /* from the moment our summary went out: a document created since
        * is one the peer cannot have asked for, so it is pushed */
-      if (!p->open || p->closing) continue;
+      if (!p->open || p->closing || p->w != w) continue;
       int created;
       pdoc *d = pdoc_find(p, now[i].id, 1, &created);
       if (!d) {
@@ -170,12 +170,16 @@ void session_scan(accord_net *net) {
       mark_dirty(p, d);
     }
   }
-  node_net_summary_free(net->sum, net->nsum);
-  net->sum = now;
-  net->nsum = n;
+  node_net_summary_free(w->sum, w->nsum);
+  w->sum = now;
+  w->nsum = n;
+}
+
+void session_scan(accord_net *net) {
+  for (size_t i = 0; i < net->nws; i++) scan_ws(net, &net->ws[i]);
   if (net->in_pump) return;
   for (peer *p = net->peers; p; p = p->next)
-    if (p->ndirty && !p->closing) session_pump(p);
+    if ((p->ndirty || p->out_active) && !p->closing) session_pump(p);
 }
 
 static void put_sum_entry(buf *b, const node_net_doc *d) {
@@ -193,27 +197,28 @@ static void put_sum_entry(buf *b, const node_net_doc *d) {
 
 int session_send_summary(peer *p, int want_reply) {
   accord_net *net = p->net;
+  netws *w = p->w;
   session_scan(net);
   if (p->closing) return ACCORD_ENET;
   /* documents the peer has not told us about wait for its word */
-  for (size_t i = 0; i < net->nsum; i++) {
-    pdoc *d = pdoc_find(p, net->sum[i].id, 1, NULL);
+  for (size_t i = 0; i < w->nsum; i++) {
+    pdoc *d = pdoc_find(p, w->sum[i].id, 1, NULL);
     if (!d) {
       session_fail(p, "out of memory tracking documents");
       return ACCORD_ENOMEM;
     }
-    d->system = !strcmp(net->sum[i].type, "system");
+    d->system = !strcmp(w->sum[i].type, "system");
   }
   /* system documents first, then the rest; NET_SUM_PER_MSG a message,
    * at least one message */
-  size_t *order = mem_alloc((net->nsum + 1) * sizeof *order), k = 0;
+  size_t *order = mem_alloc((w->nsum + 1) * sizeof *order), k = 0;
   if (!order) {
     session_fail(p, "out of memory sending the summary");
     return ACCORD_ENOMEM;
   }
   for (int pass = 0; pass < 2; pass++)
-    for (size_t i = 0; i < net->nsum; i++)
-      if (!strcmp(net->sum[i].type, "system") == (pass == 1)) order[k++] = i;
+    for (size_t i = 0; i < w->nsum; i++)
+      if (!strcmp(w->sum[i].type, "system") == (pass == 1)) order[k++] = i;
   int rc = 0;
   size_t at = 0;
   do {
@@ -224,10 +229,10 @@ int session_send_summary(peer *p, int want_reply) {
     buf b = {0};
     mp_put_array(&b, 4);
     mp_put_uint(&b, MSG_SUM);
-    mp_put_bin(&b, net->ws, ACCORD_WS_ID_BYTES);
+    mp_put_bin(&b, w->id, ACCORD_WS_ID_BYTES);
     mp_put_uint(&b, flags);
     mp_put_array(&b, (uint32_t)m);
-    for (size_t i = 0; i < m; i++) put_sum_entry(&b, &net->sum[order[at + i]]);
+    for (size_t i = 0; i < m; i++) put_sum_entry(&b, &w->sum[order[at + i]]);
     /* summaries are small and rare; a queue too full for one means the
      * peer reads nothing: the connection ends */
     rc = send_buf(p, &b);
@@ -331,7 +336,7 @@ static int send_doc(peer *p, pdoc *d, int *taken) {
   *taken = 0;
   accord_net *net = p->net;
   accord_doc *doc;
-  int rc = net_doc(net, d->id, &doc);
+  int rc = net_doc(net, p->w->id, d->id, &doc);
   if (rc) return rc;
   ndoc *nd = node_entry(net->node, doc);
   uint64_t missing = node_net_missing(doc, &d->known);
@@ -453,8 +458,8 @@ static int get_record(mp_reader *r, node_net_doc *d) {
 /* Makes sure a document the peer announced exists here. */
 static int ensure_doc(peer *p, const node_net_doc *rec) {
   accord_net *net = p->net;
-  if (local_doc(net, rec->id)) return 0;
-  int rc = node_net_doc_ensure(net->node, net->ws, rec);
+  if (local_doc(p->w, rec->id)) return 0;
+  int rc = node_net_doc_ensure(net->node, p->w->id, rec);
   if (rc) return rc;
   session_scan(net); /* the summary now lists it */
   return 0;
@@ -478,7 +483,7 @@ static void on_sum(peer *p, mp_reader *r) {
     session_fail(p, "bad message: malformed summary");
     return;
   }
-  if (memcmp(ws, net->ws, ACCORD_WS_ID_BYTES)) {
+  if (memcmp(ws, p->w->id, ACCORD_WS_ID_BYTES)) {
     session_fail(p, "bad message: summary of another workspace");
     return;
   }
@@ -520,7 +525,7 @@ static void on_sum(peer *p, mp_reader *r) {
     session_send_summary(p, 0);
   session_scan(net);
   for (uint32_t i = 0; i < n && !p->closing; i++) {
-    node_net_doc *mine = local_doc(net, e[i].id);
+    node_net_doc *mine = local_doc(p->w, e[i].id);
     pdoc *d = pdoc_find(p, e[i].id, 1, NULL);
     if (!d) {
       session_fail(p, "out of memory tracking documents");
@@ -540,7 +545,7 @@ static void on_sum(peer *p, mp_reader *r) {
       rc = ensure_doc(p, &e[i]);
       d = pdoc_find(p, e[i].id, 1, NULL); /* the scan may have moved it */
       if (!rc && d) d->reply |= PD_LEARN;
-      mine = local_doc(net, e[i].id);
+      mine = local_doc(p->w, e[i].id);
     }
     /* a document we had and the peer's state unknown (a new session):
      * ask for its VV too, or our later changes would never be pushed */
@@ -599,7 +604,7 @@ static void on_vv(peer *p, mp_reader *r) {
     session_fail(p, "bad message: malformed version vector flags");
     return;
   }
-  node_net_doc *mine = local_doc(p->net, id);
+  node_net_doc *mine = local_doc(p->w, id);
   if (!mine) {
     /* not ours (any more): nothing to answer with */
     store_heads_free(&h);
@@ -686,7 +691,7 @@ static void on_chg(peer *p, mp_reader *r) {
   accord_doc *doc = NULL;
   accord_import_stats st = {0};
   rc = ensure_doc(p, &rec);
-  if (!rc) rc = net_doc(net, rec.id, &doc);
+  if (!rc) rc = net_doc(net, p->w->id, rec.id, &doc);
   if (!rc) rc = accord_node_doc_import(net->node, doc, batch, blen, &st);
   if (rc) {
     store_heads_free(&ranges);
@@ -721,11 +726,11 @@ static void on_chg(peer *p, mp_reader *r) {
   }
   buf_free(&p->in);
   if (st.applied && net->cb.doc_changed)
-    net->cb.doc_changed(net->cb.userdata, net->ws, rec.id);
+    net->cb.doc_changed(net->cb.userdata, p->w->id, rec.id);
   /* forward: every other peer may lack what arrived */
   if (st.applied) {
     for (peer *q = net->peers; q; q = q->next) {
-      if (q == p || !q->open || q->closing) continue;
+      if (q == p || !q->open || q->closing || q->w != p->w) continue;
       int created;
       pdoc *qd = pdoc_find(q, rec.id, 1, &created);
       if (!qd) continue;
@@ -765,7 +770,7 @@ static void on_join(peer *p, mp_reader *r) {
     session_fail(p, "bad message: join request with a NUL in a name");
     return;
   }
-  int rc = node_invite_redeem(net->node, net->ws, secret, p->pk, nbuf,
+  int rc = node_invite_redeem(net->node, p->w->id, secret, p->pk, nbuf,
                               role ? rbuf : NULL);
   if (rc) {
     session_fail(p, "invite refused: %s", accord_strerror(rc));
@@ -774,7 +779,7 @@ static void on_join(peer *p, mp_reader *r) {
   uint8_t *gen = NULL;
   size_t glen = 0;
   buf b = {0};
-  rc = node_ws_genesis(net->node, net->ws, &gen, &glen);
+  rc = node_ws_genesis(net->node, p->w->id, &gen, &glen);
   if (!rc) {
     mp_put_array(&b, 2);
     mp_put_uint(&b, MSG_GENESIS);
@@ -805,7 +810,7 @@ static void on_genesis(peer *p, mp_reader *r) {
     session_fail(p, "bad message: malformed genesis record");
     return;
   }
-  int rc = node_ws_adopt(net->node, gen, glen, net->ws_key, net->ws);
+  int rc = node_ws_adopt(net->node, gen, glen, p->w->key, p->w->id);
   if (rc) {
     session_fail(p, "genesis record refused: %s", accord_strerror(rc));
     return;

@@ -152,11 +152,13 @@ static inline void tw_put(tworld *w, int i, accord_doc *d, const char *key,
   AOK(accord_node_txn_commit(w->n[i].node, t, NULL));
 }
 
-/* The JSON of every document of node i, concatenated in id order. */
-static inline char *tw_state(tworld *w, int i) {
-  accord_doc_info *l;
-  size_t n;
-  AOK(accord_node_doc_list(w->n[i].node, w->ws, NULL, &l, &n));
+/* The JSON of every document of workspace ws of node i, concatenated in
+ * id order ("" when the node lacks the workspace). */
+static inline char *tw_state_ws(tworld *w, int i, const uint8_t *ws) {
+  accord_doc_info *l = NULL;
+  size_t n = 0;
+  int rc = accord_node_doc_list(w->n[i].node, ws, NULL, &l, &n);
+  if (rc != ACCORD_ENOTFOUND) AOK(rc);
   size_t cap = 64, len = 0;
   char *out = malloc(cap);
   assert_non_null(out);
@@ -164,7 +166,7 @@ static inline char *tw_state(tworld *w, int i) {
   for (size_t k = 0; k < n; k++) {
     accord_doc *d;
     char *js;
-    AOK(accord_node_doc_open(w->n[i].node, w->ws, l[k].id, &d));
+    AOK(accord_node_doc_open(w->n[i].node, ws, l[k].id, &d));
     AOK(accord_doc_json(d, &js, NULL));
     size_t need = len + strlen(js) + strlen(l[k].type) + 40;
     if (need > cap) {
@@ -181,6 +183,9 @@ static inline char *tw_state(tworld *w, int i) {
   accord_free(l);
   return out;
 }
+
+/* The JSON of every document of node i, concatenated in id order. */
+static inline char *tw_state(tworld *w, int i) { return tw_state_ws(w, i, w->ws); }
 
 /* Nodes in [from, to) hold the same documents with identical JSON. */
 static inline int tw_same(tworld *w, int from, int to) {

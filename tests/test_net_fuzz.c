@@ -119,6 +119,7 @@ static void random_messages(void **state) {
     memset(&p, 0, sizeof p);
     p.magic = PEER_MAGIC;
     p.net = w.n[0].net;
+    p.w = &w.n[0].net->ws[0];
     p.open = 1;
     p.stranger = (int)rng_below(&rng, 4) == 0;
     snprintf(p.name, sizeof p.name, "fuzz");

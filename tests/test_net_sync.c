@@ -218,6 +218,60 @@ static void verified_large(void **state) {
   tw_free(&w);
 }
 
+/* One node serves two workspaces on one port: a peer of each, and a peer
+ * of both, each get exactly their workspaces' documents. */
+static uint8_t ws2[16];
+static int two_ws_done(tworld *w, void *ud) {
+  char *a1 = tw_state_ws(w, 0, w->ws), *a2 = tw_state_ws(w, 0, ws2);
+  char *b1 = tw_state_ws(w, 1, w->ws), *c2 = tw_state_ws(w, 2, ws2);
+  char *d1 = tw_state_ws(w, 3, w->ws), *d2 = tw_state_ws(w, 3, ws2);
+  int ok = *a1 && *a2 && !strcmp(a1, b1) && !strcmp(a2, c2) &&
+           !strcmp(a1, d1) && !strcmp(a2, d2);
+  free(a1), free(a2), free(b1), free(c2), free(d1), free(d2);
+  return ok;
+}
+static void adopt(tworld *w, int i, const uint8_t *ws) {
+  uint8_t *gen, key[32];
+  size_t glen;
+  AOK(node_ws_genesis(w->n[0].node, ws, &gen, &glen));
+  AOK(node_ws_key(w->n[0].node, ws, key));
+  AOK(node_ws_adopt(w->n[i].node, gen, glen, key, ws));
+  accord_free(gen);
+}
+static void two_workspaces(void **state) {
+  tworld w;
+  tw_init(&w, 1);
+  AOK(accord_node_ws_create(w.n[0].node, "other", ws2));
+  for (int i = 1; i < 4; i++) {
+    w.n[i].w = &w;
+    w.n[i].dir = st_tmpdir();
+    w.n[i].node = st_open(w.n[i].dir, NULL);
+  }
+  w.nn = 4;
+  adopt(&w, 1, w.ws); /* B: the first workspace */
+  adopt(&w, 2, ws2);  /* C: the second */
+  adopt(&w, 3, w.ws); /* D: both */
+  adopt(&w, 3, ws2);
+  accord_doc *d1, *d2;
+  AOK(accord_node_doc_create(w.n[0].node, w.ws, "goal", &d1));
+  AOK(accord_node_doc_create(w.n[0].node, ws2, "goal", &d2));
+  tw_put(&w, 0, d1, "ws", "one");
+  tw_put(&w, 0, d2, "ws", "two");
+  for (int i = 0; i < 4; i++) tw_start(&w, i);
+  for (int i = 1; i < 4; i++) tw_link(&w, i, 0);
+  assert_true(tw_run(&w, two_ws_done, NULL, 10000));
+  /* B never learned of the second workspace, nor C of the first */
+  char *b2 = tw_state_ws(&w, 1, ws2), *c1 = tw_state_ws(&w, 2, w.ws);
+  assert_string_equal(b2, "");
+  assert_string_equal(c1, "");
+  free(b2);
+  free(c1);
+  assert_int_equal(w.n[0].up, 4); /* B, C, and D twice (one per workspace) */
+  accord_node_doc_close(w.n[0].node, d1);
+  accord_node_doc_close(w.n[0].node, d2);
+  tw_free(&w);
+}
+
 /* The library's own thread: the node is reached through accord_net_call. */
 typedef struct tcall {
   tworld *w;
@@ -303,6 +357,6 @@ static void mutual_dial(void **state) {
 }
 
 TEST_MAIN(cmocka_unit_test(converge3), cmocka_unit_test(mutual_dial),
-          cmocka_unit_test(verified_large), cmocka_unit_test(line),
+          cmocka_unit_test(verified_large), cmocka_unit_test(two_workspaces), cmocka_unit_test(line),
           cmocka_unit_test(antientropy), cmocka_unit_test(restart),
           cmocka_unit_test(thread_mode))
