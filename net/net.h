@@ -24,7 +24,11 @@
 #define NET_QUEUE_BYTES ((size_t)8 << 20)
 #define NET_DOC_CACHE 16          /* documents kept open by the network */
 #define NET_ROLE_MAX 64           /* bytes of a role in a JOIN */
-#define NET_PEERS_MAX 256         /* open connections a node accepts */
+#define NET_PEERS_MAX 64          /* open connections a node accepts */
+/* Across all peers: batches being sent in pieces, and pieces gathered.
+ * With the per-peer limits this bounds the net's memory (docs/sync.md). */
+#define NET_OUT_TOTAL ((size_t)128 << 20)
+#define NET_IN_TOTAL ((size_t)64 << 20)
 
 /* Message types: the first element of every message (an array). */
 enum { MSG_SUM = 1, MSG_VV = 2, MSG_CHG = 3, MSG_JOIN = 5, MSG_GENESIS = 6 };
@@ -94,6 +98,7 @@ typedef struct peer {
   node_net_doc out_rec;
   unsigned out_flags;
   uint64_t out_remaining;
+  int starved;      /* a batch waited for NET_OUT_TOTAL room */
   /* pieces received so far of one batch (in_id's) */
   buf in;
   uint8_t in_id[ACCORD_DOC_ID_BYTES];
@@ -154,6 +159,7 @@ struct accord_net {
   ndcache cache[NET_DOC_CACHE];
   uint64_t tick;
   uint64_t rng;
+  size_t out_total, in_total; /* bytes of peers' out and in buffers */
   int in_pump;
   /* joining (accord_net_join): until the member we dial sends the genesis
    * record, the workspace is not ours and nothing is synced */

@@ -102,9 +102,32 @@ static int heads_copy(store_heads *dst, const store_heads *src) {
   return 0;
 }
 
-void session_free(peer *p) {
+/* Frees the outgoing batch, and wakes peers that waited for room. */
+static void out_done(peer *p) {
+  accord_net *net = p->net;
+  net->out_total -= p->out.cap;
   buf_free(&p->out);
+  p->out_active = 0;
+  p->out_off = 0;
+  for (peer *q = net->peers; q; q = q->next)
+    if (q != p && q->starved && !q->closing) {
+      q->starved = 0;
+      session_pump(q);
+    }
+}
+
+static void in_done(peer *p) {
+  p->net->in_total -= p->in.cap;
   buf_free(&p->in);
+}
+
+void session_free(peer *p) {
+  if (p->out_active || p->out.cap) {
+    p->net->out_total -= p->out.cap;
+    buf_free(&p->out);
+    p->out_active = 0;
+  }
+  in_done(p);
   for (size_t i = 0; i < p->ndocs; i++) store_heads_free(&p->docs[i].known);
   mem_free(p->docs);
   p->docs = NULL;
@@ -318,11 +341,7 @@ static int send_out(peer *p) {
     mp_put_bin(&m, p->out.p + p->out_off, k);
     if ((rc = send_buf(p, &m))) break;
     p->out_off += k;
-    if (last) {
-      p->out_active = 0;
-      buf_free(&p->out);
-      p->out_off = 0;
-    }
+    if (last) out_done(p);
   }
   buf_free(&m);
   return rc;
@@ -347,6 +366,11 @@ static int send_doc(peer *p, pdoc *d, int *taken) {
     int more;
     batch.len = 0;
     batch.err = 0;
+    if (net->out_total >= NET_OUT_TOTAL) { /* woken by out_done */
+      p->starved = 1;
+      rc = ACCORD_EBUSY;
+      break;
+    }
     if ((rc = heads_copy(&tmp, &d->known)) ||
         (rc = node_net_batch(doc, &tmp, NET_ASM_MAX - 4096, &batch, &n,
                              &more)))
@@ -367,6 +391,7 @@ static int send_doc(peer *p, pdoc *d, int *taken) {
       memcpy(r->creator, nd->creator, ACCORD_ACTOR_BYTES);
       r->created = nd->created;
       p->out = batch;
+      net->out_total += p->out.cap;
       memset(&batch, 0, sizeof batch);
       p->out_off = 0;
       p->out_flags = flags;
@@ -669,8 +694,14 @@ static void on_chg(peer *p, mp_reader *r) {
                    NET_ASM_MAX);
       return;
     }
+    if (net->in_total + blen > NET_IN_TOTAL) {
+      session_fail(p, "too many batches being gathered from all peers");
+      return;
+    }
     memcpy(p->in_id, rec.id, ACCORD_DOC_ID_BYTES);
+    size_t cap0 = p->in.cap;
     buf_put(&p->in, batch, blen);
+    net->in_total += p->in.cap - cap0;
     if (p->in.err) {
       session_fail(p, "out of memory gathering a batch");
       return;
@@ -724,7 +755,7 @@ static void on_chg(peer *p, mp_reader *r) {
     }
     progress(p);
   }
-  buf_free(&p->in);
+  in_done(p);
   if (st.applied && net->cb.doc_changed)
     net->cb.doc_changed(net->cb.userdata, p->w->id, rec.id);
   /* forward: every other peer may lack what arrived */
