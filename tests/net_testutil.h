@@ -105,12 +105,13 @@ static inline void tw_init(tworld *w, int n) {
   for (int i = 0; i < n; i++) tw_node(w, i);
 }
 
-/* Starts node i's network, listening on port (0: ephemeral). */
-static inline void tw_start_at(tworld *w, int i, int port) {
+/* Starts node i's network, listening on host:port (0: ephemeral). 0 or
+ * accord_net_start's error. */
+static inline int tw_start_host(tworld *w, int i, const char *host, int port) {
   tnode *t = &w->n[i];
   accord_net_opts o;
   char listen[64];
-  snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+  snprintf(listen, sizeof listen, "%s:%d", host, port);
   memset(&o, 0, sizeof o);
   o.uv_loop = &w->loop;
   o.listen = listen;
@@ -124,8 +125,13 @@ static inline void tw_start_at(tworld *w, int i, int port) {
   o.cb.peer = tw_peer;
   o.cb.doc_changed = tw_changed;
   o.cb.progress = tw_progress;
-  AOK(accord_net_start(t->node, &o, &t->net));
-  assert_true(accord_net_port(t->net) > 0);
+  int rc = accord_net_start(t->node, &o, &t->net);
+  if (!rc) assert_true(accord_net_port(t->net) > 0);
+  return rc;
+}
+
+static inline void tw_start_at(tworld *w, int i, int port) {
+  AOK(tw_start_host(w, i, "127.0.0.1", port));
 }
 
 static inline void tw_start(tworld *w, int i) { tw_start_at(w, i, 0); }

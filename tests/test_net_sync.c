@@ -272,6 +272,36 @@ static void two_workspaces(void **state) {
   tw_free(&w);
 }
 
+/* IPv6: listening and dialling on ::1 (skipped where the machine has no
+ * IPv6 loopback). */
+static void ipv6(void **state) {
+  tworld w;
+  tw_init(&w, 2);
+  int rc = tw_start_host(&w, 0, "[::1]", 0);
+  if (rc == ACCORD_ENET) {
+    tw_free(&w);
+    skip();
+  }
+  AOK(rc);
+  AOK(tw_start_host(&w, 1, "[::1]", 0));
+  accord_doc *a = tw_doc_new(&w, 0, "goal");
+  tw_put(&w, 0, a, "over", "ipv6");
+  char addr[64];
+  snprintf(addr, sizeof addr, "[::1]:%d", accord_net_port(w.n[0].net));
+  AOK(accord_net_add_peer(w.n[1].net, addr));
+  assert_true(tw_run(&w, tw_all_same, NULL, 10000));
+  assert_int_equal(w.n[1].up, 1);
+  assert_int_equal(accord_net_add_peer(w.n[1].net, "[::1:5"), ACCORD_EINVAL);
+  assert_int_equal(accord_net_add_peer(w.n[1].net, "::1:5"), ACCORD_EINVAL);
+  assert_int_equal(accord_net_add_peer(w.n[1].net, "1.2.3.4:70000"),
+                   ACCORD_EINVAL);
+  assert_int_equal(accord_net_remove_peer(w.n[1].net, "127.0.0.1:9"),
+                   ACCORD_ENOTFOUND);
+  AOK(accord_net_remove_peer(w.n[1].net, addr));
+  accord_node_doc_close(w.n[0].node, a);
+  tw_free(&w);
+}
+
 /* The library's own thread: the node is reached through accord_net_call. */
 typedef struct tcall {
   tworld *w;
@@ -357,6 +387,7 @@ static void mutual_dial(void **state) {
 }
 
 TEST_MAIN(cmocka_unit_test(converge3), cmocka_unit_test(mutual_dial),
-          cmocka_unit_test(verified_large), cmocka_unit_test(two_workspaces), cmocka_unit_test(line),
+          cmocka_unit_test(verified_large), cmocka_unit_test(two_workspaces),
+          cmocka_unit_test(ipv6), cmocka_unit_test(line),
           cmocka_unit_test(antientropy), cmocka_unit_test(restart),
           cmocka_unit_test(thread_mode))
