@@ -6,16 +6,22 @@
  * the small cache of documents the network keeps open. The sync protocol
  * itself is session.c's.
  *
- * Invariants: every peer is in net->peers from its creation (dial or
- * accept) until its conn's on_close, which frees it; a dial's p is its
- * current peer or NULL, and its timer runs only while p is NULL. The net
- * is freed once stopping, all its uv handles are closed (handles == 0) and
- * no peer is left.
+ * Workspaces: the net serves net->ws[0..nws) (all of the node's, or one).
+ * The listener holds every key (the handshake says which one a peer used);
+ * each dial uses one workspace's key, so an address is dialled once per
+ * workspace, and each peer belongs to one workspace.
  *
- * Peer-address sources plug in at accord_net_add_peer: the command line,
- * an invite, and later the store's peers table and LAN beacons (a
- * discovery hook calls it with each address found; adding twice is a
- * no-op).
+ * Invariants: every peer is in net->peers from its creation (dial, or an
+ * accepted connection's open) until its conn's on_close, which frees it;
+ * a dial's p is its current peer or NULL, and its timer runs only while p
+ * is NULL. The net is freed once stopping, all its uv handles are closed
+ * (handles == 0) and no peer is left.
+ *
+ * Plugging in discovery: peer-address sources call accord_net_add_peer
+ * (the command line, an invite, later the store's peers table and LAN
+ * beacons; adding twice is a no-op). on_open is where a proven peer's key
+ * and address are known: the place to remember them in the store's peers
+ * table.
  *
  * Workload: a handful of connections; the poll timer and the prepare
  * handle read one counter (no I/O) per loop iteration.

@@ -1,7 +1,8 @@
 /*
  * net.h — internals of the public accord_net (net.c: the handle, its
  * thread or loop, peers and reconnection; session.c: the sync protocol of
- * docs/sync.md on one connection). Only net/ and its tests include it.
+ * docs/sync.md on one connection, for one workspace). Only net/, its
+ * tests and accord-bench include it.
  *
  * Threading: everything here runs on the network thread (accord.h's
  * threading rule); only the call queue (calls, mu) is touched by others.
