@@ -1203,6 +1203,10 @@ ACCORD_API ACCORD_NODISCARD int accord_align_report(accord_node *node,
  * thread mode, and from the loop's thread in loop mode. Callbacks run on
  * the network thread; they may call any accord_net_* function but
  * accord_net_stop.
+ *
+ * Signals: writing to a connection its peer closed raises SIGPIPE, which by
+ * default ends the process. accord_net_start sets SIGPIPE to ignored if it
+ * is at its default (a handler the program installed is left alone).
  */
 typedef struct accord_net accord_net;
 
@@ -1258,9 +1262,9 @@ typedef struct accord_net_opts {
 /* Starts networking for a node (see the threading rule above).
  * Errors: ENOTFOUND (no such workspace, or none at all), EINVAL (a
  * listen address that is not an IP literal with a port, or more than 16
- * workspaces without opts.workspace), ENET (could not bind or listen, or start the thread; the
- * reason goes to the log callback), ESTORE, ENOMEM. *out = NULL on
- * failure. */
+ * workspaces without opts.workspace), ENET (could not bind or listen, or
+ * start the thread; the reason goes to the log callback), ESTORE, ENOMEM.
+ * *out = NULL on failure. */
 ACCORD_API ACCORD_NODISCARD int accord_net_start(accord_node *node,
                                                  const accord_net_opts *opts,
                                                  accord_net **out);
@@ -1292,14 +1296,16 @@ ACCORD_API ACCORD_NODISCARD int accord_net_join(
 ACCORD_API int accord_net_port(const accord_net *net);
 
 /* Connects to a peer at address ("127.0.0.1:7800", "[::1]:7800"), copied,
- * and keeps reconnecting (exponential backoff, jitter) until
- * accord_net_remove_peer. Adding an address twice is a no-op.
- * Errors: EINVAL (not an IP literal with a port), ENOMEM. */
+ * once per workspace served, and keeps reconnecting (exponential backoff,
+ * jitter) until accord_net_remove_peer. Adding an address twice is a
+ * no-op. Errors: EINVAL (not an IP literal with a port), ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_net_add_peer(accord_net *net,
                                                     const char *address);
 
-/* Stops reconnecting to address and closes its connection.
- * Errors: EINVAL (bad address), ENOTFOUND (not added). */
+/* Stops reconnecting to address and closes its connection. Called from
+ * another thread than the network's, the removal is queued (0), and an
+ * address never added is ignored. Errors: EINVAL (bad address), ENOTFOUND
+ * (not added; on the network thread). */
 ACCORD_API ACCORD_NODISCARD int accord_net_remove_peer(accord_net *net,
                                                        const char *address);
 
