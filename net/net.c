@@ -622,6 +622,11 @@ static void sigpipe_ignore(void) {
   }
 }
 
+/* A join of a workspace the node has: reported on the network thread. */
+static void joined_already(accord_net *net, void *ud) {
+  if (net->cb.joined && !net->stopping) net->cb.joined(net->cb.userdata, 0);
+}
+
 /* accord_net_start, and accord_net_join when inv is set. */
 static int net_start(accord_node *node, const accord_net_opts *opts,
                      const accord_invite_info *inv, const char *name,
@@ -766,7 +771,7 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
   if (!rc && net->own && uv_thread_create(&net->thread, thread_main, net))
     rc = ACCORD_ENET;
   else if (!rc && !net->joining && inv && net->cb.joined)
-    net->cb.joined(net->cb.userdata, 0); /* a member already */
+    rc = accord_net_call(net, joined_already, NULL); /* on the net thread */
   if (rc) {
     stop_here(net);
     if (net->own) {

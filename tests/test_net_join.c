@@ -79,6 +79,15 @@ static void refused(void **state) {
   inv.address = "127.0.0.1:1";
   assert_int_equal(accord_net_join(w.n[1].node, &o, &inv, "", NULL, &jn),
                    ACCORD_EINVAL);
+  /* a workspace the node has already: joined at once, nothing redeemed */
+  AOK(node_ws_key(w.n[0].node, w.ws, key));
+  o.cb.joined = on_joined;
+  joined_calls = 0;
+  AOK(accord_net_join(w.n[0].node, &o, &inv, "again", NULL, &jn));
+  assert_int_equal(joined_calls, 0); /* not from inside the call */
+  assert_true(tw_run(&w, join_over, NULL, 10000));
+  assert_int_equal(joined_rc, 0);
+  accord_net_stop(jn);
   tw_free(&w);
 }
 
