@@ -60,4 +60,13 @@ int crdt_known(const char *name);
  * size on disk, reopening. Returns the exit status (0, 1, 2 usage). */
 int cmd_store(int argc, char **argv);
 
+/* run_net.c: `accord-bench sync FILE`: initial sync of a trace's history
+ * to a fresh node over encrypted loopback TCP. */
+int cmd_sync(const trace *t, const bench_opts *o);
+
+/* run_net.c: `accord-bench gossip [--edits N]`: live edits between two
+ * nodes (latency, sustained rate), then 32 nodes of degree 3. Returns 0 or
+ * -1 (reported). */
+int cmd_gossip(unsigned edits);
+
 #endif /* BENCH_BENCH_H */

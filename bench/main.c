@@ -31,6 +31,7 @@ static void usage(FILE *f)
       "       accord-bench store [--commits N] [--trace PATH] [--dir DIR]\n"
       "                          [--repeat N]\n"
       "                         [--trace PATH]\n"
+      "       accord-bench gossip [--edits N]\n"
       "\n"
       "Replays an editing trace (JSON, optionally gzipped; see\n"
       "traces/README.md) and prints one line of JSON with the measurements.\n"
@@ -47,6 +48,10 @@ static void usage(FILE *f)
       "            B3.1-B3.4, B4, B4x100), one JSON line per benchmark\n"
       "  store     the node store: durable commits against raw LMDB,\n"
       "            batched commits of a trace, its size on disk, reopening\n"
+      "  sync      a trace's history synced to a fresh node over encrypted\n"
+      "            loopback TCP into LMDB\n"
+      "  gossip    live edits between two nodes (latency, sustained rate),\n"
+      "            then 32 nodes of degree 3 (reach time, messages)\n"
       "\n"
       "options:\n"
       "  --out PATH    write the final text to PATH\n"
@@ -164,6 +169,20 @@ int main(int argc, char **argv)
     return main_crdt(argc - 2, argv + 2);
   if (strcmp(cmd, "store") == 0) /* run_store.c parses its own options */
     return cmd_store(argc - 2, argv + 2);
+  if (strcmp(cmd, "gossip") == 0) {
+    unsigned long edits = 1000;
+    for (int i = 2; i < argc; i++) {
+      char *end;
+      if (strcmp(argv[i], "--edits") == 0 && i + 1 < argc) {
+        edits = strtoul(argv[++i], &end, 10);
+        if (*end || edits < 1 || edits > 1000000)
+          return usage_error("--edits wants 1..1000000, not '%s'", argv[i]);
+      } else {
+        return usage_error("gossip: unknown option '%s'", argv[i]);
+      }
+    }
+    return cmd_gossip((unsigned)edits) ? 1 : 0;
+  }
   if (strcmp(cmd, "trace") == 0) {
     run = cmd_trace;
     want_concurrent = 0;
@@ -175,6 +194,9 @@ int main(int argc, char **argv)
     want_concurrent = 0;
   } else if (strcmp(cmd, "verify") == 0) {
     run = cmd_verify;
+    want_concurrent = 0;
+  } else if (strcmp(cmd, "sync") == 0) {
+    run = cmd_sync;
     want_concurrent = 0;
   } else {
     return usage_error("unknown command '%s'", cmd);

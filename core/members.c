@@ -1227,3 +1227,27 @@ int members_cutoffs(accord_node *node, const uint8_t *ws, const uint8_t *doc,
 int members_after_import(accord_node *node, ndoc *nd) {
   return is_sys(nd) ? members_enforce(node, nd->ws) : 0;
 }
+
+int node_enroll(accord_node *member, const uint8_t *ws, accord_node *joiner,
+                const char *name, const char *role) {
+  if (!member || !ws || !joiner || !name) return ACCORD_EINVAL;
+  uint8_t *gen = NULL, key[32], sys[ACCORD_DOC_ID_BYTES];
+  size_t glen = 0, blen = 0;
+  uint8_t *batch = NULL;
+  accord_doc *from = NULL, *to = NULL;
+  int rc = node_ws_genesis(member, ws, &gen, &glen);
+  if (!rc) rc = node_ws_key(member, ws, key);
+  if (!rc) rc = node_ws_adopt(joiner, gen, glen, key, ws);
+  crypto_wipe(key, sizeof key);
+  mem_free(gen);
+  if (!rc) rc = accord_member_add(member, ws, joiner->pk, name, role);
+  members_sys_id(ws, sys);
+  if (!rc) rc = accord_node_doc_open(member, ws, sys, &from);
+  if (!rc) rc = accord_doc_changes_since(from, NULL, 0, &batch, &blen);
+  if (!rc) rc = accord_node_doc_open(joiner, ws, sys, &to);
+  if (!rc) rc = accord_node_doc_import(joiner, to, batch, blen, NULL);
+  accord_free(batch);
+  accord_node_doc_close(joiner, to);
+  accord_node_doc_close(member, from);
+  return rc;
+}

@@ -54,6 +54,15 @@ int node_invite_redeem(accord_node *node, const uint8_t *ws,
                        const uint8_t *secret, const uint8_t *joiner_pk,
                        const char *name, const char *role);
 
+/* Joining without a network, for two nodes of one process (tests,
+ * benchmarks, tools): joiner adopts ws from member, member adds joiner's
+ * key as a member named name (role may be NULL), and joiner takes in
+ * member's membership document. Running it again refreshes joiner's copy
+ * of the membership (adopting and adding again are no-ops). Errors: as
+ * node_ws_adopt, accord_member_add, accord_node_doc_import. */
+int node_enroll(accord_node *member, const uint8_t *ws, accord_node *joiner,
+                const char *name, const char *role);
+
 /* ---- the engine's side (members.c) --------------------------------------- */
 
 struct ndoc;

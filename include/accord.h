@@ -1374,7 +1374,149 @@ ACCORD_API ACCORD_NODISCARD int accord_invite_list(accord_node *node,
 
 /* ===========================================================================
  * Networking (DESIGN §6; net/)
+ *
+ * An accord_net connects the workspaces of a node (all of them, up to 16,
+ * or one) to their peers over encrypted TCP (docs/handshake.md: one port
+ * serves every workspace; the key a peer connects with says which) and
+ * keeps them in sync (docs/sync.md):
+ * a session on every new connection (summaries, version vectors, the
+ * missing changes in bounded batches), pushes of every new change to the
+ * connected peers (local commits, commits by other processes on the same
+ * directory, found by polling accord_node_changed, and changes received
+ * from other peers), anti-entropy with a random peer every few seconds,
+ * and reconnection with exponential backoff and jitter.
+ *
+ * Threading rule. The network runs on one thread: the thread of the
+ * embedder's libuv loop (opts.uv_loop), or a thread the library starts
+ * (opts.uv_loop == NULL). From accord_net_start until accord_net_stop has
+ * returned, the node belongs to that thread: use the node and its documents
+ * only there — in the callbacks, or in functions given to accord_net_call,
+ * which may be called from any thread. accord_net_add_peer,
+ * accord_net_remove_peer, accord_net_port and accord_net_call may be called
+ * from any thread; accord_net_stop from any thread but the network one in
+ * thread mode, and from the loop's thread in loop mode. Callbacks run on
+ * the network thread; they may call any accord_net_* function but
+ * accord_net_stop.
+ *
+ * Signals: writing to a connection its peer closed raises SIGPIPE, which by
+ * default ends the process. accord_net_start sets SIGPIPE to ignored if it
+ * is at its default (a handler the program installed is left alone).
  */
+typedef struct accord_net accord_net;
+
+/* Sync progress with one peer, for the round (session or anti-entropy)
+ * in progress: documents and changes received so far and expected. */
+typedef struct accord_net_progress {
+  const uint8_t *peer_key; /* the peer's public key (32 bytes), borrowed */
+  uint64_t docs_done, docs_total;
+  uint64_t changes_done, changes_total;
+} accord_net_progress;
+
+typedef struct accord_net_callbacks {
+  /* A peer's connection opened (connected 1, after the handshake proved
+   * its key) or closed (0). address is "ip:port" / "[ip6]:port". */
+  void (*peer)(void *userdata, const uint8_t *public_key, const char *address,
+               int connected);
+  void (*progress)(void *userdata, const accord_net_progress *p);
+  /* Changes from a peer were stored into document doc_id (16 bytes) of
+   * workspace ws. */
+  void (*doc_changed)(void *userdata, const uint8_t *ws, const uint8_t *doc_id);
+  /* One line, no newline: connections refused or closed with the reason,
+   * bad messages, reconnects. */
+  void (*log)(void *userdata, const char *line);
+  /* accord_net_join only: the join ended, once: 0 (the workspace is this
+   * node's now, and syncing has begun), EINVITE (the member refused the
+   * invite, or closed the connection before accepting it) or ENET (no
+   * connection: wrong address, or a key the member does not hold). */
+  void (*joined)(void *userdata, int result);
+  void *userdata;
+} accord_net_callbacks;
+
+/* Options for accord_net_start. All-zero means the defaults. */
+typedef struct accord_net_opts {
+  /* The workspace (16 bytes, copied); NULL: every workspace the node has
+   * when the net starts (up to 16; one created later needs a restart).
+   * A peer address is dialled once for each workspace served. */
+  const uint8_t *workspace;
+  /* The embedder's uv_loop_t (void * so that this header needs no uv.h);
+   * NULL: a thread of the library's runs its own loop. */
+  void *uv_loop;
+  /* Where to accept connections: "127.0.0.1:7800", "[::1]:0" (port 0: an
+   * ephemeral port, see accord_net_port), "0.0.0.0:7800"; NULL: none. */
+  const char *listen;
+  uint32_t anti_entropy_ms;  /* 0: 5000 */
+  uint32_t reconnect_min_ms; /* first retry after about this (0: 250) */
+  uint32_t reconnect_max_ms; /* backoff cap (0: 30000) */
+  uint32_t poll_ms;          /* other processes' commits (0: 100) */
+  uint32_t handshake_ms;     /* handshake and first-summary deadline
+                                (0: 10000) */
+  accord_net_callbacks cb;
+} accord_net_opts;
+
+/* Starts networking for a node (see the threading rule above).
+ * Errors: ENOTFOUND (no such workspace, or none at all), EINVAL (a
+ * listen address that is not an IP literal with a port, or more than 16
+ * workspaces without opts.workspace), ENET (could not bind or listen, or
+ * start the thread; the reason goes to the log callback), ESTORE, ENOMEM.
+ * *out = NULL on failure. */
+ACCORD_API ACCORD_NODISCARD int accord_net_start(accord_node *node,
+                                                 const accord_net_opts *opts,
+                                                 accord_net **out);
+
+/* What joining a workspace needs from an invite (all copied). */
+typedef struct accord_join_info {
+  const uint8_t *workspace; /* ACCORD_WS_ID_BYTES */
+  const uint8_t *key;       /* the workspace key, 32 bytes */
+  const uint8_t *secret;    /* the invite's one-time secret, 32 bytes */
+  const char *address;      /* a member's "ip:port" / "[ip6]:port" */
+} accord_join_info;
+
+/* Starts networking for a workspace this node joins with an invite: it
+ * connects to invite->address, presents the secret with this node's name
+ * (UTF-8, 1..256 bytes) and role (NULL: the default; at most 64 bytes),
+ * and once the member accepts, records the workspace from the genesis
+ * record it sends and syncs it like accord_net_start (opts->workspace is
+ * ignored). The outcome arrives through opts->cb.joined; after a refusal
+ * the net stays up but does nothing: stop it. A workspace the node has
+ * already is not joined again (joined reports 0 at once).
+ * Errors: as accord_net_start; EINVAL (missing invite fields, a bad
+ * address, name or role). */
+ACCORD_API ACCORD_NODISCARD int accord_net_join(
+    accord_node *node, const accord_net_opts *opts,
+    const accord_join_info *invite, const char *name, const char *role,
+    accord_net **out);
+
+/* The port listened on, or 0 when not listening. */
+ACCORD_API int accord_net_port(const accord_net *net);
+
+/* Connects to a peer at address ("127.0.0.1:7800", "[::1]:7800"), copied,
+ * once per workspace served, and keeps reconnecting (exponential backoff,
+ * jitter) until accord_net_remove_peer. Adding an address twice is a
+ * no-op. Errors: EINVAL (not an IP literal with a port), ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_net_add_peer(accord_net *net,
+                                                    const char *address);
+
+/* Stops reconnecting to address and closes its connection. Called from
+ * another thread than the network's, the removal is queued (0), and an
+ * address never added is ignored. Errors: EINVAL (bad address), ENOTFOUND
+ * (not added; on the network thread). */
+ACCORD_API ACCORD_NODISCARD int accord_net_remove_peer(accord_net *net,
+                                                       const char *address);
+
+/* Runs fn(net, userdata) on the network thread, soon (from the network
+ * thread itself: on the next loop iteration). fn fires exactly once when
+ * this returns 0, also when the network stops first (then during
+ * accord_net_stop). Errors: ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_net_call(
+    accord_net *net, void (*fn)(accord_net *net, void *userdata),
+    void *userdata);
+
+/* Closes every connection and the listener and stops. Thread mode: waits
+ * for the thread to end; the node is the caller's again on return. Loop
+ * mode: the handles close on the loop (run it until uv_run returns, or on);
+ * no callback fires after this returns, and the node is free to use at
+ * once. NULL is a no-op. */
+ACCORD_API void accord_net_stop(accord_net *net);
 
 /* ============================ end of networking =========================== */
 

@@ -58,6 +58,7 @@ struct conn_listener {
   uv_tcp_t tcp;
   conn_options opts;
   uint8_t ws_key[HS_KEY_BYTES], pk[SIGN_PUBLIC_BYTES], sk[SIGN_SECRET_BYTES];
+  uint8_t more[HS_MAX_KEYS - 1][HS_KEY_BYTES];
   conn_callbacks cb;
   void *ud;
   int port;
@@ -394,7 +395,8 @@ static void on_connected(uv_connect_t *req, int status) {
   /* the keys waited in the hs state (conn_connect); hs_init clears its
    * target before copying, so they are read from a copy */
   hs tmp = c->hs;
-  hs_config h = {tmp.ws_key, tmp.pk, tmp.sk, tmp.is_member, tmp.userdata};
+  hs_config h = {.ws_key = tmp.ws_key, .pk = tmp.pk, .sk = tmp.sk,
+                 .is_member = tmp.is_member, .userdata = tmp.userdata};
   begin(c, 1, &h);
   hs_clear(&tmp);
 }
@@ -443,6 +445,8 @@ const uint8_t *conn_peer_key(const conn *c) {
                                                              : NULL;
 }
 const char *conn_peer_name(const conn *c) { return c ? c->name : ""; }
+size_t conn_ws_index(const conn *c) { return c ? c->hs.ws_index : 0; }
+int conn_is_stranger(const conn *c) { return c ? c->hs.stranger : 0; }
 size_t conn_queued(const conn *c) { return c ? c->queued : 0; }
 void conn_set_userdata(conn *c, void *ud) { c->ud = ud; }
 void *conn_userdata(const conn *c) { return c->ud; }
@@ -502,6 +506,14 @@ int conn_listen(uv_loop_t *loop, const struct sockaddr *addr,
   l->opts.hs.ws_key = l->ws_key;
   l->opts.hs.pk = l->pk;
   l->opts.hs.sk = l->sk;
+  if (opts->hs.n_more >= HS_MAX_KEYS) {
+    if (err && errlen) snprintf(err, errlen, "too many workspace keys");
+    mem_free(l);
+    return ACCORD_EINVAL;
+  }
+  if (opts->hs.n_more)
+    memcpy(l->more, opts->hs.more_keys, opts->hs.n_more * HS_KEY_BYTES);
+  l->opts.hs.more_keys = l->more[0];
   l->cb = *cb;
   l->ud = ud;
   uv_tcp_init(loop, &l->tcp);

@@ -102,6 +102,12 @@ void conn_close(conn *c);
 
 /* The peer's proven identity (SIGN_PUBLIC_BYTES), or NULL before on_open. */
 const uint8_t *conn_peer_key(const conn *c);
+/* Which workspace key the peer's handshake used (an accepted conn whose
+ * options held more_keys: 0 for ws_key, i for more_keys' i-th), and
+ * whether it is a stranger (options allowed strangers, and the membership
+ * check refused its proven key). Valid from on_open. */
+size_t conn_ws_index(const conn *c);
+int conn_is_stranger(const conn *c);
 /* The peer's address as text ("127.0.0.1:5000", "[::1]:5000"). */
 const char *conn_peer_name(const conn *c);
 /* Bytes queued for sending (accepted by conn_send, not yet written). */

@@ -16,6 +16,14 @@
  * Boxes are one-shot AEADs (box_seal, nonce zero: every box key encrypts
  * exactly one message) with th as associated data.
  *
+ * A responder may hold several workspace keys (more_keys): message 1's MAC
+ * is checked under each, and the key that matches (ws_index) is the one
+ * the rest of the handshake uses, so nothing changes on the wire and a
+ * node without any of the keys still learns nothing. A responder that
+ * allows strangers accepts a proven key the membership check refuses, and
+ * says so (stranger): the session layer then only lets it redeem an
+ * invite.
+ *
  * Workload: one handshake per connection; cost is two X25519 operations,
  * one signature and one verification per side.
  */
@@ -92,6 +100,7 @@ static void wipe_secrets(hs *h) {
   crypto_wipe(h->shared, sizeof h->shared);
   crypto_wipe(h->sk, sizeof h->sk);
   crypto_wipe(h->ws_key, sizeof h->ws_key);
+  crypto_wipe(h->more, sizeof h->more);
   crypto_wipe(h->in, sizeof h->in);
 }
 
@@ -140,11 +149,13 @@ static int finish(hs *h, const uint8_t *pk_i, const uint8_t *pk_r) {
 }
 
 static int member(hs *h, const uint8_t *pk) {
+  if (h->is_member_ws) return h->is_member_ws(h->userdata, h->ws_index, pk);
   return h->is_member ? h->is_member(h->userdata, pk) : 1;
 }
 
 int hs_init(hs *h, int initiator, const hs_config *cfg) {
-  if (!h || !cfg || !cfg->ws_key || !cfg->pk || !cfg->sk)
+  if (!h || !cfg || !cfg->ws_key || !cfg->pk || !cfg->sk ||
+      cfg->n_more >= HS_MAX_KEYS || (cfg->n_more && !cfg->more_keys))
     return ACCORD_EINVAL;
   memset(h, 0, sizeof *h);
   int rc = crypto_init();
@@ -155,6 +166,12 @@ int hs_init(hs *h, int initiator, const hs_config *cfg) {
   memcpy(h->sk, cfg->sk, SIGN_SECRET_BYTES);
   h->is_member = cfg->is_member;
   h->userdata = cfg->userdata;
+  if (!initiator && cfg->n_more) {
+    memcpy(h->more, cfg->more_keys, cfg->n_more * HS_KEY_BYTES);
+    h->n_more = cfg->n_more;
+  }
+  h->is_member_ws = cfg->is_member_ws;
+  h->allow_strangers = !initiator && cfg->allow_strangers;
   kh(h->ws_hash, h->ws_key, LABEL("accord-hs1 workspace"), NULL, 0, NULL, 0);
   if (h->initiator) {
     if ((rc = kx_keypair(h->eph_pk, h->eph_sk))) {
@@ -179,8 +196,21 @@ int hs_init(hs *h, int initiator, const hs_config *cfg) {
 static int on_msg1(hs *h) { /* responder */
   uint8_t mac[32], key[32];
   const uint8_t *e_i = h->in;
-  kh(mac, h->ws_key, LABEL("accord-hs1 msg1"), e_i, KX_BYTES, NULL, 0);
-  if (!crypto_equal(mac, h->in + KX_BYTES, 32)) return fail(h, HS_BAD_MAC);
+  /* every key is tried, so the time taken says only how many we hold */
+  size_t found = 0;
+  for (size_t i = 0; i <= h->n_more; i++) {
+    const uint8_t *k = i == 0 ? h->ws_key : h->more[i - 1];
+    kh(mac, k, LABEL("accord-hs1 msg1"), e_i, KX_BYTES, NULL, 0);
+    if (crypto_equal(mac, h->in + KX_BYTES, 32) && !found) found = i + 1;
+  }
+  if (!found) return fail(h, HS_BAD_MAC);
+  h->ws_index = found - 1;
+  if (h->ws_index) { /* the rest of the handshake runs under that key */
+    memcpy(h->ws_key, h->more[h->ws_index - 1], HS_KEY_BYTES);
+    kh(h->ws_hash, h->ws_key, LABEL("accord-hs1 workspace"), NULL, 0, NULL,
+       0);
+  }
+  crypto_wipe(h->more, sizeof h->more);
   memcpy(h->peer_eph, e_i, KX_BYTES);
   if (kx_keypair(h->eph_pk, h->eph_sk)) return fail(h, HS_NOMEM);
   if (kx_shared(h->shared, h->eph_sk, h->peer_eph))
@@ -244,7 +274,10 @@ static int on_msg3(hs *h) { /* responder */
     return fail(h, HS_BAD_SIG);
   if (crypto_equal(h->peer_pk, h->pk, SIGN_PUBLIC_BYTES))
     return fail(h, HS_SELF);
-  if (!member(h, h->peer_pk)) return fail(h, HS_NOT_MEMBER);
+  if (!member(h, h->peer_pk)) {
+    if (!h->allow_strangers) return fail(h, HS_NOT_MEMBER);
+    h->stranger = 1;
+  }
   sign_detached(sig, pm, proof_msg(pm, 0, h->th, h->peer_pk), h->sk);
   box_key(h, "accord-hs1 box4", key);
   box_seal(h->out, sig, sizeof sig, h->th, 32, key);

@@ -29,12 +29,19 @@
 
 #define HS_KEY_BYTES 32 /* workspace key and session keys */
 #define HS_MSG_MAX 112
+#define HS_MAX_KEYS 16 /* workspace keys a responder tries */
 
 /* Membership check: 1 if the node with Ed25519 public key pk may connect.
  * Called once per handshake, with a key that has not yet proved itself on
  * the initiator's side (it is checked early, to stop sooner) and with a
  * proven key on the responder's. */
 typedef int (*hs_member_fn)(void *userdata, const uint8_t pk[SIGN_PUBLIC_BYTES]);
+
+/* Membership check of a responder holding several workspace keys: index
+ * says which key message 1 was authenticated with (0: ws_key, i: the
+ * i-th of more_keys). Takes precedence over is_member when set. */
+typedef int (*hs_member_ws_fn)(void *userdata, size_t index,
+                               const uint8_t pk[SIGN_PUBLIC_BYTES]);
 
 /* What a side brings to a handshake; hs_init copies the keys. */
 typedef struct hs_config {
@@ -43,6 +50,16 @@ typedef struct hs_config {
   const uint8_t *sk;                 /* SIGN_SECRET_BYTES */
   hs_member_fn is_member;            /* NULL: any key that proves itself */
   void *userdata;
+  /* Responder only. more_keys: n_more further workspace keys (32 bytes
+   * each, contiguous; n_more < HS_MAX_KEYS): message 1 may be
+   * authenticated with any of them (ws_index says which). */
+  const uint8_t *more_keys;
+  size_t n_more;
+  hs_member_ws_fn is_member_ws;
+  /* Responder only: a peer that proves its key but is not a member is
+   * accepted as a stranger (hs.stranger) instead of refused; the layer
+   * above lets it do nothing but redeem an invite. */
+  int allow_strangers;
 } hs_config;
 
 typedef enum hs_status {
@@ -76,6 +93,12 @@ typedef struct hs {
   int initiator, state;
   hs_reason reason;
   uint8_t ws_key[HS_KEY_BYTES];
+  uint8_t more[HS_MAX_KEYS - 1][HS_KEY_BYTES];
+  size_t n_more;
+  size_t ws_index; /* responder: the key message 1 used (0: ws_key) */
+  hs_member_ws_fn is_member_ws;
+  int allow_strangers;
+  int stranger; /* responder: the peer proved its key, is no member */
   uint8_t ws_hash[32];
   uint8_t pk[SIGN_PUBLIC_BYTES], sk[SIGN_SECRET_BYTES];
   hs_member_fn is_member;

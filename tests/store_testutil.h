@@ -81,13 +81,13 @@ static inline accord_node *st_open(const char *dir,
 static inline accord_doc *st_member_peer(accord_node *node, const uint8_t *ws,
                                          const uint8_t *id, const char *name) {
   uint8_t pk[32], sk[64], actor[8];
-  accord_doc *peer = NULL;
+  accord_doc *replica = NULL;
   AOK(accord_sign_keypair(pk, sk));
   AOK(accord_key_actor(pk, actor));
   NOK(node, accord_member_add(node, ws, pk, name, NULL));
-  AOK(accord_doc_new(id, actor, &peer));
-  AOK(accord_doc_set_signer(peer, sk, ws));
-  return peer;
+  AOK(accord_doc_new(id, actor, &replica));
+  AOK(accord_doc_set_signer(replica, sk, ws));
+  return replica;
 }
 
 /* One durable commit setting root key to an int. */

@@ -174,7 +174,8 @@ static void world_init(world *w) {
 
 static conn_options opts_of(world *w, const uint8_t *ws, const uint8_t *pk,
                             const uint8_t *sk) {
-  conn_options o = {{ws, pk, sk, NULL, NULL}, 0, 0, log_line, w};
+  conn_options o = {.hs = {.ws_key = ws, .pk = pk, .sk = sk},
+                    .log = log_line, .log_ud = w};
   return o;
 }
 

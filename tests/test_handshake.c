@@ -37,7 +37,8 @@ static int allow_fn(void *ud, const uint8_t *pk) {
 }
 
 static hs_config cfg_of(const node *n, const uint8_t *ws, allow *a) {
-  hs_config c = {ws, n->pk, n->sk, a ? allow_fn : NULL, a};
+  hs_config c = {.ws_key = ws, .pk = n->pk, .sk = n->sk,
+                 .is_member = a ? allow_fn : NULL, .userdata = a};
   return c;
 }
 
@@ -378,11 +379,95 @@ static void self(void **state) {
   run(&i, &r, 0, NULL, NULL, &si, &sr);
   assert_int_equal(si, HS_FAIL);
   assert_int_equal(i.reason, HS_SELF);
-  hs_config bad = {NULL, a.pk, a.sk, NULL, NULL};
+  hs_config bad = {.ws_key = NULL, .pk = a.pk, .sk = a.sk};
   assert_int_equal(hs_init(&i, 1, &bad), ACCORD_EINVAL);
 }
 
-TEST_MAIN(cmocka_unit_test(success), cmocka_unit_test(trailing_bytes),
+/* A responder holding several workspace keys finds the one message 1 was
+ * authenticated with; the membership check learns which; an initiator
+ * with none of them still gets no answer. */
+static size_t seen_index = 99;
+static int member_ws_fn(void *ud, size_t index, const uint8_t *pk) {
+  seen_index = index;
+  return 1;
+}
+static void several_keys(void **state) {
+  (void)state;
+  node a, b;
+  node_make(&a);
+  node_make(&b);
+  static const uint8_t ws_c[32] = {0xc1}, ws_d[32] = {0xd1};
+  uint8_t more[3][32];
+  memcpy(more[0], ws_b, 32);
+  memcpy(more[1], ws_c, 32);
+  memcpy(more[2], ws_d, 32);
+  for (int k = 0; k < 4; k++) {
+    const uint8_t *key = k == 0 ? ws_a : more[k - 1];
+    hs_config ca = cfg_of(&a, key, NULL), cb = cfg_of(&b, ws_a, NULL);
+    cb.more_keys = more[0];
+    cb.n_more = 3;
+    cb.is_member_ws = member_ws_fn;
+    hs i, r;
+    AOK(hs_init(&i, 1, &ca));
+    AOK(hs_init(&r, 0, &cb));
+    int si, sr;
+    seen_index = 99;
+    run(&i, &r, 7, NULL, NULL, &si, &sr);
+    assert_int_equal(si, HS_DONE);
+    assert_int_equal(sr, HS_DONE);
+    assert_int_equal(r.ws_index, (size_t)k);
+    assert_int_equal(seen_index, (size_t)k);
+    check_keys(&i, &r);
+    hs_clear(&i);
+    hs_clear(&r);
+  }
+  /* a key the responder lacks: refused without an answer */
+  static const uint8_t ws_e[32] = {0xe1};
+  hs_config ca = cfg_of(&a, ws_e, NULL), cb = cfg_of(&b, ws_a, NULL);
+  cb.more_keys = more[0];
+  cb.n_more = 3;
+  hs i, r;
+  AOK(hs_init(&i, 1, &ca));
+  AOK(hs_init(&r, 0, &cb));
+  int si, sr;
+  wire w;
+  run(&i, &r, 0, &w, NULL, &si, &sr);
+  assert_int_equal(sr, HS_FAIL);
+  assert_int_equal(r.reason, HS_BAD_MAC);
+  assert_int_equal(w.count, 1);
+  /* too many keys */
+  cb.n_more = HS_MAX_KEYS;
+  assert_int_equal(hs_init(&r, 0, &cb), ACCORD_EINVAL);
+}
+
+/* A responder that allows strangers completes the handshake with a proven
+ * non-member and flags it; a member is not flagged. */
+static void stranger(void **state) {
+  (void)state;
+  node a, b, c;
+  node_make(&a);
+  node_make(&b);
+  node_make(&c);
+  allow lb = {{c.pk}, 1, 0};
+  for (int member = 0; member < 2; member++) {
+    hs_config ca = cfg_of(member ? &c : &a, ws_a, NULL),
+              cb = cfg_of(&b, ws_a, &lb);
+    cb.allow_strangers = 1;
+    hs i, r;
+    AOK(hs_init(&i, 1, &ca));
+    AOK(hs_init(&r, 0, &cb));
+    int si, sr;
+    run(&i, &r, 0, NULL, NULL, &si, &sr);
+    assert_int_equal(si, HS_DONE);
+    assert_int_equal(sr, HS_DONE);
+    assert_int_equal(r.stranger, !member);
+    assert_memory_equal(r.peer_pk, member ? c.pk : a.pk, SIGN_PUBLIC_BYTES);
+    check_keys(&i, &r);
+  }
+}
+
+TEST_MAIN(cmocka_unit_test(success), cmocka_unit_test(several_keys),
+          cmocka_unit_test(stranger), cmocka_unit_test(trailing_bytes),
           cmocka_unit_test(wrong_workspace), cmocka_unit_test(non_member),
           cmocka_unit_test(tampered), cmocka_unit_test(forged_identity),
           cmocka_unit_test(replayed), cmocka_unit_test(low_order_key),

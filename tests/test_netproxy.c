@@ -153,7 +153,10 @@ static const conn_callbacks cbs = {on_open, on_message, on_drain, on_close};
 static void on_guard(uv_timer_t *t) { fail_msg("test took too long"); }
 
 static conn_options opts(world *w, const uint8_t *pk, const uint8_t *sk) {
-  conn_options o = {{ws_a, pk, sk, NULL, NULL}, 0, 16384, log_line, w};
+  conn_options o = {.hs = {.ws_key = ws_a, .pk = pk, .sk = sk},
+                    .send_queue_max = 16384,
+                    .log = log_line,
+                    .log_ud = w};
   return o;
 }
 

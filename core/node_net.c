@@ -1,0 +1,311 @@
+/*
+ * node_net.c — the node calls the network layer needs (node_net.h):
+ * summaries from stored heads, documents announced by peers, bounded
+ * batches.
+ *
+ * Batches are written in the format of sync.c (version 2: [2, doc,
+ * [actor...], [[ref, first, seal|nil, bodies...]...]]), cut at change
+ * boundaries so that no message passes the frame limit: the automerge-paper
+ * history is one chain of 259,778 changes, larger than a frame. A chain
+ * sent whole carries its seal as sync.c would; a cut one carries nil.
+ *
+ * Workload: a summary per session and per anti-entropy round (one read
+ * transaction, a head scan per document); a batch per push or per slice
+ * of an initial sync.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "doc.h"
+#include "mem.h"
+#include "mp.h"
+#include "node.h"
+#include "node_net.h"
+
+#define NET_BATCH_VERSION 2 /* sync.c's BATCH_VERSION */
+
+/* ---- summary ------------------------------------------------------------- */
+
+typedef struct sumctx {
+  node_net_doc *d;
+  size_t n, cap;
+  store_txn *t;
+  const uint8_t *ws;
+} sumctx;
+
+static int sum_one(void *ctx, const store_doc *d) {
+  sumctx *c = ctx;
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? 2 * c->cap : 16;
+    node_net_doc *p = mem_realloc(c->d, cap * sizeof *p);
+    if (!p) return ACCORD_ENOMEM;
+    c->d = p;
+    c->cap = cap;
+  }
+  node_net_doc *e = &c->d[c->n];
+  memset(e, 0, sizeof *e);
+  memcpy(e->id, d->id, ACCORD_DOC_ID_BYTES);
+  size_t tl = d->type_len > STORE_TYPE_MAX ? STORE_TYPE_MAX : d->type_len;
+  memcpy(e->type, d->type, tl);
+  memcpy(e->creator, d->creator, ACCORD_ACTOR_BYTES);
+  e->created = d->created;
+  c->n++; /* counted now so that its heads are freed whatever happens */
+  int rc = store_heads_get(c->t, d->ws, d->id, &e->heads);
+  if (rc) return rc;
+  store_heads *hs = &e->heads;
+  if (hs->n) {
+    hash_state h;
+    uint8_t full[32];
+    hash_init(&h);
+    for (uint32_t i = 0; i < hs->n; i++) {
+      uint8_t seq[4] = {(uint8_t)(hs->h[i].seq >> 24),
+                        (uint8_t)(hs->h[i].seq >> 16),
+                        (uint8_t)(hs->h[i].seq >> 8),
+                        (uint8_t)hs->h[i].seq};
+      hash_update(&h, hs->h[i].actor, ACCORD_ACTOR_BYTES);
+      hash_update(&h, seq, 4);
+      hash_update(&h, hs->h[i].hash, ACCORD_HASH_BYTES);
+    }
+    hash_final(&h, full);
+    memcpy(e->digest, full, NODE_NET_DIGEST_BYTES);
+  }
+  return 0;
+}
+
+static int sum_txn(store_txn *t, void *ctx) {
+  sumctx *c = ctx;
+  c->t = t;
+  node_net_summary_free(c->d, c->n); /* a rerun starts over */
+  c->d = NULL;
+  c->n = c->cap = 0;
+  store_ws w;
+  int rc = store_ws_get(t, c->ws, &w);
+  return rc ? rc : store_doc_each(t, c->ws, sum_one, c);
+}
+
+static int sys_first(const void *a, const void *b) {
+  const node_net_doc *x = a, *y = b;
+  int sx = !strcmp(x->type, "system"), sy = !strcmp(y->type, "system");
+  if (sx != sy) return sy - sx;
+  return memcmp(x->id, y->id, ACCORD_DOC_ID_BYTES);
+}
+
+int node_net_summary(accord_node *node, const uint8_t *ws, node_net_doc **out,
+                     size_t *n) {
+  if (!node || !ws || !out || !n) return ACCORD_EINVAL;
+  *out = NULL;
+  *n = 0;
+  sumctx c = {0};
+  c.ws = ws;
+  int rc = store_read(node->st, sum_txn, &c);
+  if (rc) {
+    node_net_summary_free(c.d, c.n);
+    return rc;
+  }
+  if (c.n) qsort(c.d, c.n, sizeof *c.d, sys_first);
+  *out = c.d;
+  *n = c.n;
+  return 0;
+}
+
+void node_net_summary_free(node_net_doc *d, size_t n) {
+  if (!d) return;
+  for (size_t i = 0; i < n; i++) store_heads_free(&d[i].heads);
+  mem_free(d);
+}
+
+/* ---- documents announced by peers ---------------------------------------- */
+
+static int type_ok(const char *t) {
+  size_t n = strlen(t);
+  if (n == 0 || n > STORE_TYPE_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = t[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+          (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+static int ensure_txn(store_txn *t, void *ctx) {
+  const store_doc *d = ctx;
+  store_ws w;
+  store_doc have;
+  int rc = store_ws_get(t, d->ws, &w);
+  if (rc) return rc;
+  rc = store_doc_get(t, d->ws, d->id, &have);
+  if (rc != ACCORD_ENOTFOUND) return rc;
+  return store_doc_put(t, d);
+}
+
+int node_net_doc_ensure(accord_node *node, const uint8_t *ws,
+                        const node_net_doc *d) {
+  if (!node || !ws || !d || !type_ok(d->type)) return ACCORD_EINVAL;
+  store_doc sd;
+  memcpy(sd.ws, ws, ACCORD_WS_ID_BYTES);
+  memcpy(sd.id, d->id, ACCORD_DOC_ID_BYTES);
+  memcpy(sd.creator, d->creator, ACCORD_ACTOR_BYTES);
+  sd.created = d->created;
+  sd.type = d->type;
+  sd.type_len = strlen(d->type);
+  store_clear_err(node->st);
+  return store_write(node->st, ensure_txn, &sd, NULL);
+}
+
+/* ---- batches ------------------------------------------------------------- */
+
+/* The last seq of actor's chain a batch may carry (sync.c's send_to). */
+static uint32_t send_to(const accord_doc *doc, uint32_t a) {
+  const chain *c = &doc->chains[a];
+  if (!doc->verify || (a == 0 && !doc->has_signer)) return c->n;
+  return a == 0 ? c->n : c->seal.seq;
+}
+
+static uint32_t known_of(const store_heads *k, const uint8_t *actor) {
+  store_head *h = store_heads_find(k, actor);
+  return h ? h->seq : 0;
+}
+
+static int known_set(store_heads *k, const uint8_t *actor, uint32_t seq) {
+  store_head *h = store_heads_find(k, actor);
+  if (h) {
+    if (seq > h->seq) h->seq = seq;
+    return 0;
+  }
+  store_head n;
+  memset(&n, 0, sizeof n);
+  memcpy(n.actor, actor, ACCORD_ACTOR_BYTES);
+  n.seq = seq;
+  return store_heads_push(k, &n);
+}
+
+uint64_t node_net_missing(accord_doc *doc, const store_heads *known) {
+  uint64_t n = 0;
+  for (uint32_t a = 0; a < doc->nactors; a++) {
+    uint32_t to = send_to(doc, a), from = known_of(known, doc->actor[a]);
+    if (to > from) n += to - from;
+  }
+  return n;
+}
+
+int node_net_version(const accord_doc *doc, store_heads *known) {
+  known->n = 0;
+  for (uint32_t a = 0; a < doc->nactors; a++) {
+    if (!doc->chains[a].n) continue;
+    int rc = known_set(known, doc->actor[a], doc->chains[a].n);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
+                   buf *b, uint32_t *nchanges, int *more) {
+  *nchanges = 0;
+  *more = 0;
+  if (doc->poisoned) return doc->poisoned;
+  int rc = doc_index_chains(doc);
+  if (!rc) rc = seal_own(doc);
+  if (rc) return rc;
+  /* which actors and how far: in actor index order (any order is a valid
+   * batch; the receiver applies in causal order) */
+  uint32_t *sel = mem_alloc((doc->nactors + 1) * 2 * sizeof *sel);
+  if (!sel) return ACCORD_ENOMEM;
+  uint32_t k = 0;
+  size_t budget = max_bytes;
+  for (uint32_t a = 0; a < doc->nactors; a++) {
+    uint32_t from = known_of(known, doc->actor[a]), to = send_to(doc, a);
+    if (to <= from) continue;
+    if (budget == 0) {
+      *more = 1;
+      continue;
+    }
+    const chain *c = &doc->chains[a];
+    /* the furthest seq whose bodies fit the budget (at least one) */
+    uint32_t end = to;
+    if ((size_t)(c->off[to] - c->off[from]) > budget) {
+      uint32_t lo = from + 1, hi = to;
+      while (lo < hi) {
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        if ((size_t)(c->off[mid] - c->off[from]) <= budget) lo = mid;
+        else hi = mid - 1;
+      }
+      end = lo;
+      *more = 1;
+    }
+    size_t used = c->off[end] - c->off[from];
+    budget = used >= budget ? 0 : budget - used;
+    sel[2 * k] = a;
+    sel[2 * k + 1] = end;
+    k++;
+  }
+  mp_put_array(b, 4);
+  mp_put_uint(b, NET_BATCH_VERSION);
+  mp_put_bin(b, doc->id, ACCORD_DOC_ID_BYTES);
+  mp_put_array(b, k);
+  for (uint32_t i = 0; i < k; i++)
+    mp_put_bin(b, doc->actor[sel[2 * i]], ACCORD_ACTOR_BYTES);
+  mp_put_array(b, k);
+  for (uint32_t i = 0; i < k && !rc; i++) {
+    uint32_t a = sel[2 * i], to = sel[2 * i + 1];
+    const chain *c = &doc->chains[a];
+    uint32_t from = known_of(known, doc->actor[a]);
+    mp_put_array(b, 3 + 6 * (to - from));
+    mp_put_uint(b, i);
+    mp_put_uint(b, from + 1);
+    if (c->seal.seq == to) {
+      uint8_t s[SEAL_WIRE_BYTES];
+      memcpy(s, c->seal.pk, 32);
+      memcpy(s + 32, c->seal.sig, 64);
+      mp_put_bin(b, s, sizeof s);
+    } else {
+      mp_put_nil(b);
+    }
+    buf_put(b, c->bytes.p + c->off[from], c->off[to] - c->off[from]);
+    *nchanges += to - from;
+    rc = known_set(known, doc->actor[a], to);
+  }
+  mem_free(sel);
+  return rc ? rc : b->err;
+}
+
+int node_net_batch_chains(const uint8_t *batch, size_t len,
+                          node_net_chain_fn fn, void *ctx) {
+  mp_reader r;
+  uint32_t n, na, nc;
+  uint64_t version;
+  const uint8_t *id;
+  size_t idlen;
+  mp_reader_init(&r, batch, len);
+  if (mp_get_array(&r, &n) || n != 4 || mp_get_uint(&r, &version) ||
+      version != NET_BATCH_VERSION || mp_get_bin(&r, &id, &idlen) ||
+      idlen != ACCORD_DOC_ID_BYTES || mp_get_array(&r, &na) ||
+      na > ACCORD_MAX_ACTORS || na > mp_left(&r))
+    return ACCORD_EMALFORMED;
+  const uint8_t **actors = mem_alloc((na + 1) * sizeof *actors);
+  if (!actors) return ACCORD_ENOMEM;
+  int rc = 0;
+  for (uint32_t i = 0; i < na && !rc; i++)
+    if (mp_get_bin(&r, &actors[i], &idlen) || idlen != ACCORD_ACTOR_BYTES)
+      rc = ACCORD_EMALFORMED;
+  if (!rc && mp_get_array(&r, &nc)) rc = ACCORD_EMALFORMED;
+  for (uint32_t i = 0; i < nc && !rc; i++) {
+    uint32_t fields;
+    uint64_t ref, first;
+    if (mp_get_array(&r, &fields) || fields < 3 || (fields - 3) % 6 ||
+        mp_get_uint(&r, &ref) || ref >= na ||
+        mp_get_uint_max(&r, UINT32_MAX - 1, &first) || first == 0 ||
+        first + (fields - 3) / 6 > UINT32_MAX || mp_skip(&r)) {
+      rc = ACCORD_EMALFORMED;
+      break;
+    }
+    for (uint32_t f = 3; f < fields && !rc; f++)
+      if (mp_skip(&r)) rc = ACCORD_EMALFORMED;
+    if (!rc && fields > 3)
+      rc = fn(ctx, actors[ref], (uint32_t)first, (fields - 3) / 6);
+  }
+  mem_free(actors);
+  if (!rc && r.p != r.end) rc = ACCORD_EMALFORMED;
+  return rc;
+}
