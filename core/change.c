@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "crypto.h"
 #include "mem.h"
 #include "mp.h"
 #include "utf8.h"
@@ -163,6 +164,19 @@ void change_put_prefix(buf *b, const uint8_t *doc, const uint8_t *actor,
   mp_put_bin(b, doc, ACCORD_DOC_ID_BYTES);
   mp_put_bin(b, actor, ACCORD_ACTOR_BYTES);
   mp_put_uint(b, seq);
+}
+
+void change_chain_step(const uint8_t *doc, const uint8_t *actor, uint32_t seq,
+                       const uint8_t *body, size_t len, uint8_t *hash) {
+  uint8_t pre[64];
+  buf b = {pre, 0, sizeof pre, 0};
+  change_put_prefix(&b, doc, actor, seq);
+  hash_state h;
+  hash_init(&h);
+  hash_update(&h, hash, ACCORD_HASH_BYTES);
+  hash_update(&h, b.p, b.len);
+  hash_update(&h, body, len);
+  hash_final(&h, hash);
 }
 
 /* ---- decoding ------------------------------------------------------------ */

@@ -78,6 +78,11 @@ int change_read_val(mp_reader *r, val *v);
 /* Writes the 3-field canonical prefix. */
 void change_put_prefix(buf *b, const uint8_t *doc, const uint8_t *actor,
                        uint32_t seq);
+/* One step of a hash chain (DESIGN §4): hash (ACCORD_HASH_BYTES, in: the
+ * chain's hash at seq-1, zeros before seq 1; out: at seq) becomes
+ * BLAKE2b-256(hash ‖ prefix(doc, actor, seq) ‖ body). */
+void change_chain_step(const uint8_t *doc, const uint8_t *actor, uint32_t seq,
+                       const uint8_t *body, size_t len, uint8_t *hash);
 
 /* Decoding ---------------------------------------------------------------- */
 

@@ -38,20 +38,6 @@
 
 static const uint8_t zero32[32];
 
-/* hash = BLAKE2b(hash ‖ prefix(doc, actor, seq) ‖ body). */
-static void step(const uint8_t *doc_id, const uint8_t *actor, uint32_t seq,
-                 const uint8_t *body, size_t len, uint8_t *hash) {
-  uint8_t pre[64];
-  buf b = {pre, 0, sizeof pre, 0};
-  change_put_prefix(&b, doc_id, actor, seq);
-  hash_state h;
-  hash_init(&h);
-  hash_update(&h, hash, ACCORD_HASH_BYTES);
-  hash_update(&h, b.p, b.len);
-  hash_update(&h, body, len);
-  hash_final(&h, hash);
-}
-
 typedef struct side {
   uint64_t seal_seq;
   const uint8_t *seal, *bodies;
@@ -86,7 +72,7 @@ static int check_side(const accord_fork *f, uint64_t s, const uint8_t *prev,
       sd->first = sd->bodies;
       sd->flen = len;
     }
-    step(f->doc, f->actor, (uint32_t)q, sd->bodies + off, len, h);
+    change_chain_step(f->doc, f->actor, (uint32_t)q, sd->bodies + off, len, h);
     if (q == s) memcpy(sd->at_s, h, sizeof h);
     off += len;
   }

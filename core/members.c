@@ -845,10 +845,38 @@ typedef struct listctx {
   const mview *v;
 } listctx;
 
+/* What a listing's build step leaves at the start of the packed buffer:
+ * where its items are (inside the same buffer) and how many. */
 typedef struct listres {
-  accord_member *m;
+  void *items;
   size_t n;
 } listres;
+
+/* Runs build over ws's membership view and returns its items as one
+ * buffer: the items moved to the front (free with accord_free; NULL when
+ * there are none). */
+static int list_run(accord_node *node, const uint8_t *ws,
+                    pk_build_fn build, size_t item_size,
+                    void **out, size_t *n) {
+  ndoc *s;
+  mview v;
+  int rc = sys_open(node, ws, &s);
+  if (rc || (rc = view_init(node, s->doc, ws, &v))) return rc;
+  listctx c = {node, &v};
+  listres *r = NULL;
+  rc = pk_run(build, &c, sizeof *r, (void **)&r);
+  if (rc) return rc;
+  size_t count = r->n;
+  if (count) {
+    memmove(r, r->items, count * item_size);
+  } else {
+    mem_free(r);
+    r = NULL;
+  }
+  *out = r;
+  *n = count;
+  return 0;
+}
 
 static int list_build(pack *p, void *vctx, void *vres) {
   listctx *c = vctx;
@@ -896,7 +924,7 @@ static int list_build(pack *p, void *vctx, void *vres) {
       }
     }
   }
-  r->m = m;
+  r->items = m;
   r->n = used;
   return p->err;
 }
@@ -908,23 +936,7 @@ int accord_member_list(accord_node *node, const uint8_t *ws,
   *n = 0;
   if (!node || !ws) return ACCORD_EINVAL;
   store_clear_err(node->st);
-  ndoc *s;
-  mview v;
-  int rc = sys_open(node, ws, &s);
-  if (rc || (rc = view_init(node, s->doc, ws, &v))) return rc;
-  listctx c = {node, &v};
-  listres *r = NULL;
-  rc = pk_run(list_build, &c, sizeof *r, (void **)&r);
-  if (rc) return rc;
-  size_t count = r->n;
-  if (count) memmove(r, r->m, count * sizeof *r->m);
-  else {
-    mem_free(r);
-    r = NULL;
-  }
-  *out = (accord_member *)r;
-  *n = count;
-  return 0;
+  return list_run(node, ws, list_build, sizeof **out, (void **)out, n);
 }
 
 /* ---- invites: the member side -------------------------------------------- */
@@ -1115,11 +1127,6 @@ int accord_invite_revoke(accord_node *node, const uint8_t *ws,
   return c.noop ? 0 : rc;
 }
 
-typedef struct invlistres {
-  accord_invite_info *v;
-  size_t n;
-} invlistres;
-
 static int hex_decode(const char *s, size_t n, uint8_t *out) {
   for (size_t i = 0; i < n; i++) {
     int x = 0;
@@ -1138,7 +1145,7 @@ static int hex_decode(const char *s, size_t n, uint8_t *out) {
 
 static int invlist_build(pack *p, void *vctx, void *vres) {
   const mview *v = ((listctx *)vctx)->v;
-  invlistres *r = vres;
+  listres *r = vres;
   size_t n = 0, len;
   if (v->have && accord_map_size(v->doc, v->invites, &n)) n = 0;
   accord_invite_info *a = n ? pk_alloc(p, n * sizeof *a) : NULL;
@@ -1161,7 +1168,7 @@ static int invlist_build(pack *p, void *vctx, void *vres) {
     x->revoked = get_actor(v->doc, inv, "revoked_by", who);
     used++;
   }
-  r->v = a;
+  r->items = a;
   r->n = used;
   return p->err;
 }
@@ -1173,23 +1180,7 @@ int accord_invite_list(accord_node *node, const uint8_t *ws,
   *n = 0;
   if (!node || !ws) return ACCORD_EINVAL;
   store_clear_err(node->st);
-  ndoc *s;
-  mview v;
-  int rc = sys_open(node, ws, &s);
-  if (rc || (rc = view_init(node, s->doc, ws, &v))) return rc;
-  listctx c = {node, &v};
-  invlistres *r = NULL;
-  rc = pk_run(invlist_build, &c, sizeof *r, (void **)&r);
-  if (rc) return rc;
-  size_t count = r->n;
-  if (count) memmove(r, r->v, count * sizeof *r->v);
-  else {
-    mem_free(r);
-    r = NULL;
-  }
-  *out = (accord_invite_info *)r;
-  *n = count;
-  return 0;
+  return list_run(node, ws, invlist_build, sizeof **out, (void **)out, n);
 }
 
 /* ---- cutoffs for members_drop.c ----------------------------------------- */

@@ -83,7 +83,7 @@ static int tail_body(void *ctx, uint32_t seq, const uint8_t *body,
                      size_t len) {
   tail *t = ctx;
   if (t->hashing)
-    store_chain_step(t->doc->id, t->doc->actor[t->actor], seq, body, len,
+    change_chain_step(t->doc->id, t->doc->actor[t->actor], seq, body, len,
                      t->hash);
   if (seq <= t->have) {
     size_t hl;

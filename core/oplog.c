@@ -189,17 +189,9 @@ int chain_hash(const accord_doc *doc, uint32_t actor) {
   }
   while (c->hashed < c->n) {
     uint32_t seq = c->hashed + 1;
-    uint8_t pre[64];
-    buf b = {pre, 0, sizeof pre, 0};
-    change_put_prefix(&b, doc->id, doc->actor[actor], seq);
     size_t len;
     const uint8_t *body = chain_body(c, seq, &len);
-    hash_state h;
-    hash_init(&h);
-    hash_update(&h, c->hash, sizeof c->hash);
-    hash_update(&h, b.p, b.len);
-    hash_update(&h, body, len);
-    hash_final(&h, c->hash);
+    change_chain_step(doc->id, doc->actor[actor], seq, body, len, c->hash);
     c->hashed = seq;
   }
   return 0;

@@ -293,9 +293,6 @@ int store_changes_tail(store_txn *t, const uint8_t *ws, const uint8_t *doc,
 int store_changes_compact(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                           const uint8_t *actor, uint32_t min_records,
                           size_t *before, size_t *after);
-/* Chain hash step: hash(seq) from hash(seq-1) (DESIGN §4). */
-void store_chain_step(const uint8_t *doc, const uint8_t *actor, uint32_t seq,
-                      const uint8_t *body, size_t len, uint8_t *hash);
 
 /* Lower-case hex of n bytes into out (2n + 1). */
 void store_hex(const uint8_t *p, size_t n, char *out);

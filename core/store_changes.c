@@ -87,19 +87,6 @@ void store_zip_free(store *s) {
 
 /* ---- hashing ------------------------------------------------------------- */
 
-void store_chain_step(const uint8_t *doc, const uint8_t *actor, uint32_t seq,
-                      const uint8_t *body, size_t len, uint8_t *hash) {
-  uint8_t pre[64];
-  buf b = {pre, 0, sizeof pre, 0};
-  change_put_prefix(&b, doc, actor, seq);
-  hash_state h;
-  hash_init(&h);
-  hash_update(&h, hash, ACCORD_HASH_BYTES);
-  hash_update(&h, b.p, b.len);
-  hash_update(&h, body, len);
-  hash_final(&h, hash);
-}
-
 /* ---- records ------------------------------------------------------------- */
 
 typedef struct rec {
@@ -209,7 +196,7 @@ int store_changes_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
     while (j < run->n &&
            (j == i || raw + (off[j + 1] - off[j]) <= CHUNK_RAW)) {
       size_t len = off[j + 1] - off[j];
-      store_chain_step(doc, actor, run->first + j, run->base + off[j], len,
+      change_chain_step(doc, actor, run->first + j, run->base + off[j], len,
                        hash);
       raw += len;
       j++;
@@ -290,7 +277,7 @@ typedef struct vctx {
 static int verify_body(void *ctx, uint32_t seq, const uint8_t *body,
                        size_t len) {
   vctx *v = ctx;
-  store_chain_step(v->doc, v->actor, seq, body, len, v->hash);
+  change_chain_step(v->doc, v->actor, seq, body, len, v->hash);
   return 0;
 }
 

@@ -283,15 +283,7 @@ static void hash_at(const accord_doc *doc, uint32_t a, uint32_t seq,
   for (uint32_t q = 1; q <= seq; q++) {
     size_t len;
     const uint8_t *body = chain_body(c, q, &len);
-    uint8_t pre[64];
-    buf b = {pre, 0, sizeof pre, 0};
-    change_put_prefix(&b, doc->id, doc->actor[a], q);
-    hash_state hs;
-    hash_init(&hs);
-    hash_update(&hs, h, ACCORD_HASH_BYTES);
-    hash_update(&hs, b.p, b.len);
-    hash_update(&hs, body, len);
-    hash_final(&hs, h);
+    change_chain_step(doc->id, doc->actor[a], q, body, len, h);
   }
 }
 
@@ -493,15 +485,7 @@ static int verify_run(importer *im, size_t i, size_t e) {
       cand *y = &im->c[k];
       if (y->done || y->seq < expect) continue;
       if (y->seq > expect) break; /* a gap: nothing to check yet */
-      uint8_t pre[64];
-      buf b = {pre, 0, sizeof pre, 0};
-      change_put_prefix(&b, doc->id, doc->actor[a], y->seq);
-      hash_state hs;
-      hash_init(&hs);
-      hash_update(&hs, h, sizeof h);
-      hash_update(&hs, b.p, b.len);
-      hash_update(&hs, y->body, y->len);
-      hash_final(&hs, h);
+      change_chain_step(doc->id, doc->actor[a], y->seq, y->body, y->len, h);
       pending |= y->from_pending;
       expect++;
       if (y->seal) {

@@ -45,15 +45,8 @@ static void run_one(const bg_job *j, bg_run *r) {
   uint8_t h[ACCORD_HASH_BYTES];
   memcpy(h, r->prev, sizeof h);
   for (uint32_t k = 0; k < r->n; k++) {
-    uint8_t pre[64];
-    buf b = {pre, 0, sizeof pre, 0};
-    change_put_prefix(&b, j->doc, r->actor, r->first + k);
-    hash_state hs;
-    hash_init(&hs);
-    hash_update(&hs, h, sizeof h);
-    hash_update(&hs, b.p, b.len);
-    hash_update(&hs, j->body[r->at + k], j->len[r->at + k]);
-    hash_final(&hs, h);
+    change_chain_step(j->doc, r->actor, r->first + k, j->body[r->at + k],
+                      j->len[r->at + k], h);
   }
   memcpy(r->hash, h, sizeof h);
   r->ok = seal_check_ids(j->ws, j->doc, r->actor, r->first + r->n - 1, h,
