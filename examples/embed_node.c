@@ -172,7 +172,8 @@ static void on_doc_changed(void *userdata, const uint8_t *ws,
   } else if (l == &w->ana && w->ben_saw && !w->ana_saw &&
              memcmp(doc_id, w->note_id, ACCORD_DOC_ID_BYTES) == 0) {
     TRY(accord_node_doc_open(l->node, ws, doc_id, &doc));
-    TRY(accord_map_get(doc, ACCORD_ROOT, "reply", &v));
+    if (accord_map_get(doc, ACCORD_ROOT, "reply", &v) != 0)
+      goto done; /* not the reply yet */
     TRY(accord_doc_json(doc, &json, NULL));
     w->ana_saw = 1;
     printf("ana sees: %s\n", json);
@@ -324,7 +325,7 @@ static int make_dir(laptop *l) {
 
 int main(void) {
   static world w; /* zeroed */
-  int rc = 1, loop_ok = 0, closed = 0;
+  int rc = 1, setup, loop_ok = 0, closed = 0;
 
   w.ana.name = "ana";
   w.ben.name = "ben";
@@ -334,8 +335,10 @@ int main(void) {
   w.timer.data = &w;
   if (make_dir(&w.ana) || make_dir(&w.ben)) goto done;
 
-  if (ana_start(&w) || invite_and_join(&w)) {
-    finish(&w, ACCORD_EINVAL, "main", "setting up");
+  setup = ana_start(&w);
+  if (setup == 0) setup = invite_and_join(&w);
+  if (setup) {
+    finish(&w, setup, "main", "setting up"); /* stops what started */
   } else {
     /* Bounded in time: past the deadline, stop whatever happened. */
     uv_timer_start(&w.timer, on_deadline, DEADLINE_MS, 0);
