@@ -35,6 +35,17 @@
  *   the document is next changed (a transaction operation, commit, abort or
  *   import) or freed. Inputs are always copied.
  *
+ * How the doc comments read
+ *   Parameters are inputs unless the comment says they receive something
+ *   (out, *out, "goes to"); fixed-size byte arrays state their size. A
+ *   comment's "Errors:" lists the codes a call returns besides EINVAL (a
+ *   NULL handle or required pointer, and invalid arguments where no other
+ *   code is named). Ownership and lifetime follow the rules above unless a
+ *   comment says otherwise; so does threading, by the handle a function
+ *   takes (see below). An asynchronous callback (the network's, a function
+ *   given to accord_net_call) never fires for a call that returned an
+ *   error.
+ *
  * Threading
  *   Functions on different documents may run on different threads at once.
  *   One document (and its transaction) must not be used by two threads at the
@@ -43,7 +54,12 @@
  *   and accord_doc_load() perform thread-safely, and the list of node
  *   directories open in the process (accord_node_open), behind a mutex.
  *   A node and the documents opened through it are used by one thread at a
- *   time. A document that verifies seals keeps a helper thread of its own
+ *   time; while an accord_net runs for the node, that thread is the
+ *   network's (see "Networking": other threads reach the node through
+ *   accord_net_call). Functions that take no handle (accord_strerror,
+ *   accord_version, accord_sign_keypair, accord_id_format,
+ *   accord_invite_parse, ...) may run on any thread at any time.
+ *   A document that verifies seals keeps a helper thread of its own
  *   for large imports (made at the first import of 256 or more changes,
  *   ended by accord_doc_free): it only hashes and checks seals, never calls
  *   back, and the import waits for it before returning.
@@ -122,7 +138,10 @@ ACCORD_API const char *accord_err_name(int code);
  * of the header it was built with. */
 ACCORD_API const char *accord_version(void);
 
-/* Releases a buffer returned by the library. NULL is a no-op. */
+/* Releases a buffer returned by the library (the uint8_t ** / char ** out
+ * parameters and the single-buffer lists). Not for handles, which have
+ * their own destructors, nor for accord_invite (accord_invite_free). NULL
+ * is a no-op. */
 ACCORD_API void accord_free(void *p);
 
 /* ---------------------------------------------------------------------------
@@ -240,7 +259,9 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_new(const uint8_t *doc_id,
                                                const uint8_t *actor,
                                                accord_doc **out);
 
-/* Frees a document and any open transaction on it. NULL is a no-op. */
+/* Frees a document and any open transaction on it. Only for documents of
+ * accord_doc_new and accord_doc_load: a node's documents are released with
+ * accord_node_doc_close. NULL is a no-op. */
 ACCORD_API void accord_doc_free(accord_doc *doc);
 
 /* Borrowed pointers to the 16-byte document id and the 8-byte local actor,
@@ -252,7 +273,7 @@ ACCORD_API const uint8_t *accord_doc_actor(const accord_doc *doc);
  * bytes, as counted by the engine. */
 ACCORD_API size_t accord_doc_mem_bytes(const accord_doc *doc);
 
-/* The type of object obj. Errors: ENOTFOUND. */
+/* The type of object obj, to *out. Errors: ENOTFOUND. */
 ACCORD_API ACCORD_NODISCARD int accord_obj_type(const accord_doc *doc,
                                                 accord_id obj,
                                                 accord_type *out);
@@ -334,8 +355,10 @@ ACCORD_API ACCORD_NODISCARD int accord_map_increment(accord_txn *txn,
                                                      const char *key,
                                                      int64_t delta);
 
-/* The winning value of key. Errors: ENOTFOUND (obj, or no value at key —
- * also for a key that is not valid UTF-8, which no key can be), ETYPE. */
+/* The winning value of key, to *out (strings and bytes borrowed: valid
+ * until the document next changes). Errors: ENOTFOUND (obj, or no value at
+ * key — also for a key that is not valid UTF-8, which no key can be),
+ * ETYPE. */
 ACCORD_API ACCORD_NODISCARD int accord_map_get(const accord_doc *doc,
                                                accord_id obj, const char *key,
                                                accord_value *out);
@@ -357,7 +380,7 @@ ACCORD_API ACCORD_NODISCARD int accord_map_conflicts(const accord_doc *doc,
                                                      accord_conflict *out,
                                                      size_t cap, size_t *n);
 
-/* Number of keys with a value. Errors: ENOTFOUND, ETYPE. */
+/* Number of keys with a value, to *n. Errors: ENOTFOUND, ETYPE. */
 ACCORD_API ACCORD_NODISCARD int accord_map_size(const accord_doc *doc,
                                                 accord_id obj, size_t *n);
 
@@ -396,11 +419,12 @@ ACCORD_API ACCORD_NODISCARD int accord_list_delete(accord_txn *txn,
                                                    accord_id obj, size_t index,
                                                    size_t count);
 
-/* Number of elements. Errors: ENOTFOUND, ETYPE. */
+/* Number of elements, to *n. Errors: ENOTFOUND, ETYPE. */
 ACCORD_API ACCORD_NODISCARD int accord_list_len(const accord_doc *doc,
                                                 accord_id obj, size_t *n);
 
-/* The element at index. Errors: ENOTFOUND, ETYPE, ERANGE. */
+/* The element at index, to *out (strings and bytes borrowed, as for
+ * accord_map_get). Errors: ENOTFOUND, ETYPE, ERANGE. */
 ACCORD_API ACCORD_NODISCARD int accord_list_get(const accord_doc *doc,
                                                 accord_id obj, size_t index,
                                                 accord_value *out);
@@ -415,7 +439,7 @@ ACCORD_API ACCORD_NODISCARD int accord_text_splice(accord_txn *txn,
                                                    size_t del, const char *s,
                                                    size_t len);
 
-/* Length in code points. Errors: ENOTFOUND, ETYPE. */
+/* Length in code points, to *n. Errors: ENOTFOUND, ETYPE. */
 ACCORD_API ACCORD_NODISCARD int accord_text_len(const accord_doc *doc,
                                                 accord_id obj, size_t *n);
 
@@ -563,9 +587,9 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_chain_head(accord_doc *doc,
 ACCORD_API ACCORD_NODISCARD int accord_sign_keypair(uint8_t *public_key,
                                                     uint8_t *secret_key);
 
-/* The actor id (8 bytes) that belongs to a public key (32 bytes): the
- * first 8 bytes of its BLAKE2b-256. A document that seals must have this
- * actor as its local actor. Errors: ENOMEM. */
+/* The actor id (8 bytes, to actor) that belongs to a public key (32
+ * bytes): the first 8 bytes of its BLAKE2b-256. A document that seals must
+ * have this actor as its local actor. Errors: ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_key_actor(const uint8_t *public_key,
                                                  uint8_t *actor);
 
@@ -607,10 +631,11 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_set_workspace(
 
 /* Turns seal verification on imports on (on != 0) or off. Off is the
  * default for documents without a signer or workspace (embedders that use
- * no keys) and for documents opened through a node (until workspace
- * membership arrives, node documents accept changes from peers that do not
- * seal). With verification off, seals that come with changes are neither
- * checked nor kept; the document's own seals are still made and sent.
+ * no keys). Documents opened through a node seal with the node's key and
+ * verify, and their imports also check that each sealing key is a current
+ * member's (ENOTMEMBER). With verification off, seals that come with
+ * changes are neither checked nor kept; the document's own seals are still
+ * made and sent.
  * Errors: none beyond EINVAL. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_set_verify(accord_doc *doc, int on);
 
@@ -700,7 +725,9 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_load(const uint8_t *bytes,
  * begins, and accord_node_changed() tells a poller that something changed.
  *
  * Threading: a node and the documents opened through it form one unit: use
- * them from one thread at a time. Different nodes are independent.
+ * them from one thread at a time. Different nodes are independent. While
+ * an accord_net runs for the node, that thread is the network's (see
+ * "Networking").
  *
  * Ownership: documents returned by accord_node_doc_create/_open belong to
  * the node: release them with accord_node_doc_close (never accord_doc_free);
@@ -1239,14 +1266,19 @@ ACCORD_API ACCORD_NODISCARD int accord_align_report(accord_node *node,
  * against it (ENOTMEMBER), and a node that is not a member cannot commit.
  * Members are identified by their actor id (8 bytes, derived from the
  * public key); a second key for an existing actor id is refused.
+ *
+ * The functions that take a node follow the node's threading rule (and,
+ * while an accord_net runs, run on its thread: in a callback or through
+ * accord_net_call). The others (accord_system_doc_id, accord_invite_parse,
+ * accord_invite_free, accord_invite_id) take no handle and run anywhere.
  */
 
 #define ACCORD_SYSTEM_TYPE "system"
 #define ACCORD_INVITE_SECRET_BYTES 32
 #define ACCORD_INVITE_ID_BYTES 16
 
-/* The id (16 bytes into id) of workspace ws's membership document.
- * Errors: EINVAL, ENOMEM (crypto init). */
+/* The id (16 bytes, to id) of workspace ws's membership document (ws: 16
+ * bytes). Errors: EINVAL, ENOMEM (crypto init). */
 ACCORD_API ACCORD_NODISCARD int accord_system_doc_id(const uint8_t *ws,
                                                      uint8_t *id);
 
@@ -1262,10 +1294,10 @@ typedef struct accord_member {
   int64_t removed_at;
 } accord_member;
 
-/* Every member of ws, current and removed, in actor id order: *out is one
- * buffer (free with accord_free), *n entries. Errors: ENOTFOUND (no such
- * workspace), ENOTMEMBER (this node holds no membership document for ws),
- * ECORRUPT, ESTORE, ENOMEM. */
+/* Every member of ws (16 bytes), current and removed, in actor id order:
+ * *out is one buffer (free with accord_free; the strings live inside it),
+ * *n entries. Errors: ENOTFOUND (no such workspace), ENOTMEMBER (this node
+ * holds no membership document for ws), ECORRUPT, ESTORE, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_member_list(accord_node *node,
                                                    const uint8_t *ws,
                                                    accord_member **out,
@@ -1312,27 +1344,32 @@ typedef struct accord_invite {
 } accord_invite;
 
 /* Records a new invite to ws in the membership document (one durable
- * change) and returns its token in *token (NUL-terminated, free with
- * accord_free): the workspace id and key, the peer addresses addrs[naddrs]
- * (0..16, each 1..255 printable ASCII bytes), a fresh 32-byte secret and
- * the expiry expires_ms (ms since the epoch, in the future). Errors:
- * EINVAL, ENOTFOUND (ws), ENOTMEMBER, EFULL, ESTORE, ENOMEM. */
+ * change, which holds the invite's id, never its secret) and returns its
+ * token in *token (NUL-terminated, free with accord_free; NULL on
+ * failure): the workspace id and key, the peer addresses addrs[naddrs]
+ * (copied; 0..16, each 1..255 printable ASCII bytes: where members listen
+ * for accord_net_join), a fresh 32-byte secret and the expiry expires_ms
+ * (ms since the epoch, in the future). The token carries the workspace key:
+ * hand it over like a password. Errors: EINVAL, ENOTFOUND (ws),
+ * ENOTMEMBER, EFULL, ESTORE, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_invite_create(
     accord_node *node, const uint8_t *ws, const char *const *addrs,
     size_t naddrs, int64_t expires_ms, char **token);
 
-/* Parses a token (bytes from outside: every field is checked). *out is
- * NULL on failure. Errors: EINVAL, EMALFORMED (not a token, truncated or a
- * wrong checksum), EVERSION (a token version this build does not know),
- * ENOMEM. */
+/* Parses a token (a NUL-terminated string from outside: every field is
+ * checked) into *out, one buffer freed with accord_invite_free (not
+ * accord_free); NULL on failure. Needs no node: any thread. Errors:
+ * EINVAL, EMALFORMED (not a token, truncated or a wrong checksum),
+ * EVERSION (a token version this build does not know), ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_invite_parse(const char *token,
                                                     accord_invite **out);
 
 /* Wipes and frees a parsed invite. NULL is a no-op. */
 ACCORD_API void accord_invite_free(accord_invite *invite);
 
-/* The invite id (16 bytes) of a secret: what the membership document
- * records instead of the secret. Errors: EINVAL, ENOMEM (crypto init). */
+/* The invite id (16 bytes, to id) of a secret (32 bytes): what the
+ * membership document records instead of the secret. Errors: EINVAL,
+ * ENOMEM (crypto init). */
 ACCORD_API ACCORD_NODISCARD int accord_invite_id(const uint8_t *secret,
                                                  uint8_t *id);
 
@@ -1340,7 +1377,10 @@ ACCORD_API ACCORD_NODISCARD int accord_invite_id(const uint8_t *secret,
  * secret of an invite of ws. If the invite exists and is not used, revoked
  * or expired, one durable change by this node adds the joiner (name 1..256
  * bytes of UTF-8, role as accord_member_add) and marks the invite used.
- * Redeeming again with the same key after it succeeded is a no-op.
+ * Redeeming again with the same key after it succeeded is a no-op. The
+ * network does this on the member's side when a joiner presents an invite
+ * (accord_net_join); call it yourself only to carry joins over a transport
+ * of your own.
  * Errors: EINVITE, EINVAL, EKEY, ENOTMEMBER (this node is not a member),
  * ESTALE, EFULL, ESTORE, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_node_invite_redeem(
@@ -1363,8 +1403,8 @@ typedef struct accord_invite_info {
 } accord_invite_info;
 
 /* Every invite of ws in id order: *out is one buffer (free with
- * accord_free). Errors: ENOTFOUND (no such workspace), ENOTMEMBER (no
- * membership document), ESTORE, ENOMEM. */
+ * accord_free), *n entries. Errors: ENOTFOUND (no such workspace),
+ * ENOTMEMBER (no membership document), ESTORE, ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_invite_list(accord_node *node,
                                                    const uint8_t *ws,
                                                    accord_invite_info **out,
@@ -1412,14 +1452,22 @@ typedef struct accord_net_progress {
   uint64_t changes_done, changes_total;
 } accord_net_progress;
 
+/* Callbacks of an accord_net. Each may be NULL. They run on the network
+ * thread, one at a time; pointer arguments are borrowed for the call
+ * (copy what you keep). userdata is passed back as given and must stay
+ * valid until accord_net_stop has returned. A callback may use the node
+ * and call any accord_net_* function but accord_net_stop. */
 typedef struct accord_net_callbacks {
   /* A peer's connection opened (connected 1, after the handshake proved
-   * its key) or closed (0). address is "ip:port" / "[ip6]:port". */
+   * its key, 32 bytes) or closed (0). address is "ip:port" /
+   * "[ip6]:port". */
   void (*peer)(void *userdata, const uint8_t *public_key, const char *address,
                int connected);
+  /* Sync progress with a peer (p borrowed for the call). */
   void (*progress)(void *userdata, const accord_net_progress *p);
   /* Changes from a peer were stored into document doc_id (16 bytes) of
-   * workspace ws. */
+   * workspace ws (16 bytes): open it (accord_node_doc_open) to read them.
+   * Not called for this node's own commits. */
   void (*doc_changed)(void *userdata, const uint8_t *ws, const uint8_t *doc_id);
   /* One line, no newline: connections refused or closed with the reason,
    * bad messages, reconnects. */
@@ -1427,12 +1475,15 @@ typedef struct accord_net_callbacks {
   /* accord_net_join only: the join ended, once: 0 (the workspace is this
    * node's now, and syncing has begun), EINVITE (the member refused the
    * invite, or closed the connection before accepting it) or ENET (no
-   * connection: wrong address, or a key the member does not hold). */
+   * connection: wrong address, or a key the member does not hold). It
+   * does not fire if accord_net_stop comes first. */
   void (*joined)(void *userdata, int result);
   void *userdata;
 } accord_net_callbacks;
 
-/* Options for accord_net_start. All-zero means the defaults. */
+/* Options for accord_net_start and accord_net_join. All-zero means the
+ * defaults. Read during the call: nothing in it needs to outlive it except
+ * the loop and the callbacks' userdata. */
 typedef struct accord_net_opts {
   /* The workspace (16 bytes, copied); NULL: every workspace the node has
    * when the net starts (up to 16; one created later needs a restart).
@@ -1453,7 +1504,11 @@ typedef struct accord_net_opts {
   accord_net_callbacks cb;
 } accord_net_opts;
 
-/* Starts networking for a node (see the threading rule above).
+/* Starts networking for a node (see the threading rule above): call it on
+ * the thread that has the node (in loop mode, the loop's thread). On 0,
+ * *out is the running net and the node belongs to the network thread until
+ * accord_net_stop, which must come before accord_node_close. On error
+ * nothing runs, no callback fires and the node stays the caller's.
  * Errors: ENOTFOUND (no such workspace, or none at all), EINVAL (a
  * listen address that is not an IP literal with a port, or more than 16
  * workspaces without opts.workspace), ENET (could not bind or listen, or
@@ -1478,15 +1533,17 @@ typedef struct accord_join_info {
  * record it sends and syncs it like accord_net_start (opts->workspace is
  * ignored). The outcome arrives through opts->cb.joined; after a refusal
  * the net stays up but does nothing: stop it. A workspace the node has
- * already is not joined again (joined reports 0 at once).
- * Errors: as accord_net_start; EINVAL (missing invite fields, a bad
- * address, name or role). */
+ * already is not joined again (joined reports 0 soon, on the network
+ * thread). invite, name and role are copied. Threading and ownership as
+ * accord_net_start. Errors: as accord_net_start; EINVAL (missing invite
+ * fields, a bad address, name or role). */
 ACCORD_API ACCORD_NODISCARD int accord_net_join(
     accord_node *node, const accord_net_opts *opts,
     const accord_join_info *invite, const char *name, const char *role,
     accord_net **out);
 
-/* The port listened on, or 0 when not listening. */
+/* The port listened on (the one picked for "host:0"), or 0 when not
+ * listening. Any thread. */
 ACCORD_API int accord_net_port(const accord_net *net);
 
 /* Connects to a peer at address ("127.0.0.1:7800", "[::1]:7800"), copied,
@@ -1504,9 +1561,13 @@ ACCORD_API ACCORD_NODISCARD int accord_net_remove_peer(accord_net *net,
                                                        const char *address);
 
 /* Runs fn(net, userdata) on the network thread, soon (from the network
- * thread itself: on the next loop iteration). fn fires exactly once when
- * this returns 0, also when the network stops first (then during
- * accord_net_stop). Errors: ENOMEM. */
+ * thread itself: on the next loop iteration). Any thread may call it: it is
+ * how other threads use the node while the net runs. fn fires exactly once
+ * when this returns 0, also when the network stops first (then during
+ * accord_net_stop), and never when it returns an error. fn runs like a
+ * callback: it may use the node and call accord_net_* functions but
+ * accord_net_stop. userdata must stay valid until fn has run.
+ * Errors: ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_net_call(
     accord_net *net, void (*fn)(accord_net *net, void *userdata),
     void *userdata);
@@ -1515,7 +1576,9 @@ ACCORD_API ACCORD_NODISCARD int accord_net_call(
  * for the thread to end; the node is the caller's again on return. Loop
  * mode: the handles close on the loop (run it until uv_run returns, or on);
  * no callback fires after this returns, and the node is free to use at
- * once. NULL is a no-op. */
+ * once. Never call it from inside a callback or an accord_net_call
+ * function (in loop mode, defer it to a handle of your own, e.g. a 0 ms
+ * uv_timer_t). net is gone afterwards. NULL is a no-op. */
 ACCORD_API void accord_net_stop(accord_net *net);
 
 /* ============================ end of networking =========================== */

@@ -8,6 +8,12 @@
 #   CMake find_package(accord), static  (accord::accord_static)
 # and runs every binary, checking its output and exit status, and that the
 # shared ones load the installed libaccord.so.N and the static ones none.
+# The network examples bring what they use themselves, as an embedder
+# would: embed_node its own libuv (pkg-config module libuv, or
+# pkg_check_modules in CMake), embed_thread POSIX threads (-pthread, or
+# Threads::Threads). A static link must still get libaccord's own libuv,
+# LMDB, libsodium, zstd and threads from accord.pc's Requires.private /
+# Libs.private or the CMake package alone.
 #
 # usage: install_test.sh BUILD_DIR SOURCE_DIR
 # environment:
@@ -22,7 +28,7 @@ build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
 cc=${CC:-cc}
 flags=${ACCORD_CONSUMER_FLAGS:-}
-examples="embed_memory embed_store"
+examples="embed_memory embed_store embed_node embed_thread"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/accord-install-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -88,22 +94,50 @@ check_run() {
     embed_store)
       grep -q '^reopened: {"note":"Ship the public beta on Friday"}$' \
         "$out" && grep -qx 'reopened intact' "$out" ;;
+    embed_node | embed_thread)
+      grep -qx 'ben sees: {"note":"Ship the public beta on Friday"}' \
+        "$out" &&
+        grep -qx "ana sees: $reply_json" "$out" &&
+        grep -qx "members on ana's node: ana (product), ben (marketing)" \
+          "$out" &&
+        if [ "$example" = embed_node ]; then
+          grep -qx 'loop closed cleanly' "$out"
+        else
+          grep -qx 'networks stopped' "$out"
+        fi ;;
   esac || { cat "$out"; fail "$label: unexpected output"; return; }
   echo "ok: $label"
 }
 
+reply_json='{"note":"Ship the public beta on Friday","reply":"Agreed: I will write the release notes"}'
+
+# What an example needs besides accord: pkg-config modules, and flags.
+ex_modules() {
+  case $1 in embed_node) echo libuv ;; esac
+}
+ex_flags() {
+  case $1 in embed_thread) echo -pthread ;; esac
+}
+
 # ---- pkg-config and a plain cc -------------------------------------------------
+# PKG_CONFIG_PATH comes before the default search path, which still finds
+# the system's libuv.pc for embed_node.
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 pcv=$(pkg-config --modversion accord) || pcv=""
 [ "$pcv" = "$version" ] ||
   fail "pkg-config --modversion accord says '$pcv', the header $version"
-cflags=$(pkg-config --cflags accord)
-libs=$(pkg-config --libs accord)
-# --static adds Requires.private and Libs.private; -l:libaccord.a makes the
-# linker take the archive although libaccord.so lies next to it.
-static_libs=$(pkg-config --static --libs accord |
-  sed 's/\(^\| \)-laccord\( \|$\)/\1-l:libaccord.a\2/')
 for ex in $examples; do
+  mods=$(ex_modules "$ex")
+  exflags=$(ex_flags "$ex")
+  # shellcheck disable=SC2086 # word lists
+  cflags="$(pkg-config --cflags accord $mods) $exflags"
+  # shellcheck disable=SC2086
+  libs="$(pkg-config --libs accord $mods) $exflags"
+  # --static adds Requires.private and Libs.private; -l:libaccord.a makes
+  # the linker take the archive although libaccord.so lies next to it.
+  # shellcheck disable=SC2086
+  static_libs="$(pkg-config --static --libs accord $mods |
+    sed 's/\(^\| \)-laccord\( \|$\)/\1-l:libaccord.a\2/') $exflags"
   # shellcheck disable=SC2086 # flags are word lists
   if $cc $flags $cflags "$src/examples/$ex.c" -o "$tmp/$ex.pc-shared" \
     $libs $flags 2>"$tmp/cc.log"; then
@@ -130,11 +164,20 @@ cmake_minimum_required(VERSION 3.18)
 project(accord_consumer C)
 find_package(accord $want REQUIRED)
 message(STATUS "accord package: \${accord_DIR} \${accord_VERSION}")
+# The examples' own dependencies (not accord's: the package brings those).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(UV REQUIRED IMPORTED_TARGET libuv)
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
 foreach(ex $examples)
   add_executable(\${ex}_shared "$src/examples/\${ex}.c")
   target_link_libraries(\${ex}_shared PRIVATE accord::accord)
   add_executable(\${ex}_static "$src/examples/\${ex}.c")
   target_link_libraries(\${ex}_static PRIVATE accord::accord_static)
+endforeach()
+foreach(kind shared static)
+  target_link_libraries(embed_node_\${kind} PRIVATE PkgConfig::UV)
+  target_link_libraries(embed_thread_\${kind} PRIVATE Threads::Threads)
 endforeach()
 EOF
 if cmake -S "$proj" -B "$proj/build" -DCMAKE_PREFIX_PATH="$prefix" \
