@@ -57,6 +57,7 @@ typedef struct run {
   int finished;        /* the tick decided: stop */
   int status;          /* exit status once finished */
   int signalled;
+  int started;         /* serve: listening, events are shown */
   int tty;             /* stderr is a terminal: redraw the progress line */
   int drawn;           /* a progress line is on the terminal */
   accord_net_progress prog;
@@ -241,7 +242,7 @@ static void on_peer(void *ud, const uint8_t *pk, const char *address, int connec
   }
   if (r->mode == MODE_SERVE)
     event(r, connected ? "connected" : "disconnected", who, address, NULL);
-  else if (!r->c->json && connected) {
+  else if (!r->c->json && connected && r->tty) {
     clear_line(r);
     fprintf(stderr, "connected to %s at %s\n", tty(who), address);
   }
@@ -289,8 +290,13 @@ static void on_doc_changed(void *ud, const uint8_t *ws, const uint8_t *doc) {
 
 static void on_log(void *ud, const char *line) {
   run *r = ud;
-  if (r->mode == MODE_SERVE) {
+  if (r->mode == MODE_SERVE && r->started) {
     event(r, "log", NULL, NULL, line);
+    return;
+  }
+  if (r->mode == MODE_SERVE) { /* why the start failed: part of the error */
+    const char *p = strncmp(line, "accord net: ", 12) ? line : line + 12;
+    if (!r->fail_line[0]) snprintf(r->fail_line, sizeof r->fail_line, "%s", p);
     return;
   }
   /* before the link opened, a line about the address we dial is why it
@@ -483,7 +489,7 @@ int cmd_sync(cli *c, int argc, char **argv) {
     loop_close(&r);
     return cli_lib_fail(c, lrc, "cannot start syncing with %s", pos[0]);
   }
-  if (!c->json) fprintf(stderr, "syncing with %s ...\n", addr);
+  if (!c->json && r.tty) fprintf(stderr, "syncing with %s ...\n", addr);
   loop_run(&r, tmo);
   int status = r.signalled ? EX_FAIL : r.status;
   if (status == EX_OK) report_done(&r, "in sync with", addr);
@@ -589,7 +595,7 @@ int cmd_join(cli *c, int argc, char **argv) {
       snprintf(last, sizeof last, "%s", why);
       continue;
     }
-    if (!c->json) fprintf(stderr, "joining through %s ...\n", addr);
+    if (!c->json && r.tty) fprintf(stderr, "joining through %s ...\n", addr);
     accord_join_info ji = {inv->ws, inv->key, inv->secret, addr};
     accord_net_opts o = base_opts(&r);
     o.anti_entropy_ms = AE_MS;
@@ -701,8 +707,11 @@ int cmd_serve(cli *c, int argc, char **argv) {
   free(pa);
   if (lrc) {
     loop_close(&r);
+    if (r.fail_line[0])
+      return cli_fail(cli_exit_code(lrc), "cannot serve on %s: %s", la, r.fail_line);
     return cli_lib_fail(c, lrc, "cannot serve on %s", la);
   }
+  r.started = 1;
   char shown[320];
   const char *colon = strrchr(la, ':');
   snprintf(shown, sizeof shown, "%.*s:%d", (int)(colon - la), la, accord_net_port(r.net));

@@ -155,6 +155,8 @@ int cli_exit_code(int rc) {
     case ACCORD_ERANGE:
     case ACCORD_ETOOBIG: return EX_USAGE;
     case ACCORD_ESTALE: return EX_CONFLICT;
+    case ACCORD_ENET:
+    case ACCORD_EINVITE: return EX_NETWORK;
     case ACCORD_ESTORE:
     case ACCORD_EFULL:
     case ACCORD_ECORRUPT:

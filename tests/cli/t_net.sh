@@ -63,6 +63,10 @@ wait_for 5 current_is || fail "Ben's commit did not reach Ana's node"
 stop "$b_pid"
 grep -q "stopping" "$T/ben.serve.log" || fail "serve did not say it stopped"
 
+# a port in use: one sentence with the reason, status 5
+ACCORD_DIR=$T/ben bad 5 serve --listen "127.0.0.1:$a_port"
+err_has "address already in use"
+
 # status lists what it knows
 nok ana --json status
 has '"peers": ['
