@@ -139,10 +139,18 @@ static int resolve(const char *arg, char *out, size_t cap, char *why, size_t wca
     snprintf(why, wcap, "cannot resolve \"%s\": %s", host, gai_strerror(rc));
     return -1;
   }
+  /* IPv4 first: "localhost" often lists ::1 first, while servers listen
+   * on 0.0.0.0 by default */
+  const struct addrinfo *pick = ai;
+  for (const struct addrinfo *p = ai; p; p = p->ai_next)
+    if (p->ai_family == AF_INET) {
+      pick = p;
+      break;
+    }
   char ip[64];
-  int ok = !getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof ip, NULL, 0,
+  int ok = !getnameinfo(pick->ai_addr, pick->ai_addrlen, ip, sizeof ip, NULL, 0,
                         NI_NUMERICHOST);
-  int v6 = ai->ai_family == AF_INET6;
+  int v6 = pick->ai_family == AF_INET6;
   freeaddrinfo(ai);
   if (!ok) {
     snprintf(why, wcap, "cannot resolve \"%s\"", host);

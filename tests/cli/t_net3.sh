@@ -8,13 +8,18 @@ ACCORD_DIR=$T/ana init_node Ana product
 nok ana msg add "Launch messaging" --product accord
 m=$(out)
 nok ana msg set "$m" positioning "For product teams who plan in separate tools, accord is the shared workspace. Unlike wikis, it works offline."
+# a port nobody listens on: a server started and stopped
+serve ana
+dead=$port
+stop "$spid"
 serve ana
 a_pid=$spid
-for who in ben cat; do
-  nok ana invite --addr "127.0.0.1:$port"
-  tok=$(out)
-  nok "$who" join "$tok" --name "$who" --role marketing
-done
+# Ben's token has only the good address; Cat's lists the dead one first,
+# which join tries, then the next
+nok ana invite --addr "127.0.0.1:$port"
+nok ben join "$(out)" --name ben --role marketing
+nok ana invite --addr "127.0.0.1:$dead" --addr "localhost:$port"
+nok cat join "$(out)" --name cat --role marketing
 nok cat members
 has "ben"
 has "cat (you)"
@@ -36,4 +41,25 @@ for who in ana ben cat; do
 done
 [ "$(export_of ana)" = "$(export_of ben)" ] || fail "ana and ben differ"
 [ "$(export_of ana)" = "$(export_of cat)" ] || fail "ana and cat differ"
+
+# --json serve: events as JSON lines on stdout, a clean stop on SIGINT
+ACCORD_DIR=$T/cat "$ACCORD" --json serve --listen 127.0.0.1:0 --peer "127.0.0.1:$port" \
+  >"$T/cat.json" 2>"$T/cat.err" &
+cpid=$!
+SERVERS="$SERVERS $cpid"
+wait_for 10 grep -q '"event": "connected", "member": "Ana"' "$T/cat.json" ||
+  fail "cat's --json serve: $(cat "$T/cat.json" "$T/cat.err")"
+grep -q '^{"event": "listening", "address": "127.0.0.1:[0-9]*", "text": "workspace Team"}$' "$T/cat.json" ||
+  fail "no listening event: $(cat "$T/cat.json")"
+kill -INT "$cpid"
+wait "$cpid" || fail "--json serve exited $? on SIGINT"
+grep -q '"event": "stopping", "text": "SIGINT"' "$T/cat.json" || fail "no stopping event"
+[ ! -s "$T/cat.err" ] || fail "--json serve wrote to stderr: $(cat "$T/cat.err")"
+
+# a node of another workspace refuses the handshake: sync fails, status 5
+ACCORD_DIR=$T/dan init_node Dan shared
+serve dan
+ACCORD_DIR=$T/ben bad 5 sync "127.0.0.1:$port"
+err_has "cannot sync"
+stop "$spid"
 stop "$a_pid"
