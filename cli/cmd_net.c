@@ -252,7 +252,10 @@ static void on_peer(void *ud, const uint8_t *pk, const char *address, int connec
     event(r, connected ? "connected" : "disconnected", who, address, NULL);
   else if (!r->c->json && connected && r->tty) {
     clear_line(r);
-    fprintf(stderr, "connected to %s at %s\n", tty(who), address);
+    if (r->mode == MODE_JOIN) /* its name arrives with the membership */
+      fprintf(stderr, "connected to the member at %s\n", address);
+    else
+      fprintf(stderr, "connected to %s at %s\n", tty(who), address);
   }
 }
 
