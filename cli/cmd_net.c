@@ -109,8 +109,10 @@ static const char *member_of(run *r, const uint8_t *pk) {
 }
 
 /* HOST:PORT (host a name, an IPv4 literal, or [IPv6]) to "ip:port" /
- * "[ip6]:port" in out. Returns 0, or -1 with a sentence in why. */
-static int resolve(const char *arg, char *out, size_t cap, char *why, size_t wcap) {
+ * "[ip6]:port" in out; port 0 only when any_port (a listen address).
+ * Returns 0, or -1 with a sentence in why. */
+static int resolve_port(const char *arg, int any_port, char *out, size_t cap,
+                        char *why, size_t wcap) {
   const char *colon = strrchr(arg, ':');
   char host[256];
   if (!colon || colon == arg || !colon[1] || (size_t)(colon - arg) >= sizeof host) {
@@ -119,8 +121,8 @@ static int resolve(const char *arg, char *out, size_t cap, char *why, size_t wca
   }
   char *end;
   long port = strtol(colon + 1, &end, 10);
-  if (*end || port < 1 || port > 65535) {
-    snprintf(why, wcap, "\"%s\" has no valid port (1-65535)", arg);
+  if (*end || end == colon + 1 || port < (any_port ? 0 : 1) || port > 65535) {
+    snprintf(why, wcap, "\"%s\" has no valid port (%d-65535)", arg, any_port ? 0 : 1);
     return -1;
   }
   size_t hl = (size_t)(colon - arg);
@@ -158,6 +160,10 @@ static int resolve(const char *arg, char *out, size_t cap, char *why, size_t wca
   }
   snprintf(out, cap, v6 ? "[%s]:%ld" : "%s:%ld", ip, port);
   return 0;
+}
+
+static int resolve(const char *arg, char *out, size_t cap, char *why, size_t wcap) {
+  return resolve_port(arg, 0, out, cap, why, wcap);
 }
 
 static int parse_timeout(const char *s, uint64_t *ms) {
@@ -669,15 +675,9 @@ int cmd_serve(cli *c, int argc, char **argv) {
   int rc = parse_opts("serve", argc, argv, opts, NULL, 0, 0, NULL);
   char la[300], why[400];
   char (*pa)[300] = NULL;
-  if (!rc && resolve(listen ? listen : DEFAULT_LISTEN, la, sizeof la, why, sizeof why)) {
-    /* port 0 (an ephemeral port) is fine for --listen */
-    const char *colon = listen ? strrchr(listen, ':') : NULL;
-    if (colon && !strcmp(colon, ":0") && (size_t)(colon - listen) < sizeof la) {
-      snprintf(la, sizeof la, "%.*s:0", (int)(colon - listen), listen);
-    } else {
-      rc = cli_fail(EX_USAGE, "--listen wants HOST:PORT: %s", why);
-    }
-  }
+  if (!rc && resolve_port(listen ? listen : DEFAULT_LISTEN, 1, la, sizeof la, why,
+                          sizeof why))
+    rc = cli_fail(EX_USAGE, "--listen wants HOST:PORT: %s", why);
   if (!rc && npeers > 64) rc = cli_fail(EX_USAGE, "at most 64 --peer");
   if (!rc && npeers && !(pa = calloc(npeers, sizeof *pa)))
     rc = cli_fail(EX_FAIL, "out of memory");
