@@ -25,7 +25,7 @@ enum {
   EX_USAGE = 2,    /* bad arguments: unknown command, field, value, id */
   EX_NOTFOUND = 3, /* no such node, workspace, document, member */
   EX_CONFLICT = 4, /* another process kept changing the document */
-  EX_NETWORK = 5,  /* reserved for the network commands */
+  EX_NETWORK = 5,  /* join, sync: unreachable, refused, timed out */
   EX_STORAGE = 6   /* the store failed: disk, permissions, corruption */
 };
 
@@ -191,6 +191,9 @@ int cmd_resolve(cli *c, int argc, char **argv);
 int cmd_link(cli *c, int argc, char **argv);
 int cmd_align(cli *c, int argc, char **argv);
 int cmd_status(cli *c, int argc, char **argv);
+int cmd_join(cli *c, int argc, char **argv);
+int cmd_serve(cli *c, int argc, char **argv);
+int cmd_sync(cli *c, int argc, char **argv);
 
 /* Shared by show, export and conflicts (cmd_goal.c, cmd_msg.c). */
 void json_goal(cli *c, jw *w, accord_doc *doc, const uint8_t *id);

@@ -4,8 +4,18 @@
  * joining with it over the network is net/'s). Members are the workspace's
  * membership document (core/members.c); c->members holds them, removed
  * ones included, as read when the workspace was opened.
+ *
+ * invite without --addr puts this machine's addresses in the token, each
+ * with the port `accord serve` listens on by default (7700): every
+ * non-loopback IPv4 and global IPv6 address of an interface that is up,
+ * else 127.0.0.1 (the joiner is on this machine). `accord join` tries them
+ * in turn, so one that is not reachable from the joiner only costs a try.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* getifaddrs */
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +161,38 @@ static int parse_duration(const char *s, int64_t *ms) {
   return *ms > 0 ? 0 : -1;
 }
 
+#define SERVE_DEFAULT_PORT 7700
+#define DEFAULT_ADDRS 8
+
+/* This machine's addresses with the default serve port, into out[] (at
+ * most DEFAULT_ADDRS); returns how many. */
+static size_t default_addrs(char out[][64]) {
+  size_t n = 0;
+  struct ifaddrs *ifs = NULL;
+  if (getifaddrs(&ifs) == 0) {
+    for (struct ifaddrs *i = ifs; i && n < DEFAULT_ADDRS; i = i->ifa_next) {
+      if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+        continue;
+      char ip[INET6_ADDRSTRLEN];
+      if (i->ifa_addr->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(void *)i->ifa_addr;
+        if (!inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip)) continue;
+        snprintf(out[n++], 64, "%s:%d", ip, SERVE_DEFAULT_PORT);
+      } else if (i->ifa_addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(void *)i->ifa_addr;
+        /* link-local addresses need a scope the joiner's machine lacks */
+        if (IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr) || IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+            !inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip))
+          continue;
+        snprintf(out[n++], 64, "[%s]:%d", ip, SERVE_DEFAULT_PORT);
+      }
+    }
+    freeifaddrs(ifs);
+  }
+  if (!n) snprintf(out[n++], 64, "127.0.0.1:%d", SERVE_DEFAULT_PORT);
+  return n;
+}
+
 int cmd_invite(cli *c, int argc, char **argv) {
   const char *expires = NULL;
   const char **addrs = NULL;
@@ -174,12 +216,23 @@ int cmd_invite(cli *c, int argc, char **argv) {
     free(addrs);
     return rc;
   }
+  char defaults[DEFAULT_ADDRS][64];
+  const char *dptr[DEFAULT_ADDRS];
+  if (!naddrs) {
+    free(addrs);
+    addrs = NULL;
+    naddrs = default_addrs(defaults);
+    for (size_t i = 0; i < naddrs; i++) dptr[i] = defaults[i];
+  }
+  const char **use = addrs ? addrs : dptr;
   /* the expiry is real time, whatever ACCORD_NOW says about document times */
   int64_t expiry = (int64_t)time(NULL) * 1000 + ttl;
   char *token = NULL;
-  int lrc = accord_invite_create(c->node, c->ws, addrs, naddrs, expiry, &token);
-  free(addrs);
-  if (lrc) return cli_lib_fail(c, lrc, "cannot create an invite");
+  int lrc = accord_invite_create(c->node, c->ws, use, naddrs, expiry, &token);
+  if (lrc) {
+    free(addrs);
+    return cli_lib_fail(c, lrc, "cannot create an invite");
+  }
   if (c->json) {
     jw w;
     jw_init(&w, stdout);
@@ -188,11 +241,16 @@ int cmd_invite(cli *c, int argc, char **argv) {
     jw_str(&w, token);
     jw_key(&w, "expires");
     jw_time(&w, expiry);
+    jw_key(&w, "addresses");
+    jw_arr(&w);
+    for (size_t i = 0; i < naddrs; i++) jw_str(&w, use[i]);
+    jw_arr_end(&w);
     jw_obj_end(&w);
     jw_end(&w);
   } else {
     printf("%s\n", token);
   }
   accord_free(token);
+  free(addrs);
   return EX_OK;
 }

@@ -220,6 +220,13 @@ int cmd_id(cli *c, int argc, char **argv) {
   return EX_OK;
 }
 
+/* The member holding public key pk, or NULL (a device not in the list). */
+static const accord_member *peer_member(cli *c, const uint8_t *pk) {
+  for (size_t i = 0; i < c->nmembers; i++)
+    if (!memcmp(c->members[i].public_key, pk, ACCORD_PUBKEY_BYTES)) return &c->members[i];
+  return NULL;
+}
+
 int cmd_status(cli *c, int argc, char **argv) {
   int rc = parse_opts("status", argc, argv, NULL, NULL, 0, 0, NULL);
   if (rc || (rc = cli_open(c))) return rc;
@@ -235,6 +242,10 @@ int cmd_status(cli *c, int argc, char **argv) {
     if (!strcmp(c->docs[i].type, ACCORD_GOAL_TYPE)) goals++;
     else msgs++;
   }
+  accord_peer_info *peers = NULL;
+  size_t npeers = 0;
+  int lrc = accord_node_peers(c->node, c->ws, &peers, &npeers);
+  if (lrc) return cli_lib_fail(c, lrc, "cannot read the known peers");
   if (c->json) {
     jw w;
     jw_init(&w, stdout);
@@ -251,14 +262,60 @@ int cmd_status(cli *c, int argc, char **argv) {
     jw_int(&w, (int64_t)members);
     jw_key(&w, "changes");
     jw_int(&w, changes);
+    jw_key(&w, "peers");
+    jw_arr(&w);
+    for (size_t i = 0; i < npeers; i++) {
+      const accord_member *m = peer_member(c, peers[i].public_key);
+      jw_obj(&w);
+      jw_key(&w, "member");
+      if (m) jw_hex(&w, m->actor, ACCORD_ACTOR_BYTES);
+      else jw_null(&w);
+      jw_key(&w, "name");
+      if (m) jw_str(&w, m->name);
+      else jw_null(&w);
+      jw_key(&w, "public_key");
+      jw_hex(&w, peers[i].public_key, ACCORD_PUBKEY_BYTES);
+      jw_key(&w, "addresses");
+      jw_arr(&w);
+      for (size_t k = 0; k < peers[i].naddrs; k++) jw_str(&w, peers[i].addrs[k]);
+      jw_arr_end(&w);
+      jw_key(&w, "last_seen");
+      jw_time(&w, peers[i].last_seen);
+      jw_key(&w, "last_synced");
+      jw_time(&w, peers[i].last_synced);
+      jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
     jw_obj_end(&w);
     jw_end(&w);
   } else {
     printf("directory   %s\nworkspace   %s\ngoals       %zu\nmessaging   %zu\n"
-           "members     %zu\nchanges     %lld\npeers       (coming with the network)\n",
-           accord_node_dir(c->node), c->ws_name, goals, msgs, members,
-           (long long)changes);
+           "members     %zu\nchanges     %lld\npeers       %zu\n",
+           accord_node_dir(c->node), tty(c->ws_name), goals, msgs, members,
+           (long long)changes, npeers);
+    if (npeers) {
+      table t;
+      tbl_init(&t, 4);
+      tbl_add(&t, NULL, "  PEER");
+      tbl_add(&t, NULL, "ADDRESS");
+      tbl_add(&t, NULL, "LAST SEEN");
+      tbl_add(&t, NULL, "LAST SYNC");
+      for (size_t i = 0; i < npeers; i++) {
+        const accord_member *m = peer_member(c, peers[i].public_key);
+        char h[17], seen[32], synced[32];
+        hex(peers[i].public_key, 8, h);
+        fmt_time(peers[i].last_seen, seen, sizeof seen);
+        fmt_time(peers[i].last_synced, synced, sizeof synced);
+        tbl_add(&t, NULL, "  %s", m && *m->name ? m->name : h);
+        tbl_add(&t, NULL, "%s", peers[i].naddrs ? peers[i].addrs[0] : "-");
+        tbl_add(&t, NULL, "%s", peers[i].last_seen ? seen : "never");
+        tbl_add(&t, NULL, "%s", peers[i].last_synced ? synced : "never");
+      }
+      tbl_print(c, &t, 1);
+      tbl_free(&t);
+    }
   }
+  accord_free(peers);
   return EX_OK;
 }
 

@@ -7,6 +7,10 @@
  * Invariant: every record this file writes passes store_peer_put's checks
  * (it refuses the rest), so a record failing to decode was damaged
  * elsewhere; updates then stop with ECORRUPT rather than guess.
+ *
+ * Also the public listing, accord_node_peers (accord.h): the same records
+ * copied into one accord_free-able buffer, summaries left out (they are
+ * the sync layer's business).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -214,4 +218,54 @@ int node_peer_forget(accord_node *node, const uint8_t *ws, const uint8_t *pk) {
   if (!node || !ws || !pk) return ACCORD_EINVAL;
   const uint8_t *k[2] = {ws, pk};
   return store_write(node->st, del_txn, (void *)k, NULL);
+}
+
+/* ---- public listing (accord_node_peers) ------------------------------------ */
+
+/* One buffer, as the other public listings: the entries, then each entry's
+ * address pointer array, then the address strings. Its size is bounded by
+ * STORE_PEER_ADDRS addresses of STORE_PEER_ADDR_MAX bytes per peer. */
+int accord_node_peers(accord_node *node, const uint8_t *ws,
+                      accord_peer_info **out, size_t *n) {
+  if (out) *out = NULL;
+  if (n) *n = 0;
+  if (!node || !ws || !out || !n) return ACCORD_EINVAL;
+  node_peer *v = NULL;
+  size_t count = 0;
+  int rc = node_peer_list(node, ws, &v, &count);
+  if (rc || !count) {
+    node_peer_list_free(v, count);
+    return rc;
+  }
+  size_t ptrs = 0, text = 0;
+  for (size_t i = 0; i < count; i++) {
+    ptrs += v[i].naddrs;
+    for (uint32_t k = 0; k < v[i].naddrs; k++) text += strlen(v[i].addr[k]) + 1;
+  }
+  size_t head = count * sizeof(accord_peer_info);
+  uint8_t *block = mem_alloc(head + ptrs * sizeof(char *) + text);
+  if (!block) {
+    node_peer_list_free(v, count);
+    return ACCORD_ENOMEM;
+  }
+  accord_peer_info *r = (accord_peer_info *)block;
+  const char **pp = (const char **)(block + head);
+  char *tp = (char *)(pp + ptrs);
+  for (size_t i = 0; i < count; i++) {
+    memcpy(r[i].public_key, v[i].pk, ACCORD_PUBKEY_BYTES);
+    r[i].naddrs = v[i].naddrs;
+    r[i].addrs = v[i].naddrs ? pp : NULL;
+    r[i].last_seen = v[i].last_seen;
+    r[i].last_synced = v[i].last_synced;
+    for (uint32_t k = 0; k < v[i].naddrs; k++) {
+      size_t len = strlen(v[i].addr[k]) + 1;
+      memcpy(tp, v[i].addr[k], len);
+      *pp++ = tp;
+      tp += len;
+    }
+  }
+  node_peer_list_free(v, count);
+  *out = r;
+  *n = count;
+  return 0;
 }

@@ -828,6 +828,26 @@ ACCORD_API ACCORD_NODISCARD int accord_node_ws_list(accord_node *node,
                                                     accord_ws_info **out,
                                                     size_t *n);
 
+/* A peer this node remembers for a workspace (another member's device):
+ * the addresses it was reached or announced at, most recent first, and
+ * when it was last seen and last synced (ms since the epoch, 0: never). */
+typedef struct accord_peer_info {
+  uint8_t public_key[ACCORD_PUBKEY_BYTES];
+  size_t naddrs;
+  const char *const *addrs; /* "host:port", inside the same buffer */
+  int64_t last_seen, last_synced;
+} accord_peer_info;
+
+/* The peers of workspace ws the node remembers, most recently seen first:
+ * *out is one buffer (free with accord_free; NULL when *n is 0), *n
+ * entries. The network layer records them; a node that never synced has
+ * none. Errors: EINVAL, ECORRUPT (a damaged record: nothing returned),
+ * ESTORE, ENOMEM. */
+ACCORD_API ACCORD_NODISCARD int accord_node_peers(accord_node *node,
+                                                  const uint8_t *ws,
+                                                  accord_peer_info **out,
+                                                  size_t *n);
+
 /* Documents ---------------------------------------------------------------- */
 
 /* Creates a document of type (1..64 bytes of [A-Za-z0-9._-], e.g. "goal",

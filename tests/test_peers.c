@@ -487,8 +487,53 @@ static void corrupt_random(void **state) {
   fx_free(&f);
 }
 
+/* accord_node_peers: the public listing copies what the table holds (keys,
+ * addresses most recent first, times) into one buffer, most recently seen
+ * first, and keeps workspaces apart. */
+static void public_listing(void **state) {
+  (void)state;
+  fx f;
+  fx_init(&f);
+  accord_peer_info *v = NULL;
+  size_t n = 99;
+  AOK(accord_node_peers(f.node, f.ws, &v, &n));
+  assert_int_equal(n, 0);
+  assert_null(v);
+  NOK(f.node, node_peer_seen(f.node, f.ws, f.pk[0], "10.0.0.1:7700", 1000));
+  NOK(f.node, node_peer_seen(f.node, f.ws, f.pk[0], "[::1]:7701", 2000));
+  NOK(f.node, node_peer_seen(f.node, f.ws, f.pk[1], NULL, 5000));
+  NOK(f.node, node_peer_synced(f.node, f.ws, f.pk[0], 3000,
+                               (const uint8_t *)"sum", 3));
+  NOK(f.node, node_peer_seen(f.node, f.ws2, f.pk[2], "10.0.0.9:1", 9000));
+  AOK(accord_node_peers(f.node, f.ws, &v, &n));
+  assert_int_equal(n, 2);
+  assert_memory_equal(v[0].public_key, f.pk[1], 32);
+  assert_int_equal(v[0].naddrs, 0);
+  assert_null(v[0].addrs);
+  assert_int_equal(v[0].last_seen, 5000);
+  assert_int_equal(v[0].last_synced, 0);
+  assert_memory_equal(v[1].public_key, f.pk[0], 32);
+  assert_int_equal(v[1].naddrs, 2);
+  assert_string_equal(v[1].addrs[0], "[::1]:7701");
+  assert_string_equal(v[1].addrs[1], "10.0.0.1:7700");
+  assert_int_equal(v[1].last_seen, 3000);
+  assert_int_equal(v[1].last_synced, 3000);
+  accord_free(v);
+  AOK(accord_node_peers(f.node, f.ws2, &v, &n));
+  assert_int_equal(n, 1);
+  assert_memory_equal(v[0].public_key, f.pk[2], 32);
+  assert_string_equal(v[0].addrs[0], "10.0.0.9:1");
+  accord_free(v);
+  assert_int_equal(accord_node_peers(f.node, NULL, &v, &n), ACCORD_EINVAL);
+  assert_null(v);
+  assert_int_equal(n, 0);
+  assert_int_equal(accord_node_peers(f.node, f.ws, NULL, &n), ACCORD_EINVAL);
+  fx_free(&f);
+}
+
 TEST_MAIN(cmocka_unit_test(addresses), cmocka_unit_test(synced_summary),
           cmocka_unit_test(listing), cmocka_unit_test(seen_write_skipped),
           cmocka_unit_test(refused), cmocka_unit_test(alloc_failures),
           cmocka_unit_test(corrupt_records),
-          cmocka_unit_test(corrupt_random))
+          cmocka_unit_test(corrupt_random),
+          cmocka_unit_test(public_listing))

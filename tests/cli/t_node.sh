@@ -5,8 +5,8 @@ ok --version
 has "accord 0."
 ok --help
 has "goal"
-has "coming with the network"
-for cmd in init id members goal msg link align conflicts resolve log export status; do
+has "sync"
+for cmd in init id members goal msg link align conflicts resolve log export status join serve sync; do
   ok "$cmd" --help
   has "usage: accord"
 done
@@ -25,7 +25,10 @@ err_has "--name"
 bad 2 init --name Ana --role janitor
 bad 2 frobnicate
 bad 2 join
-err_has "network"
+err_has "accord join"
+bad 2 sync
+bad 2 serve --listen nowhere
+[ ! -e "$ACCORD_DIR" ] || fail "a failed network command created $ACCORD_DIR"
 bad 2 --dir
 bad 2 --bogus goal list
 
