@@ -484,16 +484,71 @@ void pack_z_free(pack_z *z) {
   z->cctx = NULL;
 }
 
-int pack_deflate(const uint8_t *p, size_t n, pack_z *z, buf *out) {
-  if (n > PACK_MAX_RAW) return ACCORD_ETOOBIG;
+/* Sets z's parameters on its context (created on first use); the prefix,
+ * if any, holds for the next frame only. */
+static int z_setup(pack_z *z, const uint8_t *pre, size_t plen, size_t n) {
   if (!z->cctx && !(z->cctx = ZSTD_createCCtx())) return ACCORD_ENOMEM;
-  size_t bound = ZSTD_compressBound(n), at = out->len;
-  int rc = buf_try_reserve(out, bound);
+  ZSTD_CCtx *c = z->cctx;
+  size_t e = ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+  if (!ZSTD_isError(e))
+    e = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, z->level);
+  if (!ZSTD_isError(e) && z->strategy)
+    e = ZSTD_CCtx_setParameter(c, ZSTD_c_strategy, z->strategy);
+  if (!ZSTD_isError(e) && plen) {
+    /* the window must reach back into the prefix */
+    int wlog = 10; /* ZSTD_WINDOWLOG_MIN */
+    while (wlog < PACK_PREFIX_WLOG && ((size_t)1 << wlog) < plen + n) wlog++;
+    e = ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, wlog);
+    if (!ZSTD_isError(e)) e = ZSTD_CCtx_refPrefix(c, pre, plen);
+  }
+  return ZSTD_isError(e) ? ACCORD_ENOMEM : 0; /* only allocation fails */
+}
+
+int pack_deflate_cut(const uint8_t *p, size_t n, const size_t *cut,
+                     size_t ncut, const uint8_t *pre, size_t plen,
+                     pack_z *z, buf *out) {
+  if (n > PACK_MAX_RAW) return ACCORD_ETOOBIG;
+  int rc = z_setup(z, pre, plen, n);
   if (rc) return rc;
-  size_t r = ZSTD_compressCCtx(z->cctx, out->p + at, bound, p, n, z->level);
-  if (ZSTD_isError(r)) return ACCORD_ENOMEM; /* only allocation fails */
-  out->len = at + r;
+  ZSTD_CCtx *c = z->cctx;
+  if (ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, n))) return ACCORD_ENOMEM;
+  size_t at = out->len, from = 0;
+  for (size_t i = 0; i < ncut; i++)
+    if (cut[i] > n || (i && cut[i] < cut[i - 1])) return ACCORD_EINVAL;
+  /* each cut ends a block: a few bytes of header, and the next block's
+   * entropy tables fit its own column instead of a mix of two */
+  if ((rc = buf_try_reserve(out, ZSTD_compressBound(n) + 8 * ncut + 64)))
+    return rc;
+  for (size_t i = 0; i <= ncut; i++) {
+    size_t to = i < ncut ? cut[i] : n;
+    if (i < ncut && to - from < PACK_CUT_MIN) continue; /* too short */
+    ZSTD_inBuffer in = {p + from, to - from, 0};
+    ZSTD_EndDirective end = i < ncut ? ZSTD_e_flush : ZSTD_e_end;
+    size_t left;
+    do {
+      if (out->cap - out->len < 64 &&
+          (rc = buf_try_reserve(out, out->cap - at + 64)))
+        return rc;
+      ZSTD_outBuffer o = {out->p, out->cap, out->len};
+      left = ZSTD_compressStream2(c, &o, &in, end);
+      out->len = o.pos;
+      if (ZSTD_isError(left)) {
+        out->len = at;
+        return ACCORD_ENOMEM; /* only allocation fails */
+      }
+    } while (left != 0 || in.pos != in.size);
+    from = to;
+  }
   return 0;
+}
+
+int pack_deflate_prefix(const uint8_t *p, size_t n, const uint8_t *pre,
+                        size_t plen, pack_z *z, buf *out) {
+  return pack_deflate_cut(p, n, NULL, 0, pre, plen, z, out);
+}
+
+int pack_deflate(const uint8_t *p, size_t n, pack_z *z, buf *out) {
+  return pack_deflate_prefix(p, n, NULL, 0, z, out);
 }
 
 /* Rewrites a column of uvarints as runs (into out, emptied first). */
@@ -534,9 +589,11 @@ int pack_bodies(const chain *c, pack_z *z, buf *out) {
     const uint8_t *body = chain_body(c, s, &len);
     rc = enc_change(&e, body, len, &scratch);
   }
+  size_t cut[NCOLS];
   if (!rc) {
     put_uv(&raw, PACK_VERSION);
     for (int i = 0; i < NCOLS; i++) {
+      cut[i] = raw.len; /* a block ends before each column */
       if (col_rle(i)) {
         put_runs(&scratch, &e.c[i]);
         put_uv(&raw, scratch.len);
@@ -549,7 +606,7 @@ int pack_bodies(const chain *c, pack_z *z, buf *out) {
     if (scratch.err) rc = scratch.err;
     rc = raw.err;
   }
-  if (!rc) rc = pack_deflate(raw.p, raw.len, z, out);
+  if (!rc) rc = pack_deflate_cut(raw.p, raw.len, cut, NCOLS, NULL, 0, z, out);
   for (int i = 0; i < NCOLS; i++) buf_free(&e.c[i]);
   buf_free(&raw);
   buf_free(&scratch);
@@ -559,23 +616,34 @@ int pack_bodies(const chain *c, pack_z *z, buf *out) {
 /* ---- unpacking ----------------------------------------------------------- */
 
 /* Decompresses one whole zstd frame, growing raw only as output arrives. */
-int pack_inflate(const uint8_t *p, size_t len, buf *raw) {
+int pack_inflate_prefix(const uint8_t *p, size_t len, const uint8_t *pre,
+                        size_t plen, size_t max, buf *raw) {
   ZSTD_DCtx *z = ZSTD_createDCtx();
   if (!z) return ACCORD_ENOMEM;
+  size_t at = raw->len;
+  if (max > PACK_MAX_RAW) max = PACK_MAX_RAW;
   ZSTD_inBuffer in = {p, len, 0};
   int rc = 0;
   size_t ret = 1;
-  while (ret != 0) {
+  if (plen && ZSTD_isError(ZSTD_DCtx_refPrefix(z, pre, plen)))
+    rc = ACCORD_ENOMEM;
+  while (ret != 0 && !rc) {
+    size_t lim = at + max, had = in.pos;
+    if (raw->len == lim) {
+      /* full: the frame may still end without more output */
+      ZSTD_outBuffer o = {raw->p, raw->len, raw->len};
+      ret = ZSTD_decompressStream(z, &o, &in);
+      if (ZSTD_isError(ret)) rc = ACCORD_EMALFORMED;
+      else if (ret != 0 && in.pos == had) rc = ACCORD_ETOOBIG;
+      continue;
+    }
     if (raw->len == raw->cap) {
-      if (raw->len >= PACK_MAX_RAW) {
-        rc = ACCORD_ETOOBIG;
-        break;
-      }
       size_t want = raw->cap ? raw->cap : len * 8 + 4096;
-      if (want > PACK_MAX_RAW - raw->len) want = PACK_MAX_RAW - raw->len;
+      if (want > lim - raw->len) want = lim - raw->len;
       if ((rc = buf_try_reserve(raw, want))) break;
     }
-    ZSTD_outBuffer o = {raw->p, raw->cap, raw->len};
+    /* never past the bound, whatever the buffer's capacity */
+    ZSTD_outBuffer o = {raw->p, raw->cap < lim ? raw->cap : lim, raw->len};
     ret = ZSTD_decompressStream(z, &o, &in);
     raw->len = o.pos;
     if (ZSTD_isError(ret)) {
@@ -591,6 +659,36 @@ int pack_inflate(const uint8_t *p, size_t len, buf *raw) {
   }
   if (!rc && in.pos != in.size) rc = ACCORD_EMALFORMED; /* trailing bytes */
   ZSTD_freeDCtx(z);
+  return rc;
+}
+
+int pack_inflate(const uint8_t *p, size_t len, buf *raw) {
+  return pack_inflate_prefix(p, len, NULL, 0, PACK_MAX_RAW, raw);
+}
+
+int pack_text(const uint8_t *p, size_t len, size_t max, size_t *budget,
+              buf *out) {
+  buf raw = {0};
+  int rc = pack_inflate_prefix(p, len, NULL, 0, *budget, &raw);
+  if (!rc) {
+    *budget -= raw.len;
+    rd r = {raw.p, raw.p + raw.len, 0, 0, 0};
+    uint64_t v;
+    if (get_uv(&r, &v) || v != PACK_VERSION) rc = ACCORD_EMALFORMED;
+    for (int i = 0; i < NCOLS && !rc; i++) {
+      const uint8_t *col;
+      if (get_uv(&r, &v) || v > raw.len || get_bytes(&r, (size_t)v, &col))
+        rc = ACCORD_EMALFORMED;
+      else if (i != C_TEXT && i != C_RAW)
+        continue;
+      else if (v > max - out->len || out->len > max)
+        rc = ACCORD_ETOOBIG;
+      else
+        rc = buf_try_reserve(out, (size_t)v);
+      if (!rc && (i == C_TEXT || i == C_RAW)) buf_put(out, col, (size_t)v);
+    }
+  }
+  buf_free(&raw);
   return rc;
 }
 
