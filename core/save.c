@@ -14,12 +14,13 @@
  * bodies as pack.c's columns (n changes) and the snapshot as one zstd
  * frame; form 0: they are as they are (bodies back to back), for the short
  * ones compression would grow. The snapshot's form may also be 2: one zstd
- * frame compressed with the history as its prefix (history_prefix: every
- * chain's raw bytes, packed ones as their inflated columns, in file order),
- * so the text the snapshot repeats from the history costs references
- * instead of a second copy (automerge-paper: 57.7 KB -> 40.9 KB); only
- * when that prefix is at most SAVE_PREFIX_MAX bytes. Version 4 held the bodies back to back, no
- * forks and the snapshot uncompressed; it is still read.
+ * frame compressed with the history's text as its prefix (history_prefix:
+ * in file order, each packed chain's text columns, each other chain's
+ * bodies), so the text the snapshot repeats from the history costs
+ * references instead of a second copy (automerge-paper: 57.7 KB -> about
+ * 45 KB); only when that prefix fits the limits below. Version 4 held the
+ * bodies back to back, no forks and the snapshot uncompressed; it is still
+ * read.
  * seal is nil or [seq, bin96]: the chain's latest good seal (seal.c), the
  * public key and signature as batches carry them (sync.c). workspace and
  * verify are the document's seal settings (accord_doc_set_workspace,
