@@ -57,12 +57,16 @@
 
 /* Appends the history prefix (form 2) of doc's chains as they are saved or
  * were loaded (each wholly packed or wholly bodies) to pre: in file order,
- * a packed chain's text (pack_text), a chain of bodies its bytes. ETOOBIG
- * past the limits; EMALFORMED for a packed chain that does not inflate. */
-static int history_prefix(const accord_doc *doc, buf *pre) {
+ * a packed chain's text (pack_text), a chain of bodies its bytes. The
+ * file's actor i is doc actor actors[i] (a loaded document can order its
+ * actors otherwise: its own comes first); actors NULL: the same index.
+ * ETOOBIG past the limits; EMALFORMED for a packed chain that does not
+ * inflate. */
+static int history_prefix(const accord_doc *doc, const uint32_t *actors,
+                          uint32_t na, buf *pre) {
   size_t budget = SAVE_PREFIX_INFLATE;
-  for (uint32_t a = 0; a < doc->nactors; a++) {
-    const chain *c = &doc->chains[a];
+  for (uint32_t i = 0; i < na; i++) {
+    const chain *c = &doc->chains[actors ? actors[i] : i];
     if (c->n == 0) continue;
     if (c->base && c->base != c->n) return ACCORD_EINVAL;
     if (!c->base) {
@@ -113,7 +117,7 @@ int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len) {
   buf pre = {0};
   int zip = 1;
   if (!rc && pack) {
-    int prc = history_prefix(doc, &pre);
+    int prc = history_prefix(doc, NULL, doc->nactors, &pre);
     if (prc == ACCORD_ENOMEM) rc = prc;
     else if (!prc && pre.len) zip = 2; /* else no prefix */
   }
@@ -364,7 +368,7 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   docstate st;
   buf zsnap = {0}, pre = {0};
   if (!rc && zip == 2) {
-    rc = history_prefix(doc, &pre);
+    rc = history_prefix(doc, actors, na, &pre);
     if (rc && rc != ACCORD_ENOMEM) rc = ACCORD_EMALFORMED;
   }
   if (!rc && zip) {

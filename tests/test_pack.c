@@ -568,6 +568,17 @@ static void snapshot_against_history(void **state) {
   AOK(accord_doc_load(saved, slen, NULL, &l));
   du_assert_same_json(d[0], l);
   assert_same_heads(d[0], l, 3);
+  /* loaded by an author whose actor is not the file's first: the loaded
+   * document orders its actors otherwise, the prefix must not change */
+  for (uint64_t a = 1; a <= 3; a++) {
+    uint8_t actor[8];
+    test_actor(actor, a);
+    accord_doc *la = NULL;
+    AOK(accord_doc_load(saved, slen, actor, &la));
+    du_assert_same_json(d[0], la);
+    assert_same_heads(d[0], la, 3);
+    accord_doc_free(la);
+  }
   /* saved again from the loaded (packed) document: form 2 again */
   AOK(accord_doc_save(l, &again, &alen));
   assert_int_equal(snapshot_form(again, alen), 2);
