@@ -13,7 +13,10 @@
  *     with their prefix and within their bound; pack_text gives a frame's
  *     text; saves compress the snapshot against the history's text (form
  *     2), fall back to form 1 past the prefix limit, and a damaged form 2
- *     file is refused or loads some checked state, never a crash.
+ *     file is refused or loads some checked state, never a crash;
+ *   - snapshots with the run flags joined (written now) and in three
+ *     columns (written before) load to the same state; hostile ones of
+ *     both layouts are refused or built, never a crash.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,26 +299,64 @@ static void hostile_snapshots(void **state) {
   uint32_t *ref = malloc((doc->nactors + 1) * sizeof *ref);
   assert_non_null(ref);
   for (uint32_t a = 0; a < doc->nactors; a++) ref[a] = a;
-  buf snap = {0};
-  AOK(snap_put(doc, ref, &snap));
-  docstate st;
-  AOK(snap_get(doc, snap.p, snap.len, ref, doc->nactors, &st));
-  state_free(&st);
-  uint8_t *m = malloc(snap.len);
-  assert_non_null(m);
-  for (size_t n = 0; n < snap.len; n += 1 + n / 16)
-    assert_int_not_equal(snap_get(doc, snap.p, n, ref, doc->nactors, &st),
-                         0);
-  for (int i = 0; i < (int)test_scale(3000); i++) {
-    memcpy(m, snap.p, snap.len);
-    for (int k = 0; k < 1 + (int)rng_below(&r, 3); k++)
-      m[rng_below(&r, snap.len)] ^= (uint8_t)(1 + rng_below(&r, 255));
-    if (snap_get(doc, m, snap.len, ref, doc->nactors, &st) == 0)
-      state_free(&st);
+  for (int split = 0; split < 2; split++) {
+    buf snap = {0};
+    AOK(split ? snap_put_split(doc, ref, &snap) : snap_put(doc, ref, &snap));
+    docstate st;
+    AOK(snap_get(doc, snap.p, snap.len, ref, doc->nactors, &st));
+    state_free(&st);
+    uint8_t *m = malloc(snap.len);
+    assert_non_null(m);
+    for (size_t n = 0; n < snap.len; n += 1 + n / 16)
+      assert_int_not_equal(snap_get(doc, snap.p, n, ref, doc->nactors, &st),
+                           0);
+    for (int i = 0; i < (int)test_scale(3000); i++) {
+      memcpy(m, snap.p, snap.len);
+      for (int k = 0; k < 1 + (int)rng_below(&r, 3); k++)
+        m[rng_below(&r, snap.len)] ^= (uint8_t)(1 + rng_below(&r, 255));
+      if (snap_get(doc, m, snap.len, ref, doc->nactors, &st) == 0)
+        state_free(&st);
+    }
+    free(m);
+    buf_free(&snap);
   }
-  free(m);
   free(ref);
-  buf_free(&snap);
+  for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
+}
+
+/* Snapshots whose run flags are in three columns (written before they
+ * were joined) still load, to the same state as the joined ones. */
+static void split_flags_still_load(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("split_flags_still_load"));
+  accord_doc *d[3];
+  make_history(d, &r, 600);
+  du_sync_all(d, 3);
+  accord_doc *doc = d[1];
+  uint32_t *ref = malloc((doc->nactors + 1) * sizeof *ref);
+  assert_non_null(ref);
+  for (uint32_t a = 0; a < doc->nactors; a++) ref[a] = a;
+  char *want = test_json(doc);
+  buf joined = {0}, split = {0};
+  AOK(snap_put(doc, ref, &joined));
+  AOK(snap_put_split(doc, ref, &split));
+  assert_true(split.len > joined.len); /* two more columns' bytes */
+  const buf *b[2] = {&joined, &split};
+  for (int k = 0; k < 2; k++) {
+    docstate st, old = doc->st;
+    AOK(snap_get(doc, b[k]->p, b[k]->len, ref, doc->nactors, &st));
+    doc->st = st;
+    char *got = test_json(doc);
+    doc->st = old;
+    state_free(&st);
+    assert_string_equal(got, want);
+    accord_free(got);
+  }
+  accord_free(want);
+  buf_free(&joined);
+  buf_free(&split);
+  free(ref);
   for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
 }
 
@@ -821,4 +862,5 @@ TEST_MAIN(cmocka_unit_test(save_load_keeps_history),
           cmocka_unit_test(prefix_frames),
           cmocka_unit_test(pack_text_of_frames),
           cmocka_unit_test(snapshot_against_history),
-          cmocka_unit_test(large_history_no_prefix))
+          cmocka_unit_test(large_history_no_prefix),
+          cmocka_unit_test(split_flags_still_load))
