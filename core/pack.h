@@ -41,6 +41,9 @@ void pack_z_free(pack_z *z);
 /* Appends a zstd frame holding bodies 1..c->n of an indexed chain
  * (c->base == 0, c->off set) to out. Errors: ENOMEM, ETOOBIG. */
 int pack_bodies(const chain *c, pack_z *z, buf *out);
+/* The same as version 1 wrote it (every right origin in RCTR), which
+ * unpack_bodies still reads. For tests. */
+int pack_bodies_v1(const chain *c, pack_z *z, buf *out);
 
 /* Appends the n canonical bodies packed in p[0..len) to out. Errors:
  * EMALFORMED (not a frame pack_bodies wrote for n changes), ETOOBIG,

@@ -14,6 +14,7 @@
  *     text; saves compress the snapshot against the history's text (form
  *     2), fall back to form 1 past the prefix limit, and a damaged form 2
  *     file is refused or loads some checked state, never a crash;
+ *   - version 1 frames (every right origin in RCTR) still unpack;
  *   - snapshots with the run flags joined (written now) and in three
  *     columns (written before) load to the same state; hostile ones of
  *     both layouts are refused or built, never a crash.
@@ -225,6 +226,67 @@ static void pack_is_exact(void **state) {
   for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
 }
 
+/* Frames of version 1 (every right origin written) still unpack, to the
+ * same bodies as version 2's; version 2's are smaller on typing. */
+static void pack_v1_still_unpacks(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("pack_v1_still_unpacks"));
+  accord_doc *d[3];
+  make_history(d, &r, (int)test_scale(900));
+  size_t total1 = 0, total2 = 0;
+  for (int i = 0; i < 3; i++) {
+    accord_doc *doc = d[i];
+    AOK(doc_index_chains(doc));
+    for (uint32_t a = 0; a < doc->nactors; a++) {
+      chain *c = &doc->chains[a];
+      buf z1 = {0}, z2 = {0}, out = {0};
+      pack_z pz = {3, NULL, 0};
+      AOK(pack_bodies_v1(c, &pz, &z1));
+      AOK(pack_bodies(c, &pz, &z2));
+      pack_z_free(&pz);
+      total1 += z1.len;
+      total2 += z2.len;
+      AOK(unpack_bodies(z1.p, z1.len, c->n, &out));
+      assert_int_equal(out.len, c->bytes.len);
+      if (out.len) assert_memory_equal(out.p, c->bytes.p, out.len);
+      out.len = 0;
+      AOK(unpack_bodies(z2.p, z2.len, c->n, &out));
+      assert_int_equal(out.len, c->bytes.len);
+      if (out.len) assert_memory_equal(out.p, c->bytes.p, out.len);
+      buf_free(&z1);
+      buf_free(&z2);
+      buf_free(&out);
+    }
+  }
+  (void)total1;
+  (void)total2;
+  for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
+  /* one author typing, now and then elsewhere: version 2 is smaller */
+  accord_doc *t = du_new(1);
+  accord_id text = du_put_object(t, ACCORD_ROOT, "text", ACCORD_TEXT);
+  size_t pos = 0;
+  for (int i = 0; i < 2000; i++) {
+    size_t len;
+    AOK(accord_text_len(t, text, &len));
+    if (rng_below(&r, 40) == 0) pos = (size_t)rng_below(&r, len + 1);
+    accord_txn *x = NULL;
+    AOK(accord_txn_begin(t, &x));
+    AOK(accord_text_splice(x, text, pos++, 0, "e", 1));
+    AOK(accord_txn_commit(x, NULL));
+  }
+  AOK(doc_index_chains(t));
+  buf z1 = {0}, z2 = {0};
+  pack_z pz = {3, NULL, 0};
+  AOK(pack_bodies_v1(&t->chains[0], &pz, &z1));
+  AOK(pack_bodies(&t->chains[0], &pz, &z2));
+  pack_z_free(&pz);
+  assert_true(z2.len < z1.len);
+  buf_free(&z1);
+  buf_free(&z2);
+  accord_doc_free(t);
+}
+
 static void hostile_frames(void **state) {
   (void)state;
   test_rng r;
@@ -257,7 +319,7 @@ static void hostile_frames(void **state) {
   for (int i = 0; i < (int)test_scale(2000); i++) {
     uint8_t raw[64];
     size_t n = 1 + (size_t)rng_below(&r, sizeof raw);
-    raw[0] = 1;
+    raw[0] = (uint8_t)(1 + rng_below(&r, 2)); /* versions 1 and 2 */
     for (size_t k = 1; k < n; k++)
       raw[k] = (uint8_t)(rng_below(&r, 4) ? rng_below(&r, 4) : rng_next(&r));
     buf f = {0};
@@ -863,4 +925,5 @@ TEST_MAIN(cmocka_unit_test(save_load_keeps_history),
           cmocka_unit_test(pack_text_of_frames),
           cmocka_unit_test(snapshot_against_history),
           cmocka_unit_test(large_history_no_prefix),
-          cmocka_unit_test(split_flags_still_load))
+          cmocka_unit_test(split_flags_still_load),
+          cmocka_unit_test(pack_v1_still_unpacks))
