@@ -262,7 +262,8 @@ static void pack_v1_still_unpacks(void **state) {
   (void)total1;
   (void)total2;
   for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
-  /* one author typing, now and then elsewhere: version 2 is smaller */
+  /* one author typing, now and then elsewhere or a backspace: version 2
+   * is smaller, and both unpack to the bodies */
   accord_doc *t = du_new(1);
   accord_id text = du_put_object(t, ACCORD_ROOT, "text", ACCORD_TEXT);
   size_t pos = 0;
@@ -272,16 +273,28 @@ static void pack_v1_still_unpacks(void **state) {
     if (rng_below(&r, 40) == 0) pos = (size_t)rng_below(&r, len + 1);
     accord_txn *x = NULL;
     AOK(accord_txn_begin(t, &x));
-    AOK(accord_text_splice(x, text, pos++, 0, "e", 1));
+    if (pos > 0 && rng_below(&r, 8) == 0)
+      AOK(accord_text_splice(x, text, --pos, 1, NULL, 0));
+    else
+      AOK(accord_text_splice(x, text, pos++, 0, "e", 1));
     AOK(accord_txn_commit(x, NULL));
   }
   AOK(doc_index_chains(t));
-  buf z1 = {0}, z2 = {0};
+  const chain *c = &t->chains[0];
+  buf z1 = {0}, z2 = {0}, out = {0};
   pack_z pz = {3, NULL, 0};
-  AOK(pack_bodies_v1(&t->chains[0], &pz, &z1));
-  AOK(pack_bodies(&t->chains[0], &pz, &z2));
+  AOK(pack_bodies_v1(c, &pz, &z1));
+  AOK(pack_bodies(c, &pz, &z2));
   pack_z_free(&pz);
   assert_true(z2.len < z1.len);
+  AOK(unpack_bodies(z1.p, z1.len, c->n, &out));
+  assert_int_equal(out.len, c->bytes.len);
+  assert_memory_equal(out.p, c->bytes.p, out.len);
+  out.len = 0;
+  AOK(unpack_bodies(z2.p, z2.len, c->n, &out));
+  assert_int_equal(out.len, c->bytes.len);
+  assert_memory_equal(out.p, c->bytes.p, out.len);
+  buf_free(&out);
   buf_free(&z1);
   buf_free(&z2);
   accord_doc_free(t);
