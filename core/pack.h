@@ -15,12 +15,13 @@
  * automerge-paper's history (782 KB of columns) to 101,265 B in ~45 ms,
  * where level 19 gave 100,870 B in ~150 ms (level 17 101,487 B, 15
  * 109,592 B). The snapshot is compressed on every save, with the history's
- * text as a zstd prefix (save.c): level 9 (lazy2) indexes that prefix in
- * 1-2 ms for sveltecomponent, where 12 (btlazy2) took 16 ms; 16 saves
- * automerge-paper 3.9 KB more than 9 but takes 37-47 ms a save. */
+ * text as a zstd prefix (save.c): level 16 brings automerge-paper to
+ * 128,398 B in all, under Automerge's 129,358, at ~40 ms a save; level 9
+ * (lazy2) would take ~4 ms for 131,901 B (12, btlazy2, spends 16 ms
+ * indexing sveltecomponent's prefix). */
 #define PACK_LEVEL_SAVE 16
 #define PACK_STRATEGY_SAVE 9 /* ZSTD_btultra2 */
-#define PACK_LEVEL_SNAPSHOT 9
+#define PACK_LEVEL_SNAPSHOT 16
 /* The node store's snapshots (doc_save without packing): refreshed in
  * housekeeping, they must cost about a copy. */
 #define PACK_LEVEL_FAST 1
