@@ -43,7 +43,8 @@ int bench_pull(accord_doc *into, accord_doc *from, int by_version,
 /* What save/load of a document measured. */
 typedef struct bench_saveload {
   size_t save_bytes;
-  double save_ms; /* accord_doc_save */
+  double save_ms; /* accord_doc_save, the fastest repeat */
+  double first_save_ms; /* the first accord_doc_save (packs the history) */
   double load_ms; /* accord_doc_load + finding "text" + accord_text_read */
 } bench_saveload;
 

@@ -375,10 +375,11 @@ int cmd_merge(const trace *t, const bench_opts *o)
          "\"ms\":%.3f,\"edit_ms\":%.3f,\"sync_ms\":%.3f,"
          "\"change_bytes\":%" PRIu64 ",\"sync_bytes\":%" PRIu64 ","
          "\"imports\":%" PRIu64 ",\"merge_ms\":%.3f,\"save_bytes\":%zu,"
-         "\"save_ms\":%.3f,\"load_ms\":%.3f,\"mem_bytes\":%zu}\n",
+         "\"save_ms\":%.3f,\"first_save_ms\":%.3f,\"load_ms\":%.3f,"
+         "\"mem_bytes\":%zu}\n",
          t->ntxns, t->npatches, ops, m.A, best.ms, best.edit_ms, best.sync_ms,
          m.change_bytes, m.sync_bytes, m.imports, best.merge_ms,
-         sl.save_bytes, sl.save_ms, sl.load_ms, mem);
+         sl.save_bytes, sl.save_ms, sl.first_save_ms, sl.load_ms, mem);
   rc = fflush(stdout) == 0 ? 0 : bench_fail("cannot write to stdout");
 done:
   run_free(&m);

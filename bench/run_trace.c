@@ -148,13 +148,14 @@ int cmd_trace(const trace *t, const bench_opts *o)
   printf(",\"patches\":%zu,\"ops\":%" PRIu64 ",\"ms\":%.3f,"
          "\"ops_per_s\":%.0f,\"change_bytes\":%" PRIu64 ","
          "\"change_bytes_per_edit\":%.2f,\"save_bytes\":%zu,"
-         "\"save_ms\":%.3f,\"load_ms\":%.3f,\"mem_bytes\":%zu,"
-         "\"baseline_ms\":%.3f,\"ratio_vs_baseline\":%.2f}\n",
+         "\"save_ms\":%.3f,\"first_save_ms\":%.3f,\"load_ms\":%.3f,"
+         "\"mem_bytes\":%zu,\"baseline_ms\":%.3f,\"ratio_vs_baseline\":%.2f}\n",
          t->npatches, ops, best.ms,
          best.ms > 0 ? (double)ops / (best.ms / 1e3) : 0.0, best.change_bytes,
          t->npatches > 0 ? (double)best.change_bytes / (double)t->npatches
                          : 0.0,
-         sl.save_bytes, sl.save_ms, sl.load_ms, mem, base_ms,
+         sl.save_bytes, sl.save_ms, sl.first_save_ms, sl.load_ms, mem,
+         base_ms,
          base_ms > 0 ? best.ms / base_ms : 0.0);
   rc = fflush(stdout) == 0 ? 0 : bench_fail("cannot write to stdout");
 done:

@@ -8,7 +8,16 @@
  *     commits append behind the packed changes, and its hashes agree with a
  *     replica that never packed;
  *   - hostile frames (truncated, flipped, crafted columns) are refused or
- *     unpack to some bytes, never crash, and leave the output as it was.
+ *     unpack to some bytes, never crash, and leave the output as it was;
+ *   - frames with a prefix and with cut blocks come back exactly, only
+ *     with their prefix and within their bound; pack_text gives a frame's
+ *     text; saves compress the snapshot against the history's text (form
+ *     2), fall back to form 1 past the prefix limit, and a damaged form 2
+ *     file is refused or loads some checked state, never a crash;
+ *   - version 1 frames (every right origin in RCTR) still unpack;
+ *   - snapshots with the run flags joined (written now) and in three
+ *     columns (written before) load to the same state; hostile ones of
+ *     both layouts are refused or built, never a crash.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,7 +208,7 @@ static void pack_is_exact(void **state) {
     for (uint32_t a = 0; a < doc->nactors; a++) {
       chain *c = &doc->chains[a];
       buf z = {0}, out = {0};
-      pack_z pz = {3, NULL};
+      pack_z pz = {3, NULL, 0};
       AOK(pack_bodies(c, &pz, &z));
       pack_z_free(&pz);
       AOK(unpack_bodies(z.p, z.len, c->n, &out));
@@ -217,6 +226,80 @@ static void pack_is_exact(void **state) {
   for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
 }
 
+/* Frames of version 1 (every right origin written) still unpack, to the
+ * same bodies as version 2's; version 2's are smaller on typing. */
+static void pack_v1_still_unpacks(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("pack_v1_still_unpacks"));
+  accord_doc *d[3];
+  make_history(d, &r, (int)test_scale(900));
+  size_t total1 = 0, total2 = 0;
+  for (int i = 0; i < 3; i++) {
+    accord_doc *doc = d[i];
+    AOK(doc_index_chains(doc));
+    for (uint32_t a = 0; a < doc->nactors; a++) {
+      chain *c = &doc->chains[a];
+      buf z1 = {0}, z2 = {0}, out = {0};
+      pack_z pz = {3, NULL, 0};
+      AOK(pack_bodies_v1(c, &pz, &z1));
+      AOK(pack_bodies(c, &pz, &z2));
+      pack_z_free(&pz);
+      total1 += z1.len;
+      total2 += z2.len;
+      AOK(unpack_bodies(z1.p, z1.len, c->n, &out));
+      assert_int_equal(out.len, c->bytes.len);
+      if (out.len) assert_memory_equal(out.p, c->bytes.p, out.len);
+      out.len = 0;
+      AOK(unpack_bodies(z2.p, z2.len, c->n, &out));
+      assert_int_equal(out.len, c->bytes.len);
+      if (out.len) assert_memory_equal(out.p, c->bytes.p, out.len);
+      buf_free(&z1);
+      buf_free(&z2);
+      buf_free(&out);
+    }
+  }
+  (void)total1;
+  (void)total2;
+  for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
+  /* one author typing, now and then elsewhere or a backspace: version 2
+   * is smaller, and both unpack to the bodies */
+  accord_doc *t = du_new(1);
+  accord_id text = du_put_object(t, ACCORD_ROOT, "text", ACCORD_TEXT);
+  size_t pos = 0;
+  for (int i = 0; i < 2000; i++) {
+    size_t len;
+    AOK(accord_text_len(t, text, &len));
+    if (rng_below(&r, 40) == 0) pos = (size_t)rng_below(&r, len + 1);
+    accord_txn *x = NULL;
+    AOK(accord_txn_begin(t, &x));
+    if (pos > 0 && rng_below(&r, 8) == 0)
+      AOK(accord_text_splice(x, text, --pos, 1, NULL, 0));
+    else
+      AOK(accord_text_splice(x, text, pos++, 0, "e", 1));
+    AOK(accord_txn_commit(x, NULL));
+  }
+  AOK(doc_index_chains(t));
+  const chain *c = &t->chains[0];
+  buf z1 = {0}, z2 = {0}, out = {0};
+  pack_z pz = {3, NULL, 0};
+  AOK(pack_bodies_v1(c, &pz, &z1));
+  AOK(pack_bodies(c, &pz, &z2));
+  pack_z_free(&pz);
+  assert_true(z2.len < z1.len);
+  AOK(unpack_bodies(z1.p, z1.len, c->n, &out));
+  assert_int_equal(out.len, c->bytes.len);
+  assert_memory_equal(out.p, c->bytes.p, out.len);
+  out.len = 0;
+  AOK(unpack_bodies(z2.p, z2.len, c->n, &out));
+  assert_int_equal(out.len, c->bytes.len);
+  assert_memory_equal(out.p, c->bytes.p, out.len);
+  buf_free(&out);
+  buf_free(&z1);
+  buf_free(&z2);
+  accord_doc_free(t);
+}
+
 static void hostile_frames(void **state) {
   (void)state;
   test_rng r;
@@ -226,7 +309,7 @@ static void hostile_frames(void **state) {
   AOK(doc_index_chains(d[0]));
   chain *c = &d[0]->chains[0];
   buf z = {0}, out = {0};
-  pack_z pz = {1, NULL};
+  pack_z pz = {1, NULL, 0};
   AOK(pack_bodies(c, &pz, &z));
   uint8_t *m = malloc(z.len);
   assert_non_null(m);
@@ -249,7 +332,7 @@ static void hostile_frames(void **state) {
   for (int i = 0; i < (int)test_scale(2000); i++) {
     uint8_t raw[64];
     size_t n = 1 + (size_t)rng_below(&r, sizeof raw);
-    raw[0] = 1;
+    raw[0] = (uint8_t)(1 + rng_below(&r, 2)); /* versions 1 and 2 */
     for (size_t k = 1; k < n; k++)
       raw[k] = (uint8_t)(rng_below(&r, 4) ? rng_below(&r, 4) : rng_next(&r));
     buf f = {0};
@@ -291,26 +374,64 @@ static void hostile_snapshots(void **state) {
   uint32_t *ref = malloc((doc->nactors + 1) * sizeof *ref);
   assert_non_null(ref);
   for (uint32_t a = 0; a < doc->nactors; a++) ref[a] = a;
-  buf snap = {0};
-  AOK(snap_put(doc, ref, &snap));
-  docstate st;
-  AOK(snap_get(doc, snap.p, snap.len, ref, doc->nactors, &st));
-  state_free(&st);
-  uint8_t *m = malloc(snap.len);
-  assert_non_null(m);
-  for (size_t n = 0; n < snap.len; n += 1 + n / 16)
-    assert_int_not_equal(snap_get(doc, snap.p, n, ref, doc->nactors, &st),
-                         0);
-  for (int i = 0; i < (int)test_scale(3000); i++) {
-    memcpy(m, snap.p, snap.len);
-    for (int k = 0; k < 1 + (int)rng_below(&r, 3); k++)
-      m[rng_below(&r, snap.len)] ^= (uint8_t)(1 + rng_below(&r, 255));
-    if (snap_get(doc, m, snap.len, ref, doc->nactors, &st) == 0)
-      state_free(&st);
+  for (int split = 0; split < 2; split++) {
+    buf snap = {0};
+    AOK(split ? snap_put_split(doc, ref, &snap) : snap_put(doc, ref, &snap));
+    docstate st;
+    AOK(snap_get(doc, snap.p, snap.len, ref, doc->nactors, &st));
+    state_free(&st);
+    uint8_t *m = malloc(snap.len);
+    assert_non_null(m);
+    for (size_t n = 0; n < snap.len; n += 1 + n / 16)
+      assert_int_not_equal(snap_get(doc, snap.p, n, ref, doc->nactors, &st),
+                           0);
+    for (int i = 0; i < (int)test_scale(3000); i++) {
+      memcpy(m, snap.p, snap.len);
+      for (int k = 0; k < 1 + (int)rng_below(&r, 3); k++)
+        m[rng_below(&r, snap.len)] ^= (uint8_t)(1 + rng_below(&r, 255));
+      if (snap_get(doc, m, snap.len, ref, doc->nactors, &st) == 0)
+        state_free(&st);
+    }
+    free(m);
+    buf_free(&snap);
   }
-  free(m);
   free(ref);
-  buf_free(&snap);
+  for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
+}
+
+/* Snapshots whose run flags are in three columns (written before they
+ * were joined) still load, to the same state as the joined ones. */
+static void split_flags_still_load(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("split_flags_still_load"));
+  accord_doc *d[3];
+  make_history(d, &r, 600);
+  du_sync_all(d, 3);
+  accord_doc *doc = d[1];
+  uint32_t *ref = malloc((doc->nactors + 1) * sizeof *ref);
+  assert_non_null(ref);
+  for (uint32_t a = 0; a < doc->nactors; a++) ref[a] = a;
+  char *want = test_json(doc);
+  buf joined = {0}, split = {0};
+  AOK(snap_put(doc, ref, &joined));
+  AOK(snap_put_split(doc, ref, &split));
+  assert_true(split.len > joined.len); /* two more columns' bytes */
+  const buf *b[2] = {&joined, &split};
+  for (int k = 0; k < 2; k++) {
+    docstate st, old = doc->st;
+    AOK(snap_get(doc, b[k]->p, b[k]->len, ref, doc->nactors, &st));
+    doc->st = st;
+    char *got = test_json(doc);
+    doc->st = old;
+    state_free(&st);
+    assert_string_equal(got, want);
+    accord_free(got);
+  }
+  accord_free(want);
+  buf_free(&joined);
+  buf_free(&split);
+  free(ref);
   for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
 }
 
@@ -346,6 +467,302 @@ static void damaged_history_refused_when_read(void **state) {
   accord_free(again);
   accord_doc_free(l);
   for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
+}
+
+/* Random bytes with runs, so that zstd finds matches. */
+static void fill(test_rng *r, uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    p[i] = i > 8 && rng_below(r, 4) ? p[i - 1 - rng_below(r, 8)]
+                                    : (uint8_t)rng_next(r);
+}
+
+static void prefix_frames(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("prefix_frames"));
+  pack_z pz = {12, NULL, 0};
+  for (int i = 0; i < (int)test_scale(200); i++) {
+    size_t plen = 1 + (size_t)rng_below(&r, 4000);
+    size_t n = 1 + (size_t)rng_below(&r, 4000);
+    uint8_t *pre = malloc(plen), *p = malloc(n), *other = malloc(plen);
+    assert_non_null(pre);
+    assert_non_null(p);
+    assert_non_null(other);
+    fill(&r, pre, plen);
+    fill(&r, other, plen);
+    /* the input repeats parts of the prefix */
+    for (size_t k = 0; k + 16 < n && k + 16 < plen; k += 32)
+      memcpy(p + k, pre + rng_below(&r, plen - 16), 16);
+    size_t cut[6];
+    size_t ncut = (size_t)rng_below(&r, 7);
+    for (size_t k = 0; k < ncut; k++)
+      cut[k] = (size_t)rng_below(&r, n + 1);
+    for (size_t a = 0; a < ncut; a++) /* ascending */
+      for (size_t b = a + 1; b < ncut; b++)
+        if (cut[b] < cut[a]) {
+          size_t t = cut[a];
+          cut[a] = cut[b];
+          cut[b] = t;
+        }
+    buf f = {0}, out = {0};
+    AOK(pack_deflate_cut(p, n, cut, ncut, pre, plen, &pz, &f));
+    AOK(pack_inflate_prefix(f.p, f.len, pre, plen, n, &out));
+    assert_int_equal(out.len, n);
+    assert_memory_equal(out.p, p, n);
+    /* one byte less room: refused */
+    out.len = 0;
+    assert_int_equal(pack_inflate_prefix(f.p, f.len, pre, plen, n - 1, &out),
+                     ACCORD_ETOOBIG);
+    /* another prefix, or none: refused, or some bytes within the bound */
+    out.len = 0;
+    (void)pack_inflate_prefix(f.p, f.len, other, plen, n, &out);
+    assert_true(out.len <= n);
+    out.len = 0;
+    int rc = pack_inflate(f.p, f.len, &out);
+    (void)rc;
+    /* cuts out of order are refused */
+    if (ncut >= 2 && cut[0] != cut[ncut - 1]) {
+      size_t t = cut[0];
+      cut[0] = cut[ncut - 1];
+      cut[ncut - 1] = t;
+      buf g = {0};
+      assert_int_equal(pack_deflate_cut(p, n, cut, ncut, pre, plen, &pz, &g),
+                       ACCORD_EINVAL);
+      buf_free(&g);
+    }
+    /* flipped bytes: refused or some bytes, never more than the bound */
+    for (int k = 0; k < 20; k++) {
+      uint8_t *m = malloc(f.len);
+      assert_non_null(m);
+      memcpy(m, f.p, f.len);
+      m[rng_below(&r, f.len)] ^= (uint8_t)(1 + rng_below(&r, 255));
+      out.len = 0;
+      rc = pack_inflate_prefix(m, f.len, pre, plen, n, &out);
+      assert_true(out.len <= n);
+      free(m);
+    }
+    buf_free(&f);
+    buf_free(&out);
+    free(pre);
+    free(p);
+    free(other);
+  }
+  /* input that is the prefix: the frame refers to it, and decoding with
+   * another prefix or none cannot give it back */
+  uint8_t pre[1000], other[1000], in[1000];
+  for (size_t i = 0; i < sizeof pre; i++) {
+    pre[i] = (uint8_t)rng_next(&r);
+    other[i] = (uint8_t)(pre[i] ^ 0x5a);
+  }
+  memcpy(in, pre, sizeof in);
+  buf f = {0}, out = {0};
+  AOK(pack_deflate_prefix(in, sizeof in, pre, sizeof pre, &pz, &f));
+  assert_true(f.len < 100);
+  AOK(pack_inflate_prefix(f.p, f.len, pre, sizeof pre, sizeof pre, &out));
+  assert_int_equal(out.len, sizeof pre);
+  assert_memory_equal(out.p, pre, sizeof pre);
+  out.len = 0;
+  if (!pack_inflate_prefix(f.p, f.len, other, sizeof other, sizeof pre, &out))
+    assert_memory_not_equal(out.p, pre, out.len < 16 ? out.len : 16);
+  out.len = 0;
+  assert_int_not_equal(pack_inflate(f.p, f.len, &out), 0);
+  buf_free(&f);
+  buf_free(&out);
+  pack_z_free(&pz);
+}
+
+/* pack_text: a frame's TEXT and RAW columns, bounded; hostile frames are
+ * refused or give some text. */
+static void pack_text_of_frames(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("pack_text_of_frames"));
+  accord_doc *d = du_new(1);
+  accord_id text = du_put_object(d, ACCORD_ROOT, "text", ACCORD_TEXT);
+  const char *words[] = {"hello", " ", "world", "\xc3\xa9", "!"};
+  buf want = {0};
+  for (int i = 0; i < 200; i++) {
+    const char *w = words[rng_below(&r, 5)];
+    accord_txn *t = NULL;
+    size_t len;
+    AOK(accord_text_len(d, text, &len));
+    AOK(accord_txn_begin(d, &t));
+    AOK(accord_text_splice(t, text, len, 0, w, strlen(w)));
+    AOK(accord_txn_commit(t, NULL));
+    buf_put(&want, w, strlen(w));
+  }
+  AOK(doc_index_chains(d));
+  chain *c = &d->chains[0];
+  buf z = {0}, out = {0};
+  pack_z pz = {3, NULL, 0};
+  AOK(pack_bodies(c, &pz, &z));
+  size_t budget = (size_t)1 << 20;
+  AOK(pack_text(z.p, z.len, 1 << 20, &budget, &out));
+  assert_true(budget < ((size_t)1 << 20)); /* the inflated bytes */
+  /* the first change (the root's map op) raw, then the text typed */
+  assert_true(out.len > want.len);
+  assert_memory_equal(out.p + out.len - want.len, want.p, want.len);
+  size_t all = out.len;
+  out.len = 0;
+  budget = (size_t)1 << 20;
+  assert_int_equal(pack_text(z.p, z.len, all - 1, &budget, &out),
+                   ACCORD_ETOOBIG);
+  out.len = 0;
+  budget = 100; /* the columns are larger */
+  assert_int_equal(pack_text(z.p, z.len, 1 << 20, &budget, &out),
+                   ACCORD_ETOOBIG);
+  uint8_t *m = malloc(z.len);
+  assert_non_null(m);
+  for (size_t n = 0; n < z.len; n++) {
+    out.len = 0;
+    budget = (size_t)1 << 20;
+    assert_int_not_equal(pack_text(z.p, n, 1 << 20, &budget, &out), 0);
+  }
+  for (int i = 0; i < (int)test_scale(2000); i++) {
+    memcpy(m, z.p, z.len);
+    m[rng_below(&r, z.len)] ^= (uint8_t)(1 + rng_below(&r, 255));
+    out.len = 0;
+    budget = (size_t)1 << 20;
+    (void)pack_text(m, z.len, 4096, &budget, &out);
+    assert_true(out.len <= 4096);
+  }
+  free(m);
+  pack_z_free(&pz);
+  buf_free(&z);
+  buf_free(&out);
+  buf_free(&want);
+  accord_doc_free(d);
+}
+
+/* The snapshot's form in a saved document (the second-to-last item). */
+static uint64_t snapshot_form(const uint8_t *p, size_t len) {
+  mp_reader rd;
+  uint32_t n;
+  uint64_t form;
+  mp_reader_init(&rd, p, len);
+  assert_int_equal(mp_get_array(&rd, &n), 0);
+  assert_int_equal(n, 12);
+  for (int i = 0; i < 9; i++) assert_int_equal(mp_skip(&rd), 0);
+  assert_int_equal(mp_get_uint(&rd, &form), 0);
+  return form;
+}
+
+/* Offset and length of the saved snapshot bytes. */
+static void snapshot_span(const uint8_t *p, size_t len, size_t *at,
+                          size_t *n) {
+  mp_reader rd;
+  uint32_t k;
+  uint64_t form;
+  const uint8_t *s;
+  mp_reader_init(&rd, p, len);
+  assert_int_equal(mp_get_array(&rd, &k), 0);
+  for (int i = 0; i < 9; i++) assert_int_equal(mp_skip(&rd), 0);
+  assert_int_equal(mp_get_uint(&rd, &form), 0);
+  assert_int_equal(mp_get_bin(&rd, &s, n), 0);
+  *at = (size_t)(s - p);
+}
+
+static void resum(uint8_t *p, size_t len) {
+  /* the checksum: a uint64 (0xcf + 8 bytes) at the end */
+  uint64_t v = sum64(p, len - 9);
+  assert_int_equal(p[len - 9], 0xcf);
+  for (int i = 0; i < 8; i++) p[len - 1 - i] = (uint8_t)(v >> (8 * i));
+}
+
+static void snapshot_against_history(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("snapshot_against_history"));
+  accord_doc *d[3];
+  make_history(d, &r, (int)test_scale(1200));
+  du_sync_all(d, 3);
+  uint8_t *saved = NULL, *again = NULL;
+  size_t slen, alen;
+  AOK(accord_doc_save(d[0], &saved, &slen));
+  assert_int_equal(snapshot_form(saved, slen), 2);
+  accord_doc *l = NULL;
+  AOK(accord_doc_load(saved, slen, NULL, &l));
+  du_assert_same_json(d[0], l);
+  assert_same_heads(d[0], l, 3);
+  /* loaded by an author whose actor is not the file's first: the loaded
+   * document orders its actors otherwise, the prefix must not change */
+  for (uint64_t a = 1; a <= 3; a++) {
+    uint8_t actor[8];
+    test_actor(actor, a);
+    accord_doc *la = NULL;
+    AOK(accord_doc_load(saved, slen, actor, &la));
+    du_assert_same_json(d[0], la);
+    assert_same_heads(d[0], la, 3);
+    accord_doc_free(la);
+  }
+  /* saved again from the loaded (packed) document: form 2 again */
+  AOK(accord_doc_save(l, &again, &alen));
+  assert_int_equal(snapshot_form(again, alen), 2);
+  accord_doc_free(l);
+  AOK(accord_doc_load(again, alen, NULL, &l));
+  du_assert_same_json(d[0], l);
+  accord_doc_free(l);
+  /* damaged snapshot bytes under a good checksum: refused or a checked
+   * state, never a crash or a leak */
+  size_t at, n;
+  snapshot_span(saved, slen, &at, &n);
+  uint8_t *m = malloc(slen);
+  assert_non_null(m);
+  int refused = 0;
+  for (int i = 0; i < (int)test_scale(400); i++) {
+    memcpy(m, saved, slen);
+    m[at + rng_below(&r, n)] ^= (uint8_t)(1 + rng_below(&r, 255));
+    resum(m, slen);
+    l = NULL;
+    if (accord_doc_load(m, slen, NULL, &l)) refused++;
+    accord_doc_free(l);
+  }
+  assert_true(refused > 0);
+  /* the history's text damaged instead (the snapshot's prefix): the same */
+  for (int i = 0; i < (int)test_scale(400); i++) {
+    memcpy(m, saved, slen);
+    m[rng_below(&r, at)] ^= (uint8_t)(1 + rng_below(&r, 255));
+    resum(m, slen);
+    l = NULL;
+    if (accord_doc_load(m, slen, NULL, &l) == 0) {
+      char *j = test_json(l);
+      accord_free(j);
+    }
+    accord_doc_free(l);
+  }
+  free(m);
+  accord_free(saved);
+  accord_free(again);
+  for (int i = 0; i < 3; i++) accord_doc_free(d[i]);
+}
+
+/* A history whose text passes the prefix limit: the snapshot is saved on
+ * its own (form 1) and loads. */
+static void large_history_no_prefix(void **state) {
+  (void)state;
+  accord_doc *d = du_new(1);
+  accord_id text = du_put_object(d, ACCORD_ROOT, "text", ACCORD_TEXT);
+  size_t chunk = (size_t)1 << 20;
+  char *s = malloc(chunk);
+  assert_non_null(s);
+  for (size_t i = 0; i < chunk; i++) s[i] = (char)('a' + i % 23);
+  for (int k = 0; k < 9; k++) {
+    accord_txn *t = NULL;
+    AOK(accord_txn_begin(d, &t));
+    AOK(accord_text_splice(t, text, 0, k ? 1 : 0, s, chunk));
+    AOK(accord_txn_commit(t, NULL));
+  }
+  uint8_t *saved = NULL;
+  size_t slen;
+  AOK(accord_doc_save(d, &saved, &slen));
+  assert_int_equal(snapshot_form(saved, slen), 1);
+  accord_doc *l = NULL;
+  AOK(accord_doc_load(saved, slen, NULL, &l));
+  du_assert_same_json(d, l);
+  accord_doc_free(l);
+  accord_free(saved);
+  free(s);
+  accord_doc_free(d);
 }
 
 /* Format 4's snapshot: sequences as rows (refs are doc actor indexes). */
@@ -516,4 +933,10 @@ TEST_MAIN(cmocka_unit_test(save_load_keeps_history),
           cmocka_unit_test(hostile_frames),
           cmocka_unit_test(hostile_snapshots),
           cmocka_unit_test(damaged_history_refused_when_read),
-          cmocka_unit_test(format4_still_loads))
+          cmocka_unit_test(format4_still_loads),
+          cmocka_unit_test(prefix_frames),
+          cmocka_unit_test(pack_text_of_frames),
+          cmocka_unit_test(snapshot_against_history),
+          cmocka_unit_test(large_history_no_prefix),
+          cmocka_unit_test(split_flags_still_load),
+          cmocka_unit_test(pack_v1_still_unpacks))
