@@ -17,11 +17,17 @@
  * is NULL. The net is freed once stopping, all its uv handles are closed
  * (handles == 0) and no peer is left.
  *
- * Plugging in discovery: peer-address sources call accord_net_add_peer
- * (the command line, an invite, later the store's peers table and LAN
- * beacons; adding twice is a no-op). on_open is where a proven peer's key
- * and address are known: the place to remember them in the store's peers
- * table.
+ * Where addresses come from: accord_net_add_peer (the command line, an
+ * invite; dialled for every workspace), the store's peers table at start
+ * (each remembered member's latest address, for its workspace) and LAN
+ * beacons (beacon.h: a member heard is recorded and dialled). A proven
+ * member is recorded in the peers table (node_peers.h): at on_open with
+ * the address we dialled, or, when it dialled us, with the port its HELLO
+ * announces (session.c); node_peer_synced after its first complete
+ * session. A dial that knows whom it reaches (pk) does not connect while
+ * that member is already connected for its workspace (two nodes that
+ * found each other both dial: the loser of the duplicate rule then waits
+ * instead of reconnecting and being dropped every backoff).
  *
  * Workload: a handful of connections; the poll timer and the prepare
  * handle read one counter (no I/O) per loop iteration.
@@ -37,10 +43,12 @@
 
 #include "accord.h"
 #include "crypto.h"
+#include "doc.h"
 #include "mem.h"
 #include "members.h"
 #include "net.h"
 #include "node.h"
+#include "node_peers.h"
 
 #define AE_DEFAULT_MS 5000
 #define RECONNECT_MIN_MS 250
@@ -65,6 +73,8 @@ static void conn_log(void *ud, const char *line) {
 }
 
 uint64_t net_now_ms(void) { return uv_hrtime() / 1000000u; }
+
+int64_t net_wall_ms(void) { return doc_now_ms(); }
 
 uint64_t net_random(accord_net *net) {
   uint64_t x = net->rng; /* xorshift64*: jitter and peer choice only */
@@ -233,6 +243,11 @@ static void on_open(conn *c, void *ud) {
     session_fail(q, "duplicate connection to this peer");
   }
   if (!p->stranger) net_announce(p); /* a stranger, once it joined */
+  if (p->d && !p->stranger && !net->joining) {
+    memcpy(p->d->pk, p->pk, 32);
+    p->d->has_pk = 1;
+    net_peer_seen(net, p->w, p->pk, p->d->text);
+  }
   session_open(p);
 }
 
@@ -280,6 +295,12 @@ static void dial_now(uv_timer_t *t) {
   dial *d = t->data;
   accord_net *net = d->net;
   if (d->p || d->removed || net->stopping) return;
+  if (d->has_pk) /* that member is connected already: try again later */
+    for (peer *q = net->peers; q; q = q->next)
+      if (q->open && !q->closing && q->w == d->w && !memcmp(q->pk, d->pk, 32)) {
+        dial_schedule(d);
+        return;
+      }
   peer *p = peer_new(net);
   if (!p) {
     dial_schedule(d);
@@ -329,13 +350,18 @@ static void dial_free(dial *d) {
     uv_close((uv_handle_t *)&d->timer, dial_closed);
 }
 
-/* Dials ss for workspace w. */
-static int add_dial(accord_net *net, netws *w,
-                    const struct sockaddr_storage *ss, const char *text) {
+/* Dials ss for workspace w (pk: the member expected there, or NULL). */
+static int add_dial_pk(accord_net *net, netws *w,
+                       const struct sockaddr_storage *ss, const char *text,
+                       const uint8_t *pk) {
   for (dial *d = net->dials; d; d = d->next)
     if (!d->removed && d->w == w && same_addr(&d->addr, ss)) return 0;
   dial *d = mem_calloc(1, sizeof *d);
   if (!d) return ACCORD_ENOMEM;
+  if (pk) {
+    memcpy(d->pk, pk, 32);
+    d->has_pk = 1;
+  }
   d->net = net;
   d->w = w;
   d->addr = *ss;
@@ -348,6 +374,131 @@ static int add_dial(accord_net *net, netws *w,
   net->dials = d;
   uv_timer_start(&d->timer, dial_now, 0, 0);
   return 0;
+}
+
+static int add_dial(accord_net *net, netws *w,
+                    const struct sockaddr_storage *ss, const char *text) {
+  return add_dial_pk(net, w, ss, text, NULL);
+}
+
+/* ---- the peers table and LAN discovery ----------------------------------- */
+
+void net_peer_seen(accord_net *net, netws *w, const uint8_t *pk,
+                   const char *addr) {
+  int rc = node_peer_seen(net->node, w->id, pk, addr, net_wall_ms());
+  if (rc)
+    net_log(net, "accord net: %s: recording the peer: %s", addr ? addr : "?",
+            accord_strerror(rc));
+}
+
+void net_peer_synced(peer *p) {
+  accord_net *net = p->net;
+  int rc = node_peer_synced(net->node, p->w->id, p->pk, net_wall_ms(), NULL,
+                            0);
+  if (rc)
+    net_log(net, "accord net: %s: recording the sync: %s", p->name,
+            accord_strerror(rc));
+}
+
+/* Dials the latest address of every member of w the peers table knows.
+ * Older addresses stay in the table for a later version to try; one dial
+ * per member keeps a node with many remembered peers from opening many
+ * doomed connections at start. */
+static void dial_known(accord_net *net, netws *w) {
+  node_peer *l = NULL;
+  size_t n = 0;
+  int rc = node_peer_list(net->node, w->id, &l, &n);
+  if (rc) {
+    net_log(net, "accord net: reading the peers table: %s",
+            accord_strerror(rc));
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct sockaddr_storage ss;
+    if (!l[i].naddrs || parse_addr(l[i].addr[0], &ss)) continue;
+    rc = add_dial_pk(net, w, &ss, l[i].addr[0], l[i].pk);
+    if (rc)
+      net_log(net, "accord net: %s: cannot add peer: %s", l[i].addr[0],
+              accord_strerror(rc));
+  }
+  node_peer_list_free(l, n);
+}
+
+static int ws_member(netws *w, const uint8_t *pk);
+
+/* A member's beacon: remember it and dial it (unless connected: the dial
+ * then only waits, see dial_now). */
+static void on_found(void *ud, const uint8_t *wsid, const uint8_t *pk,
+                     const struct sockaddr *addr, const char *addr_text) {
+  accord_net *net = ud;
+  if (net->stopping) return;
+  for (size_t i = 0; i < net->nws; i++) {
+    netws *w = &net->ws[i];
+    if (memcmp(w->id, wsid, ACCORD_WS_ID_BYTES)) continue;
+    /* a beacon is sealed with the workspace key, which a removed member
+     * still holds: the table is for members only */
+    if (!ws_member(w, pk)) return;
+    net_peer_seen(net, w, pk, addr_text);
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    memcpy(&ss, addr,
+           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                       : sizeof(struct sockaddr_in));
+    int rc = add_dial_pk(net, w, &ss, addr_text, pk);
+    if (rc)
+      net_log(net, "accord net: %s: cannot add peer: %s", addr_text,
+              accord_strerror(rc));
+    return;
+  }
+}
+
+static struct {
+  char group[32];
+  uint16_t port;
+  uint32_t interval_ms;
+} beacon_conf;
+
+void net_debug_beacon_config(const char *group, uint16_t port,
+                             uint32_t interval_ms) {
+  snprintf(beacon_conf.group, sizeof beacon_conf.group, "%s",
+           group ? group : "");
+  beacon_conf.port = port;
+  beacon_conf.interval_ms = interval_ms;
+}
+
+beacon *net_debug_beacon(accord_net *net) { return net->beacon; }
+
+/* Starts LAN discovery for every workspace served, if on and listening.
+ * A failure (no multicast here) is logged: the net runs without. */
+static void discovery_start(accord_net *net) {
+  if (net->o.no_discovery || !net->port || net->beacon || net->stopping)
+    return;
+  beacon_ws ws[NET_WS_MAX];
+  for (size_t i = 0; i < net->nws; i++) {
+    ws[i].id = net->ws[i].id;
+    ws[i].key = net->ws[i].key;
+  }
+  beacon_options bo;
+  memset(&bo, 0, sizeof bo);
+  bo.pk = net->node->pk;
+  bo.listen_port = (uint16_t)net->port;
+  bo.ws = ws;
+  bo.nws = net->nws;
+  bo.interval_ms = beacon_conf.interval_ms;
+  bo.group = beacon_conf.group[0] ? beacon_conf.group : NULL;
+  bo.port = beacon_conf.port;
+  /* beacons go out (and so announce the address) on the interface we
+   * listen on; any address: the system's choice */
+  bo.interface = net->listen_host[0] ? net->listen_host : NULL;
+  bo.on_found = on_found;
+  bo.ud = net;
+  bo.log = conn_log;
+  bo.log_ud = net;
+  char err[160] = "";
+  if (beacon_start(net->loop, &bo, &net->beacon, err, sizeof err)) {
+    net->beacon = NULL;
+    net_log(net, "accord net: LAN discovery off: %s", err);
+  }
 }
 
 /* An address is dialled once for each workspace we serve: a member of
@@ -487,8 +638,6 @@ static void check_store(accord_net *net) {
 
 static void on_prepare(uv_prepare_t *h) { check_store(h->data); }
 
-static int ws_member(netws *w, const uint8_t *pk);
-
 static void on_poll(uv_timer_t *t) {
   accord_net *net = t->data;
   check_store(net);
@@ -566,6 +715,8 @@ static void maybe_free(accord_net *net) {
 static void stop_here(accord_net *net) {
   net->stopping = 1;
   run_calls(net);
+  beacon_stop(net->beacon);
+  net->beacon = NULL;
   if (net->listener) conn_listener_close(net->listener);
   net->listener = NULL;
   while (net->dials) {
@@ -763,6 +914,18 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
       net->port = conn_listener_port(net->listener);
     }
   }
+  if (!rc && opts && opts->listen && opts->listen[0] != '[') {
+    const char *colon = strrchr(opts->listen, ':');
+    size_t hl = (size_t)(colon - opts->listen);
+    if (hl < sizeof net->listen_host &&
+        strncmp(opts->listen, "0.0.0.0", hl) != 0) {
+      memcpy(net->listen_host, opts->listen, hl);
+      net->listen_host[hl] = 0;
+    }
+  }
+  for (size_t i = 0; !rc && !net->joining && i < net->nws; i++)
+    dial_known(net, &net->ws[i]);
+  if (!rc && !net->joining) discovery_start(net);
   if (!rc) {
     uv_timer_start(&net->poll, on_poll, o.poll_ms, o.poll_ms);
     uv_timer_start(&net->ae, on_ae, o.anti_entropy_ms, o.anti_entropy_ms);
@@ -807,7 +970,14 @@ void net_join_done(accord_net *net, int rc) {
   if (!net->joining) return;
   if (rc == 0) {
     net->joining = 0;
+    if (net->join_dial && net->join_dial->p) {
+      peer *p = net->join_dial->p;
+      memcpy(net->join_dial->pk, p->pk, 32);
+      net->join_dial->has_pk = 1;
+      net_peer_seen(net, p->w, p->pk, net->join_dial->text);
+    }
     net->join_dial = NULL;
+    discovery_start(net);
   } else {
     /* one attempt: a refusal will not change by retrying */
     dial *d = net->join_dial;

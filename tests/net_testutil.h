@@ -44,6 +44,7 @@ typedef struct tworld {
   int met;
   uint64_t deadline;
   uint32_t ae_ms;
+  int discovery; /* tw_start turns LAN discovery on */
 } tworld;
 
 static inline void tw_log(void *ud, const char *line) {
@@ -128,6 +129,9 @@ static inline int tw_start_host(tworld *w, int i, const char *host, int port) {
   o.reconnect_max_ms = 200;
   o.poll_ms = 20;
   o.handshake_ms = 3000;
+  /* discovery only where a test turns it on (w->discovery, with a group
+   * and port of its own: net_debug_beacon_config) */
+  o.no_discovery = !w->discovery;
   o.cb.userdata = t;
   o.cb.log = tw_log;
   o.cb.peer = tw_peer;

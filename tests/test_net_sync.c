@@ -326,6 +326,7 @@ static void thread_mode(void **state) {
   memset(&o, 0, sizeof o);
   o.listen = "[::1]:0";
   o.poll_ms = 20;
+  o.no_discovery = 1;
   accord_net *own;
   int rc = accord_net_start(w.n[1].node, &o, &own);
   if (rc == ACCORD_ENET) { /* no IPv6 here */
