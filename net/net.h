@@ -93,6 +93,7 @@ typedef struct peer {
   uint64_t opened_ms;
   int recorded;     /* its first complete session is in the peers table */
   int sum_ended;    /* its summary's last message arrived */
+  size_t nasked;    /* documents with a VV of ours unanswered (PD_ASKED) */
   uint8_t pk[32];
   char name[80];
   pdoc *docs;

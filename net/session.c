@@ -332,10 +332,11 @@ void session_open(peer *p) {
 
 /* The peer's first round is complete (its summary ended, every document
  * we asked for arrived): remembered in the peers table, once per
- * connection (a durable write; anti-entropy rounds are not recorded). */
+ * connection (a durable write; anti-entropy rounds are not recorded).
+ * Counted by nasked, not by the progress figures: two VVs for one
+ * document (a round overlapping an anti-entropy one) get one answer. */
 static void check_synced(peer *p) {
-  if (p->recorded || !p->sum_ended || p->closing ||
-      p->prog.docs_done < p->prog.docs_total)
+  if (p->recorded || !p->sum_ended || p->closing || p->nasked)
     return;
   p->recorded = 1;
   net_peer_synced(p);
@@ -607,6 +608,7 @@ static void on_sum(peer *p, mp_reader *r) {
       session_fail(p, "asking for document changes: %s", accord_strerror(rc));
       break;
     }
+    if (!(d->reply & PD_ASKED)) p->nasked++;
     d->reply |= PD_ASKED;
     d->reply &= ~PD_COUNTED;
     p->prog.docs_total++;
@@ -775,6 +777,7 @@ static void on_chg(peer *p, mp_reader *r) {
     if (flags & CHG_LAST) {
       p->prog.docs_done++;
       d->reply &= ~(PD_ASKED | PD_COUNTED);
+      p->nasked--;
       if (d->reply & PD_LEARN) {
         d->valid = 1;
         d->reply &= ~PD_LEARN;

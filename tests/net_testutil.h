@@ -30,6 +30,7 @@ typedef struct tnode {
   uint64_t progress_calls, last_done, last_total, docs_done, docs_total;
   char log[TW_LOG][400];
   int nlog;
+  int tampered; /* log lines that report tampering (tw_is_tamper) */
   struct tworld *w;
 } tnode;
 
@@ -47,8 +48,23 @@ typedef struct tworld {
   int discovery; /* tw_start turns LAN discovery on */
 } tworld;
 
+/* Whether a log line says a connection closed because its bytes were
+ * tampered with (the reasons of conn.c, frame.c, handshake.c and
+ * session.c for bytes that do not authenticate or parse). */
+static inline int tw_is_tamper(const char *line) {
+  static const char *const why[] = {
+      "frame failed authentication", "frame length exceeds",
+      "frame is not one msgpack message", "bytes after the end of the stream",
+      "handshake not authenticated", "invalid ephemeral key",
+      "identity proof", "bad message"};
+  for (size_t i = 0; i < sizeof why / sizeof why[0]; i++)
+    if (strstr(line, why[i])) return 1;
+  return 0;
+}
+
 static inline void tw_log(void *ud, const char *line) {
   tnode *t = ud;
+  if (tw_is_tamper(line)) t->tampered++;
   if (getenv("ACCORD_TEST_VERBOSE")) printf("[%s] %s\n", t->dir, line);
   if (t->nlog == TW_LOG) { /* keep the latest lines */
     memmove(t->log[0], t->log[1], sizeof t->log[0] * (TW_LOG - 1));
