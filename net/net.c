@@ -9,7 +9,12 @@
  * Workspaces: the net serves net->ws[0..nws) (all of the node's, or one).
  * The listener holds every key (the handshake says which one a peer used);
  * each dial uses one workspace's key, so an address is dialled once per
- * workspace, and each peer belongs to one workspace.
+ * workspace, and each peer belongs to one workspace. A net serving all of
+ * the node's workspaces takes in those created or joined (by any process)
+ * since it started: the poll timer lists them when the store moved, and a
+ * new one gets its key in the listener, a dial for every address added
+ * with accord_net_add_peer, its remembered peers and beacons. ws[] is a
+ * fixed array, so netws pointers stay valid as it grows.
  *
  * Invariants: every peer is in net->peers from its creation (dial, or an
  * accepted connection's open) until its conn's on_close, which frees it;
@@ -502,12 +507,14 @@ static void discovery_start(accord_net *net) {
 }
 
 /* An address is dialled once for each workspace we serve: a member of
- * several may hold any of them. */
+ * several may hold any of them (all_ws: also for those served later). */
 static int add_peer_here(accord_net *net, const struct sockaddr_storage *ss,
                          const char *text) {
   int rc = 0;
   for (size_t i = 0; i < net->nws && !rc; i++)
     rc = add_dial(net, &net->ws[i], ss, text);
+  for (dial *d = net->dials; d && !rc; d = d->next)
+    if (!d->removed && same_addr(&d->addr, ss)) d->all_ws = 1;
   return rc;
 }
 
@@ -638,8 +645,64 @@ static void check_store(accord_net *net) {
 
 static void on_prepare(uv_prepare_t *h) { check_store(h->data); }
 
+static void ws_copts(accord_net *net, netws *w);
+static void dial_known(accord_net *net, netws *w);
+static void discovery_start(accord_net *net);
+
+/* Workspaces the node has that the net does not serve yet (see the file
+ * comment). Workspaces are never deleted, so an unchanged count means
+ * nothing new. */
+static void add_new_ws(accord_net *net) {
+  uint64_t c;
+  if (net->fixed_ws || net->stopping || net->nws >= NET_WS_MAX ||
+      accord_node_changed(net->node, &c) || c == net->ws_counter)
+    return;
+  net->ws_counter = c;
+  accord_ws_info *l = NULL;
+  size_t n = 0;
+  int added = 0;
+  if (accord_node_ws_list(net->node, &l, &n) || n == net->nws) {
+    accord_free(l);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t k = 0;
+    while (k < net->nws && memcmp(net->ws[k].id, l[i].id, ACCORD_WS_ID_BYTES))
+      k++;
+    if (k < net->nws) continue;
+    if (net->nws >= NET_WS_MAX) {
+      net_log(net, "accord net: more than %u workspaces: the others are "
+              "not served", (unsigned)NET_WS_MAX);
+      break;
+    }
+    netws *w = &net->ws[net->nws];
+    memset(w, 0, sizeof *w);
+    memcpy(w->id, l[i].id, ACCORD_WS_ID_BYTES);
+    if (node_ws_key(net->node, w->id, w->key) ||
+        (net->listener && conn_listener_add_key(net->listener, w->key))) {
+      crypto_wipe(w->key, sizeof w->key);
+      continue;
+    }
+    memcpy(net->more_keys[net->nws - 1], w->key, 32);
+    ws_copts(net, w);
+    net->nws++;
+    dial *first = net->dials; /* new dials go in front of it */
+    for (dial *d = first; d; d = d->next)
+      if (d->all_ws && !d->removed) add_dial(net, w, &d->addr, d->text);
+    dial_known(net, w);
+    added = 1;
+  }
+  accord_free(l);
+  if (added && net->beacon) { /* announce and recognise it too */
+    beacon_stop(net->beacon);
+    net->beacon = NULL;
+    discovery_start(net);
+  }
+}
+
 static void on_poll(uv_timer_t *t) {
   accord_net *net = t->data;
+  add_new_ws(net);
   check_store(net);
   /* a peer that opened but never sent its summary is dropped, and so is a
    * member removed while connected (membership is a store read: cheap) */
@@ -743,6 +806,18 @@ static void thread_main(void *arg) {
   uv_run(net->loop, UV_RUN_DEFAULT);
 }
 
+/* The options that dial for w: the listener's, with w's key alone. */
+static void ws_copts(accord_net *net, netws *w) {
+  w->net = net;
+  w->copts = net->copts;
+  memset(&w->copts.hs, 0, sizeof w->copts.hs);
+  w->copts.hs.ws_key = w->key;
+  w->copts.hs.pk = net->node->pk;
+  w->copts.hs.sk = net->node->sk;
+  w->copts.hs.is_member = is_member;
+  w->copts.hs.userdata = w;
+}
+
 /* Every workspace of the node (up to NET_WS_MAX) into net->ws. */
 static int all_ws(accord_net *net) {
   accord_ws_info *l = NULL;
@@ -815,6 +890,7 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
   if (inv) {
     uint8_t have[32];
     net->nws = 1;
+    net->fixed_ws = 1;
     memcpy(net->ws[0].id, inv->workspace, ACCORD_WS_ID_BYTES);
     memcpy(net->ws[0].key, inv->key, 32);
     memcpy(net->join_secret, inv->secret, 32);
@@ -825,6 +901,7 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
     net->joining = node_ws_key(node, net->ws[0].id, have) != 0;
     crypto_wipe(have, sizeof have);
   } else if (o.workspace) {
+    net->fixed_ws = 1;
     net->nws = 1;
     memcpy(net->ws[0].id, o.workspace, ACCORD_WS_ID_BYTES);
   } else {
@@ -878,17 +955,7 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
   net->copts.log = conn_log;
   net->copts.log_ud = net;
   /* dialling: one workspace key each */
-  for (size_t i = 0; i < net->nws; i++) {
-    netws *w = &net->ws[i];
-    w->net = net;
-    w->copts = net->copts;
-    memset(&w->copts.hs, 0, sizeof w->copts.hs);
-    w->copts.hs.ws_key = w->key;
-    w->copts.hs.pk = node->pk;
-    w->copts.hs.sk = node->sk;
-    w->copts.hs.is_member = is_member;
-    w->copts.hs.userdata = w;
-  }
+  for (size_t i = 0; i < net->nws; i++) ws_copts(net, &net->ws[i]);
   uv_async_init(net->loop, &net->async, on_async);
   uv_timer_init(net->loop, &net->poll);
   uv_timer_init(net->loop, &net->ae);
@@ -896,6 +963,7 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
   net->async.data = net->poll.data = net->ae.data = net->prepare.data = net;
   net->handles = 4;
   if (accord_node_changed(node, &net->counter)) net->counter = 0;
+  net->ws_counter = net->counter;
   for (size_t i = 0; !rc && !net->joining && i < net->nws; i++)
     rc = node_net_summary(node, net->ws[i].id, &net->ws[i].sum,
                           &net->ws[i].nsum);

@@ -126,6 +126,7 @@ struct dial {
   peer *p;          /* the connection in progress or open */
   uint8_t pk[32];   /* the member expected there, when has_pk */
   int has_pk;
+  int all_ws;       /* added by accord_net_add_peer: for every workspace */
   dial *next;
   int removed;
 };
@@ -170,6 +171,8 @@ struct accord_net {
   size_t npeers;
   int stopping;
   uint64_t counter;          /* accord_node_changed at the last scan */
+  uint64_t ws_counter;       /* ... at the last look for new workspaces */
+  int fixed_ws;              /* one workspace (opts.workspace, a join) */
   ndcache cache[NET_DOC_CACHE];
   uint64_t tick;
   uint64_t rng;
