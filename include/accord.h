@@ -1438,8 +1438,9 @@ typedef struct accord_net_callbacks {
 /* Options for accord_net_start. All-zero means the defaults. */
 typedef struct accord_net_opts {
   /* The workspace (16 bytes, copied); NULL: every workspace the node has
-   * when the net starts (up to 16; one created later needs a restart).
-   * A peer address is dialled once for each workspace served. */
+   * (up to 16), including those created or joined while the net runs
+   * (taken in within about poll_ms). A peer address is dialled once for
+   * each workspace served. */
   const uint8_t *workspace;
   /* The embedder's uv_loop_t (void * so that this header needs no uv.h);
    * NULL: a thread of the library's runs its own loop. */
