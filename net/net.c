@@ -405,10 +405,13 @@ void net_peer_synced(peer *p) {
             accord_strerror(rc));
 }
 
-/* Dials the latest address of every member of w the peers table knows.
- * Older addresses stay in the table for a later version to try; one dial
- * per member keeps a node with many remembered peers from opening many
- * doomed connections at start. */
+static int ws_member(netws *w, const uint8_t *pk);
+
+/* Dials the latest address of every member of w the peers table knows
+ * (a peer removed from the workspace since is not dialled: the handshake
+ * would refuse it anyway). Older addresses stay in the table for a later
+ * version to try; one dial per member keeps a node with many remembered
+ * peers from opening many doomed connections at start. */
 static void dial_known(accord_net *net, netws *w) {
   node_peer *l = NULL;
   size_t n = 0;
@@ -420,7 +423,9 @@ static void dial_known(accord_net *net, netws *w) {
   }
   for (size_t i = 0; i < n; i++) {
     struct sockaddr_storage ss;
-    if (!l[i].naddrs || parse_addr(l[i].addr[0], &ss)) continue;
+    if (!l[i].naddrs || parse_addr(l[i].addr[0], &ss) ||
+        !ws_member(w, l[i].pk))
+      continue;
     rc = add_dial_pk(net, w, &ss, l[i].addr[0], l[i].pk);
     if (rc)
       net_log(net, "accord net: %s: cannot add peer: %s", l[i].addr[0],
@@ -428,8 +433,6 @@ static void dial_known(accord_net *net, netws *w) {
   }
   node_peer_list_free(l, n);
 }
-
-static int ws_member(netws *w, const uint8_t *pk);
 
 /* A member's beacon: remember it and dial it (unless connected: the dial
  * then only waits, see dial_now). */
