@@ -1454,9 +1454,9 @@ typedef struct accord_net_opts {
   uint32_t poll_ms;          /* other processes' commits (0: 100) */
   uint32_t handshake_ms;     /* handshake and first-summary deadline
                                 (0: 10000) */
-  /* LAN discovery (docs/discovery.md) is on by default when listening on
-   * an IPv4 address: UDP multicast beacons announce the listen port to
-   * the workspace's members on the link, and members heard are dialled.
+  /* LAN discovery (docs/discovery.md) is on by default while the net
+   * listens: IPv4 UDP multicast beacons announce the listen port to the
+   * workspace's members on the link, and members heard are dialled.
    * 1: off (no beacon sent or heard). */
   int no_discovery;
   accord_net_callbacks cb;
