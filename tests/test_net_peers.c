@@ -11,6 +11,9 @@
  * its way back from its table alone: the edits both made meanwhile
  * converge.
  *
+ * removed_not_dialled: a remembered peer removed from the workspace since
+ * is not dialled when the net starts; the other remembered peer is.
+ *
  * discovery: two nodes with discovery on, in a multicast group and port
  * of this run (seed printed), no peers given: they find each other,
  * connect and converge, and remember each other. A third node with
@@ -84,6 +87,44 @@ static void table_reconnect(void **state) {
   tw_free(&w);
 }
 
+static int three_recorded(tworld *w, void *ud) {
+  return has_synced(w, 0, 1) && has_synced(w, 0, 2);
+}
+
+static void removed_not_dialled(void **state) {
+  tworld w;
+  tw_init(&w, 3);
+  for (int i = 0; i < 3; i++) tw_start(&w, i);
+  tw_link(&w, 1, 0);
+  tw_link(&w, 2, 0);
+  assert_true(tw_run(&w, three_recorded, NULL, 20000));
+  accord_member *m;
+  size_t n;
+  AOK(accord_member_list(w.n[0].node, w.ws, &m, &n));
+  uint8_t actor[ACCORD_ACTOR_BYTES];
+  int found = 0;
+  for (size_t k = 0; k < n; k++)
+    if (!memcmp(m[k].public_key, w.n[2].node->pk, 32)) {
+      memcpy(actor, m[k].actor, sizeof actor);
+      found = 1;
+    }
+  accord_free(m);
+  assert_true(found);
+  NOK(w.n[0].node, accord_member_remove(w.n[0].node, w.ws, actor));
+  tw_stop(&w, 0);
+  tw_start(&w, 0);
+  /* dials are made at start: exactly one, for node 1 */
+  int ndials = 0;
+  for (dial *d = w.n[0].net->dials; d; d = d->next) {
+    if (d->removed) continue;
+    ndials++;
+    assert_true(d->has_pk);
+    assert_memory_equal(d->pk, w.n[1].node->pk, 32);
+  }
+  assert_int_equal(ndials, 1);
+  tw_free(&w);
+}
+
 /* ---- discovery ----------------------------------------------------------- */
 
 static int found_and_same(tworld *w, void *ud) {
@@ -148,4 +189,5 @@ static void discovery(void **state) {
   tw_free(&w);
 }
 
-TEST_MAIN(cmocka_unit_test(table_reconnect), cmocka_unit_test(discovery))
+TEST_MAIN(cmocka_unit_test(table_reconnect),
+          cmocka_unit_test(removed_not_dialled), cmocka_unit_test(discovery))
