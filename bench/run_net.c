@@ -175,6 +175,7 @@ static int sync_once(const trace *t, const bench_opts *o, int durable)
   accord_net_opts oa, ob;
   memset(&oa, 0, sizeof oa);
   oa.listen = "127.0.0.1:0";
+  oa.no_discovery = 1; /* the two nodes meet by the address given */
   ob = oa;
   ob.listen = NULL;
   ob.cb.progress = sync_progress;
@@ -358,6 +359,7 @@ static int g_setup(gworld *w, int n)
     o.uv_loop = &w->loop;
     o.listen = "127.0.0.1:0";
     o.anti_entropy_ms = 60000; /* pushes only: count what gossip costs */
+    o.no_discovery = 1;        /* the random topology, not a full mesh */
     o.cb.userdata = g;
     o.cb.doc_changed = g_changed;
     o.cb.peer = g_peer;

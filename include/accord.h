@@ -1444,7 +1444,10 @@ ACCORD_API ACCORD_NODISCARD int accord_invite_list(accord_node *node,
  * connected peers (local commits, commits by other processes on the same
  * directory, found by polling accord_node_changed, and changes received
  * from other peers), anti-entropy with a random peer every few seconds,
- * and reconnection with exponential backoff and jitter.
+ * and reconnection with exponential backoff and jitter. Peers are
+ * remembered in the node's store (the members it synced with and where
+ * they listen) and dialled again when a net starts; members on the local
+ * network are found by LAN discovery (opts.no_discovery turns it off).
  *
  * Threading rule. The network runs on one thread: the thread of the
  * embedder's libuv loop (opts.uv_loop), or a thread the library starts
@@ -1506,8 +1509,9 @@ typedef struct accord_net_callbacks {
  * the loop and the callbacks' userdata. */
 typedef struct accord_net_opts {
   /* The workspace (16 bytes, copied); NULL: every workspace the node has
-   * when the net starts (up to 16; one created later needs a restart).
-   * A peer address is dialled once for each workspace served. */
+   * (up to 16), including those created or joined while the net runs
+   * (taken in within about poll_ms). A peer address is dialled once for
+   * each workspace served. */
   const uint8_t *workspace;
   /* The embedder's uv_loop_t (void * so that this header needs no uv.h);
    * NULL: a thread of the library's runs its own loop. */
@@ -1521,6 +1525,11 @@ typedef struct accord_net_opts {
   uint32_t poll_ms;          /* other processes' commits (0: 100) */
   uint32_t handshake_ms;     /* handshake and first-summary deadline
                                 (0: 10000) */
+  /* LAN discovery (docs/discovery.md) is on by default while the net
+   * listens: IPv4 UDP multicast beacons announce the listen port to the
+   * workspace's members on the link, and members heard are dialled.
+   * 1: off (no beacon sent or heard). */
+  int no_discovery;
   accord_net_callbacks cb;
 } accord_net_opts;
 

@@ -545,6 +545,14 @@ int conn_listen(uv_loop_t *loop, const struct sockaddr *addr,
 
 int conn_listener_port(const conn_listener *l) { return l ? l->port : 0; }
 
+int conn_listener_add_key(conn_listener *l, const uint8_t *key) {
+  if (!l || !key || l->opts.hs.n_more + 1 >= HS_MAX_KEYS)
+    return ACCORD_EINVAL;
+  memcpy(l->more[l->opts.hs.n_more], key, HS_KEY_BYTES);
+  l->opts.hs.n_more++;
+  return 0;
+}
+
 static void on_listener_closed(uv_handle_t *h) {
   conn_listener *l = h->data;
   crypto_wipe(l, sizeof *l);

@@ -130,6 +130,10 @@ int conn_listen(uv_loop_t *loop, const struct sockaddr *addr,
                 conn_listener **out, char *err, size_t errlen);
 /* The port bound, or 0 if unknown. */
 int conn_listener_port(const conn_listener *l);
+/* One more workspace key (32 bytes, copied) accepted from now on, with
+ * the next index (conn_ws_index). 0, or ACCORD_EINVAL (NULL, or already
+ * HS_MAX_KEYS keys). */
+int conn_listener_add_key(conn_listener *l, const uint8_t *key);
 /* Stops listening; the listener is freed once libuv has closed it.
  * Connections it accepted live on. NULL is a no-op. */
 void conn_listener_close(conn_listener *l);

@@ -9,7 +9,12 @@
  * Workspaces: the net serves net->ws[0..nws) (all of the node's, or one).
  * The listener holds every key (the handshake says which one a peer used);
  * each dial uses one workspace's key, so an address is dialled once per
- * workspace, and each peer belongs to one workspace.
+ * workspace, and each peer belongs to one workspace. A net serving all of
+ * the node's workspaces takes in those created or joined (by any process)
+ * since it started: the poll timer lists them when the store moved, and a
+ * new one gets its key in the listener, a dial for every address added
+ * with accord_net_add_peer, its remembered peers and beacons. ws[] is a
+ * fixed array, so netws pointers stay valid as it grows.
  *
  * Invariants: every peer is in net->peers from its creation (dial, or an
  * accepted connection's open) until its conn's on_close, which frees it;
@@ -17,11 +22,17 @@
  * is NULL. The net is freed once stopping, all its uv handles are closed
  * (handles == 0) and no peer is left.
  *
- * Plugging in discovery: peer-address sources call accord_net_add_peer
- * (the command line, an invite, later the store's peers table and LAN
- * beacons; adding twice is a no-op). on_open is where a proven peer's key
- * and address are known: the place to remember them in the store's peers
- * table.
+ * Where addresses come from: accord_net_add_peer (the command line, an
+ * invite; dialled for every workspace), the store's peers table at start
+ * (each remembered member's latest address, for its workspace) and LAN
+ * beacons (beacon.h: a member heard is recorded and dialled). A proven
+ * member is recorded in the peers table (node_peers.h): at on_open with
+ * the address we dialled, or, when it dialled us, with the port its HELLO
+ * announces (session.c); node_peer_synced after its first complete
+ * session. A dial that knows whom it reaches (pk) does not connect while
+ * that member is already connected for its workspace (two nodes that
+ * found each other both dial: the loser of the duplicate rule then waits
+ * instead of reconnecting and being dropped every backoff).
  *
  * Workload: a handful of connections; the poll timer and the prepare
  * handle read one counter (no I/O) per loop iteration.
@@ -37,10 +48,12 @@
 
 #include "accord.h"
 #include "crypto.h"
+#include "doc.h"
 #include "mem.h"
 #include "members.h"
 #include "net.h"
 #include "node.h"
+#include "node_peers.h"
 
 #define AE_DEFAULT_MS 5000
 #define RECONNECT_MIN_MS 250
@@ -65,6 +78,8 @@ static void conn_log(void *ud, const char *line) {
 }
 
 uint64_t net_now_ms(void) { return uv_hrtime() / 1000000u; }
+
+int64_t net_wall_ms(void) { return doc_now_ms(); }
 
 uint64_t net_random(accord_net *net) {
   uint64_t x = net->rng; /* xorshift64*: jitter and peer choice only */
@@ -233,6 +248,11 @@ static void on_open(conn *c, void *ud) {
     session_fail(q, "duplicate connection to this peer");
   }
   if (!p->stranger) net_announce(p); /* a stranger, once it joined */
+  if (p->d && !p->stranger && !net->joining) {
+    memcpy(p->d->pk, p->pk, 32);
+    p->d->has_pk = 1;
+    net_peer_seen(net, p->w, p->pk, p->d->text);
+  }
   session_open(p);
 }
 
@@ -280,6 +300,12 @@ static void dial_now(uv_timer_t *t) {
   dial *d = t->data;
   accord_net *net = d->net;
   if (d->p || d->removed || net->stopping) return;
+  if (d->has_pk) /* that member is connected already: try again later */
+    for (peer *q = net->peers; q; q = q->next)
+      if (q->open && !q->closing && q->w == d->w && !memcmp(q->pk, d->pk, 32)) {
+        dial_schedule(d);
+        return;
+      }
   peer *p = peer_new(net);
   if (!p) {
     dial_schedule(d);
@@ -329,13 +355,18 @@ static void dial_free(dial *d) {
     uv_close((uv_handle_t *)&d->timer, dial_closed);
 }
 
-/* Dials ss for workspace w. */
-static int add_dial(accord_net *net, netws *w,
-                    const struct sockaddr_storage *ss, const char *text) {
+/* Dials ss for workspace w (pk: the member expected there, or NULL). */
+static int add_dial_pk(accord_net *net, netws *w,
+                       const struct sockaddr_storage *ss, const char *text,
+                       const uint8_t *pk) {
   for (dial *d = net->dials; d; d = d->next)
     if (!d->removed && d->w == w && same_addr(&d->addr, ss)) return 0;
   dial *d = mem_calloc(1, sizeof *d);
   if (!d) return ACCORD_ENOMEM;
+  if (pk) {
+    memcpy(d->pk, pk, 32);
+    d->has_pk = 1;
+  }
   d->net = net;
   d->w = w;
   d->addr = *ss;
@@ -350,13 +381,143 @@ static int add_dial(accord_net *net, netws *w,
   return 0;
 }
 
+static int add_dial(accord_net *net, netws *w,
+                    const struct sockaddr_storage *ss, const char *text) {
+  return add_dial_pk(net, w, ss, text, NULL);
+}
+
+/* ---- the peers table and LAN discovery ----------------------------------- */
+
+void net_peer_seen(accord_net *net, netws *w, const uint8_t *pk,
+                   const char *addr) {
+  int rc = node_peer_seen(net->node, w->id, pk, addr, net_wall_ms());
+  if (rc)
+    net_log(net, "accord net: %s: recording the peer: %s", addr ? addr : "?",
+            accord_strerror(rc));
+}
+
+void net_peer_synced(peer *p) {
+  accord_net *net = p->net;
+  int rc = node_peer_synced(net->node, p->w->id, p->pk, net_wall_ms(), NULL,
+                            0);
+  if (rc)
+    net_log(net, "accord net: %s: recording the sync: %s", p->name,
+            accord_strerror(rc));
+}
+
+static int ws_member(netws *w, const uint8_t *pk);
+
+/* Dials the latest address of every member of w the peers table knows
+ * (a peer removed from the workspace since is not dialled: the handshake
+ * would refuse it anyway). Older addresses stay in the table for a later
+ * version to try; one dial per member keeps a node with many remembered
+ * peers from opening many doomed connections at start. */
+static void dial_known(accord_net *net, netws *w) {
+  node_peer *l = NULL;
+  size_t n = 0;
+  int rc = node_peer_list(net->node, w->id, &l, &n);
+  if (rc) {
+    net_log(net, "accord net: reading the peers table: %s",
+            accord_strerror(rc));
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct sockaddr_storage ss;
+    if (!l[i].naddrs || parse_addr(l[i].addr[0], &ss) ||
+        !ws_member(w, l[i].pk))
+      continue;
+    rc = add_dial_pk(net, w, &ss, l[i].addr[0], l[i].pk);
+    if (rc)
+      net_log(net, "accord net: %s: cannot add peer: %s", l[i].addr[0],
+              accord_strerror(rc));
+  }
+  node_peer_list_free(l, n);
+}
+
+/* A member's beacon: remember it and dial it (unless connected: the dial
+ * then only waits, see dial_now). */
+static void on_found(void *ud, const uint8_t *wsid, const uint8_t *pk,
+                     const struct sockaddr *addr, const char *addr_text) {
+  accord_net *net = ud;
+  if (net->stopping) return;
+  for (size_t i = 0; i < net->nws; i++) {
+    netws *w = &net->ws[i];
+    if (memcmp(w->id, wsid, ACCORD_WS_ID_BYTES)) continue;
+    /* a beacon is sealed with the workspace key, which a removed member
+     * still holds: the table is for members only */
+    if (!ws_member(w, pk)) return;
+    net_peer_seen(net, w, pk, addr_text);
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    memcpy(&ss, addr,
+           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                       : sizeof(struct sockaddr_in));
+    int rc = add_dial_pk(net, w, &ss, addr_text, pk);
+    if (rc)
+      net_log(net, "accord net: %s: cannot add peer: %s", addr_text,
+              accord_strerror(rc));
+    return;
+  }
+}
+
+static struct {
+  char group[32];
+  uint16_t port;
+  uint32_t interval_ms;
+} beacon_conf;
+
+void net_debug_beacon_config(const char *group, uint16_t port,
+                             uint32_t interval_ms) {
+  snprintf(beacon_conf.group, sizeof beacon_conf.group, "%s",
+           group ? group : "");
+  beacon_conf.port = port;
+  beacon_conf.interval_ms = interval_ms;
+}
+
+beacon *net_debug_beacon(accord_net *net) { return net->beacon; }
+
+/* Starts LAN discovery for every workspace served, if on and listening.
+ * A failure (no multicast here) is logged: the net runs without. */
+static void discovery_start(accord_net *net) {
+  if (net->o.no_discovery || !net->port || net->beacon || net->stopping)
+    return;
+  beacon_ws ws[NET_WS_MAX];
+  for (size_t i = 0; i < net->nws; i++) {
+    ws[i].id = net->ws[i].id;
+    ws[i].key = net->ws[i].key;
+  }
+  beacon_options bo;
+  memset(&bo, 0, sizeof bo);
+  bo.pk = net->node->pk;
+  bo.listen_port = (uint16_t)net->port;
+  bo.ws = ws;
+  bo.nws = net->nws;
+  bo.interval_ms = beacon_conf.interval_ms;
+  bo.group = beacon_conf.group[0] ? beacon_conf.group : NULL;
+  bo.port = beacon_conf.port;
+  /* beacons go out (and so announce the address) on the interface we
+   * listen on; any address: the system's choice */
+  bo.interface = net->listen_host[0] ? net->listen_host : NULL;
+  bo.on_found = on_found;
+  bo.ud = net;
+  bo.log = conn_log;
+  bo.log_ud = net;
+  char err[160] = "";
+  if (beacon_start(net->loop, &bo, &net->beacon, err, sizeof err)) {
+    net->beacon = NULL;
+    net_log(net, "accord net: LAN discovery off: %s", err);
+  }
+}
+
 /* An address is dialled once for each workspace we serve: a member of
- * several may hold any of them. */
+ * several may hold any of them (all_ws: also for those served later). */
 static int add_peer_here(accord_net *net, const struct sockaddr_storage *ss,
                          const char *text) {
   int rc = 0;
   for (size_t i = 0; i < net->nws && !rc; i++)
     rc = add_dial(net, &net->ws[i], ss, text);
+  for (dial *d = net->dials; d && !rc; d = d->next)
+    if (!d->removed && same_addr(&d->addr, ss)) d->all_ws = 1;
   return rc;
 }
 
@@ -487,10 +648,64 @@ static void check_store(accord_net *net) {
 
 static void on_prepare(uv_prepare_t *h) { check_store(h->data); }
 
-static int ws_member(netws *w, const uint8_t *pk);
+static void ws_copts(accord_net *net, netws *w);
+static void dial_known(accord_net *net, netws *w);
+static void discovery_start(accord_net *net);
+
+/* Workspaces the node has that the net does not serve yet (see the file
+ * comment). Workspaces are never deleted, so an unchanged count means
+ * nothing new. */
+static void add_new_ws(accord_net *net) {
+  uint64_t c;
+  if (net->fixed_ws || net->stopping || net->nws >= NET_WS_MAX ||
+      accord_node_changed(net->node, &c) || c == net->ws_counter)
+    return;
+  net->ws_counter = c;
+  accord_ws_info *l = NULL;
+  size_t n = 0;
+  int added = 0;
+  if (accord_node_ws_list(net->node, &l, &n) || n == net->nws) {
+    accord_free(l);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t k = 0;
+    while (k < net->nws && memcmp(net->ws[k].id, l[i].id, ACCORD_WS_ID_BYTES))
+      k++;
+    if (k < net->nws) continue;
+    if (net->nws >= NET_WS_MAX) {
+      net_log(net, "accord net: more than %u workspaces: the others are "
+              "not served", (unsigned)NET_WS_MAX);
+      break;
+    }
+    netws *w = &net->ws[net->nws];
+    memset(w, 0, sizeof *w);
+    memcpy(w->id, l[i].id, ACCORD_WS_ID_BYTES);
+    if (node_ws_key(net->node, w->id, w->key) ||
+        (net->listener && conn_listener_add_key(net->listener, w->key))) {
+      crypto_wipe(w->key, sizeof w->key);
+      continue;
+    }
+    memcpy(net->more_keys[net->nws - 1], w->key, 32);
+    ws_copts(net, w);
+    net->nws++;
+    dial *first = net->dials; /* new dials go in front of it */
+    for (dial *d = first; d; d = d->next)
+      if (d->all_ws && !d->removed) add_dial(net, w, &d->addr, d->text);
+    dial_known(net, w);
+    added = 1;
+  }
+  accord_free(l);
+  if (added && net->beacon) { /* announce and recognise it too */
+    beacon_stop(net->beacon);
+    net->beacon = NULL;
+    discovery_start(net);
+  }
+}
 
 static void on_poll(uv_timer_t *t) {
   accord_net *net = t->data;
+  add_new_ws(net);
   check_store(net);
   /* a peer that opened but never sent its summary is dropped, and so is a
    * member removed while connected (membership is a store read: cheap) */
@@ -566,6 +781,8 @@ static void maybe_free(accord_net *net) {
 static void stop_here(accord_net *net) {
   net->stopping = 1;
   run_calls(net);
+  beacon_stop(net->beacon);
+  net->beacon = NULL;
   if (net->listener) conn_listener_close(net->listener);
   net->listener = NULL;
   while (net->dials) {
@@ -590,6 +807,18 @@ static void stop_here(accord_net *net) {
 static void thread_main(void *arg) {
   accord_net *net = arg;
   uv_run(net->loop, UV_RUN_DEFAULT);
+}
+
+/* The options that dial for w: the listener's, with w's key alone. */
+static void ws_copts(accord_net *net, netws *w) {
+  w->net = net;
+  w->copts = net->copts;
+  memset(&w->copts.hs, 0, sizeof w->copts.hs);
+  w->copts.hs.ws_key = w->key;
+  w->copts.hs.pk = net->node->pk;
+  w->copts.hs.sk = net->node->sk;
+  w->copts.hs.is_member = is_member;
+  w->copts.hs.userdata = w;
 }
 
 /* Every workspace of the node (up to NET_WS_MAX) into net->ws. */
@@ -664,6 +893,7 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
   if (inv) {
     uint8_t have[32];
     net->nws = 1;
+    net->fixed_ws = 1;
     memcpy(net->ws[0].id, inv->workspace, ACCORD_WS_ID_BYTES);
     memcpy(net->ws[0].key, inv->key, 32);
     memcpy(net->join_secret, inv->secret, 32);
@@ -674,6 +904,7 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
     net->joining = node_ws_key(node, net->ws[0].id, have) != 0;
     crypto_wipe(have, sizeof have);
   } else if (o.workspace) {
+    net->fixed_ws = 1;
     net->nws = 1;
     memcpy(net->ws[0].id, o.workspace, ACCORD_WS_ID_BYTES);
   } else {
@@ -727,17 +958,7 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
   net->copts.log = conn_log;
   net->copts.log_ud = net;
   /* dialling: one workspace key each */
-  for (size_t i = 0; i < net->nws; i++) {
-    netws *w = &net->ws[i];
-    w->net = net;
-    w->copts = net->copts;
-    memset(&w->copts.hs, 0, sizeof w->copts.hs);
-    w->copts.hs.ws_key = w->key;
-    w->copts.hs.pk = node->pk;
-    w->copts.hs.sk = node->sk;
-    w->copts.hs.is_member = is_member;
-    w->copts.hs.userdata = w;
-  }
+  for (size_t i = 0; i < net->nws; i++) ws_copts(net, &net->ws[i]);
   uv_async_init(net->loop, &net->async, on_async);
   uv_timer_init(net->loop, &net->poll);
   uv_timer_init(net->loop, &net->ae);
@@ -745,6 +966,7 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
   net->async.data = net->poll.data = net->ae.data = net->prepare.data = net;
   net->handles = 4;
   if (accord_node_changed(node, &net->counter)) net->counter = 0;
+  net->ws_counter = net->counter;
   for (size_t i = 0; !rc && !net->joining && i < net->nws; i++)
     rc = node_net_summary(node, net->ws[i].id, &net->ws[i].sum,
                           &net->ws[i].nsum);
@@ -763,6 +985,18 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
       net->port = conn_listener_port(net->listener);
     }
   }
+  if (!rc && opts && opts->listen && opts->listen[0] != '[') {
+    const char *colon = strrchr(opts->listen, ':');
+    size_t hl = (size_t)(colon - opts->listen);
+    if (hl < sizeof net->listen_host &&
+        strncmp(opts->listen, "0.0.0.0", hl) != 0) {
+      memcpy(net->listen_host, opts->listen, hl);
+      net->listen_host[hl] = 0;
+    }
+  }
+  for (size_t i = 0; !rc && !net->joining && i < net->nws; i++)
+    dial_known(net, &net->ws[i]);
+  if (!rc && !net->joining) discovery_start(net);
   if (!rc) {
     uv_timer_start(&net->poll, on_poll, o.poll_ms, o.poll_ms);
     uv_timer_start(&net->ae, on_ae, o.anti_entropy_ms, o.anti_entropy_ms);
@@ -807,7 +1041,14 @@ void net_join_done(accord_net *net, int rc) {
   if (!net->joining) return;
   if (rc == 0) {
     net->joining = 0;
+    if (net->join_dial && net->join_dial->p) {
+      peer *p = net->join_dial->p;
+      memcpy(net->join_dial->pk, p->pk, 32);
+      net->join_dial->has_pk = 1;
+      net_peer_seen(net, p->w, p->pk, net->join_dial->text);
+    }
     net->join_dial = NULL;
+    discovery_start(net);
   } else {
     /* one attempt: a refusal will not change by retrying */
     dial *d = net->join_dial;

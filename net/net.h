@@ -10,6 +10,7 @@
 #ifndef ACCORD_NET_H
 #define ACCORD_NET_H
 
+#include "beacon.h"
 #include "conn.h"
 #include "node_net.h"
 
@@ -32,7 +33,14 @@
 #define NET_IN_TOTAL ((size_t)64 << 20)
 
 /* Message types: the first element of every message (an array). */
-enum { MSG_SUM = 1, MSG_VV = 2, MSG_CHG = 3, MSG_JOIN = 5, MSG_GENESIS = 6 };
+enum {
+  MSG_SUM = 1,
+  MSG_VV = 2,
+  MSG_CHG = 3,
+  MSG_JOIN = 5,
+  MSG_GENESIS = 6,
+  MSG_HELLO = 7
+};
 
 /* CHG flags */
 #define CHG_LAST 1u /* the last message answering a VV */
@@ -83,6 +91,9 @@ typedef struct peer {
   int closing;
   int announced;    /* the peer callback said "connected" */
   uint64_t opened_ms;
+  int recorded;     /* its first complete session is in the peers table */
+  int sum_ended;    /* its summary's last message arrived */
+  size_t nasked;    /* documents with a VV of ours unanswered (PD_ASKED) */
   uint8_t pk[32];
   char name[80];
   pdoc *docs;
@@ -113,6 +124,9 @@ struct dial {
   uv_timer_t timer;
   uint32_t backoff;
   peer *p;          /* the connection in progress or open */
+  uint8_t pk[32];   /* the member expected there, when has_pk */
+  int has_pk;
+  int all_ws;       /* added by accord_net_add_peer: for every workspace */
   dial *next;
   int removed;
 };
@@ -157,6 +171,8 @@ struct accord_net {
   size_t npeers;
   int stopping;
   uint64_t counter;          /* accord_node_changed at the last scan */
+  uint64_t ws_counter;       /* ... at the last look for new workspaces */
+  int fixed_ws;              /* one workspace (opts.workspace, a join) */
   ndcache cache[NET_DOC_CACHE];
   uint64_t tick;
   uint64_t rng;
@@ -169,6 +185,9 @@ struct accord_net {
   uint8_t join_secret[32];
   char join_name[257], join_role[NET_ROLE_MAX + 1];
   int join_has_role;
+  /* LAN discovery (beacon.h), or NULL: off, or not started yet (joining) */
+  beacon *beacon;
+  char listen_host[64]; /* the IPv4 literal listened on, or "" */
   /* test hooks (net_debug_*) */
   int (*debug_member)(void *, const uint8_t *);
   void *debug_member_ud;
@@ -191,6 +210,15 @@ void net_announce(peer *p);
  * over; the dial is removed). Reports through the joined callback. */
 void net_join_done(accord_net *net, int rc);
 uint64_t net_random(accord_net *net);
+/* Wall-clock ms since the epoch (the peers table's times). */
+int64_t net_wall_ms(void);
+/* A proven member pk of w was seen at addr ("host:port", or NULL):
+ * recorded in the store's peers table (node_peer_seen); a failure is
+ * logged, not fatal (the table is a hint). */
+void net_peer_seen(accord_net *net, netws *w, const uint8_t *pk,
+                   const char *addr);
+/* A peer's first complete session: node_peer_synced. */
+void net_peer_synced(peer *p);
 
 /* ---- session.c ----------------------------------------------------------- */
 /* A connection opened: send our summary. */
@@ -217,6 +245,14 @@ void net_debug_drop_pushes(accord_net *net, uint32_t n);
  * node_member_check): for the stranger tests while membership is a stub. */
 void net_debug_member_override(accord_net *net,
                                int (*fn)(void *, const uint8_t *), void *ud);
+/* LAN discovery of the nets started after this call, in this process:
+ * multicast group (NULL: BEACON_GROUP), UDP port (0: BEACON_PORT) and
+ * interval (0: BEACON_INTERVAL_MS), so parallel test runs do not hear
+ * each other. Not thread-safe: call before starting nets. */
+void net_debug_beacon_config(const char *group, uint16_t port,
+                             uint32_t interval_ms);
+/* The net's beacon, or NULL (discovery off or failed to start). */
+beacon *net_debug_beacon(accord_net *net);
 /* Messages sent and received so far by this node. */
 void net_debug_stats(const accord_net *net, uint64_t *out, uint64_t *in);
 /* The connection to a peer (first open one), for attack tests. */

@@ -303,6 +303,20 @@ static int send_join(peer *p) {
   return rc;
 }
 
+/* HELLO: the port we listen on (0: none), so that a peer that we
+ * dialled can remember where to reach us (the source port of our
+ * connection is ephemeral). */
+static int send_hello(peer *p) {
+  buf b = {0};
+  mp_put_array(&b, 2);
+  mp_put_uint(&b, MSG_HELLO);
+  mp_put_uint(&b, (uint64_t)(p->net->port > 0 ? p->net->port : 0));
+  int rc = send_buf(p, &b);
+  buf_free(&b);
+  if (rc) session_fail(p, "sending hello: %s", accord_strerror(rc));
+  return rc;
+}
+
 void session_open(peer *p) {
   accord_net *net = p->net;
   if (net->joining) {
@@ -313,7 +327,19 @@ void session_open(peer *p) {
     return;
   }
   if (p->stranger) return; /* it may only JOIN: it learns nothing first */
-  session_send_summary(p, 0);
+  if (!send_hello(p)) session_send_summary(p, 0);
+}
+
+/* The peer's first round is complete (its summary ended, every document
+ * we asked for arrived): remembered in the peers table, once per
+ * connection (a durable write; anti-entropy rounds are not recorded).
+ * Counted by nasked, not by the progress figures: two VVs for one
+ * document (a round overlapping an anti-entropy one) get one answer. */
+static void check_synced(peer *p) {
+  if (p->recorded || !p->sum_ended || p->closing || p->nasked)
+    return;
+  p->recorded = 1;
+  net_peer_synced(p);
 }
 
 /* ---- sending: changes ---------------------------------------------------- */
@@ -546,6 +572,7 @@ static void on_sum(peer *p, mp_reader *r) {
   }
   p->round_docs += n;
   p->synced = 1;
+  if (flags & SUM_LAST) p->sum_ended = 1;
   if ((flags & SUM_WANT_REPLY) && (flags & SUM_FIRST))
     session_send_summary(p, 0);
   session_scan(net);
@@ -581,6 +608,7 @@ static void on_sum(peer *p, mp_reader *r) {
       session_fail(p, "asking for document changes: %s", accord_strerror(rc));
       break;
     }
+    if (!(d->reply & PD_ASKED)) p->nasked++;
     d->reply |= PD_ASKED;
     d->reply &= ~PD_COUNTED;
     p->prog.docs_total++;
@@ -588,6 +616,7 @@ static void on_sum(peer *p, mp_reader *r) {
   mem_free(e);
   if (!p->closing) {
     if (p->prog.docs_total) progress(p); /* a round with work to do */
+    check_synced(p);
     session_pump(p);
   }
 }
@@ -748,12 +777,14 @@ static void on_chg(peer *p, mp_reader *r) {
     if (flags & CHG_LAST) {
       p->prog.docs_done++;
       d->reply &= ~(PD_ASKED | PD_COUNTED);
+      p->nasked--;
       if (d->reply & PD_LEARN) {
         d->valid = 1;
         d->reply &= ~PD_LEARN;
       }
     }
     progress(p);
+    if (flags & CHG_LAST) check_synced(p);
   }
   in_done(p);
   if (st.applied && net->cb.doc_changed)
@@ -829,7 +860,24 @@ static void on_join(peer *p, mp_reader *r) {
   p->stranger = 0;
   p->joined_here = 1;
   net_announce(p);
-  if (was_stranger) session_send_summary(p, 0);
+  if (was_stranger && !send_hello(p)) session_send_summary(p, 0);
+}
+
+/* HELLO: where a peer that dialled us listens. Recorded with the IP it
+ * connected from (p->name is "ip:port" or "[ip6]:port"). */
+static void on_hello(peer *p, mp_reader *r) {
+  uint64_t port;
+  if (mp_get_uint_max(r, 65535, &port) || r->p != r->end) {
+    session_fail(p, "bad message: malformed hello");
+    return;
+  }
+  if (p->d || port == 0) return; /* we dialled it: on_open recorded it */
+  const char *colon = strrchr(p->name, ':');
+  if (!colon || colon == p->name) return;
+  char addr[96];
+  snprintf(addr, sizeof addr, "%.*s:%u", (int)(colon - p->name), p->name,
+           (unsigned)port);
+  net_peer_seen(p->net, p->w, p->pk, addr);
 }
 
 /* The member accepted our invite: the joiner side. */
@@ -850,7 +898,7 @@ static void on_genesis(peer *p, mp_reader *r) {
   if (accord_node_changed(net->node, &net->counter)) net->counter = 0;
   session_scan(net);
   /* its summary came before the join: ask for it again */
-  session_send_summary(p, 1);
+  if (!send_hello(p)) session_send_summary(p, 1);
 }
 
 void session_message(peer *p, const uint8_t *msg, size_t len) {
@@ -897,6 +945,10 @@ void session_message(peer *p, const uint8_t *msg, size_t len) {
   case MSG_CHG:
     if (n != 8) break;
     on_chg(p, &r);
+    return;
+  case MSG_HELLO:
+    if (n != 2) break;
+    on_hello(p, &r);
     return;
   default:
     session_fail(p, "bad message: unknown type %llu",

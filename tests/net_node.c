@@ -59,6 +59,7 @@ int main(int argc, char **argv) {
   o.anti_entropy_ms = 500;
   o.reconnect_min_ms = 50;
   o.reconnect_max_ms = 500;
+  o.no_discovery = 1; /* the test gives the peers */
   o.cb.log = log_line;
   o.cb.userdata = argv[1];
   if ((rc = accord_net_start(node, &o, &net))) {

@@ -30,6 +30,7 @@ typedef struct tnode {
   uint64_t progress_calls, last_done, last_total, docs_done, docs_total;
   char log[TW_LOG][400];
   int nlog;
+  int tampered; /* log lines that report tampering (tw_is_tamper) */
   struct tworld *w;
 } tnode;
 
@@ -44,10 +45,26 @@ typedef struct tworld {
   int met;
   uint64_t deadline;
   uint32_t ae_ms;
+  int discovery; /* tw_start turns LAN discovery on */
 } tworld;
+
+/* Whether a log line says a connection closed because its bytes were
+ * tampered with (the reasons of conn.c, frame.c, handshake.c and
+ * session.c for bytes that do not authenticate or parse). */
+static inline int tw_is_tamper(const char *line) {
+  static const char *const why[] = {
+      "frame failed authentication", "frame length exceeds",
+      "frame is not one msgpack message", "bytes after the end of the stream",
+      "handshake not authenticated", "invalid ephemeral key",
+      "identity proof", "bad message"};
+  for (size_t i = 0; i < sizeof why / sizeof why[0]; i++)
+    if (strstr(line, why[i])) return 1;
+  return 0;
+}
 
 static inline void tw_log(void *ud, const char *line) {
   tnode *t = ud;
+  if (tw_is_tamper(line)) t->tampered++;
   if (getenv("ACCORD_TEST_VERBOSE")) printf("[%s] %s\n", t->dir, line);
   if (t->nlog == TW_LOG) { /* keep the latest lines */
     memmove(t->log[0], t->log[1], sizeof t->log[0] * (TW_LOG - 1));
@@ -128,6 +145,9 @@ static inline int tw_start_host(tworld *w, int i, const char *host, int port) {
   o.reconnect_max_ms = 200;
   o.poll_ms = 20;
   o.handshake_ms = 3000;
+  /* discovery only where a test turns it on (w->discovery, with a group
+   * and port of its own: net_debug_beacon_config) */
+  o.no_discovery = !w->discovery;
   o.cb.userdata = t;
   o.cb.log = tw_log;
   o.cb.peer = tw_peer;

@@ -5,7 +5,8 @@
  * to end; a push lost on purpose is repaired by anti-entropy; a peer
  * restarted mid-sync is reconnected and the sync finishes with nothing
  * lost or duplicated; the library's own network thread with
- * accord_net_call. Each case is bounded by a deadline on the loop and
+ * accord_net_call; a workspace created while the nets run is served
+ * without a restart. Each case is bounded by a deadline on the loop and
  * checks that the loop closes clean.
  */
 #include "net_testutil.h"
@@ -269,6 +270,37 @@ static void two_workspaces(void **state) {
   tw_free(&w);
 }
 
+/* A workspace created after the nets started is served without a restart:
+ * A creates it and enrolls B, and B, which dialled A for the first
+ * workspace, syncs the new one too (A's listener learned its key, B's
+ * added address is dialled for it). */
+static int ws2_same(tworld *w, void *ud) {
+  char *a = tw_state_ws(w, 0, ws2), *b = tw_state_ws(w, 1, ws2);
+  int same = !strcmp(a, b) && strstr(a, "\"later\"") != NULL;
+  free(a);
+  free(b);
+  return same && w->n[0].up == 2;
+}
+
+static void new_workspace(void **state) {
+  tworld w;
+  tw_init(&w, 2);
+  tw_start(&w, 0);
+  tw_start(&w, 1);
+  tw_link(&w, 1, 0);
+  accord_doc *d = tw_doc_new(&w, 0, "goal");
+  tw_put(&w, 0, d, "k", "v");
+  accord_node_doc_close(w.n[0].node, d);
+  assert_true(tw_run(&w, tw_all_same, NULL, 10000));
+  AOK(accord_node_ws_create(w.n[0].node, "later", ws2));
+  NOK(w.n[0].node, node_enroll(w.n[0].node, ws2, w.n[1].node, "b", NULL));
+  AOK(accord_node_doc_create(w.n[0].node, ws2, "goal", &d));
+  tw_put(&w, 0, d, "ws", "later");
+  accord_node_doc_close(w.n[0].node, d);
+  assert_true(tw_run(&w, ws2_same, NULL, 10000));
+  tw_free(&w);
+}
+
 /* IPv6: listening and dialling on ::1 (skipped where the machine has no
  * IPv6 loopback). */
 static void ipv6(void **state) {
@@ -326,6 +358,7 @@ static void thread_mode(void **state) {
   memset(&o, 0, sizeof o);
   o.listen = "[::1]:0";
   o.poll_ms = 20;
+  o.no_discovery = 1;
   accord_net *own;
   int rc = accord_net_start(w.n[1].node, &o, &own);
   if (rc == ACCORD_ENET) { /* no IPv6 here */
@@ -387,4 +420,4 @@ TEST_MAIN(cmocka_unit_test(converge3), cmocka_unit_test(mutual_dial),
           cmocka_unit_test(verified_large), cmocka_unit_test(two_workspaces),
           cmocka_unit_test(ipv6), cmocka_unit_test(line),
           cmocka_unit_test(antientropy), cmocka_unit_test(restart),
-          cmocka_unit_test(thread_mode))
+          cmocka_unit_test(thread_mode), cmocka_unit_test(new_workspace))
