@@ -500,6 +500,7 @@ int cmd_sync(cli *c, int argc, char **argv) {
   o.anti_entropy_ms = AE_MS;
   o.reconnect_min_ms = 60000; /* one attempt: sync reports, it does not retry */
   o.reconnect_max_ms = 60000;
+  o.no_remembered_peers = 1; /* this peer only, not the ones we know */
   int lrc = accord_net_start(c->node, &o, &r.net);
   if (!lrc) lrc = accord_net_add_peer(r.net, addr);
   if (lrc) {
@@ -702,15 +703,8 @@ int cmd_serve(cli *c, int argc, char **argv) {
   accord_net_opts o = base_opts(&r);
   o.workspace = c->ws;
   o.listen = la;
-  o.poll_ms = 100; /* commits of other processes are seen within 0.1 s */
-  /* and a summary exchange every second: a daemon can afford one small
-   * message a second, and it bounds how late a change that a push missed
-   * arrives (in this build, other processes' commits reach peers through
-   * it, see the report of the cli2 branch) */
-  o.anti_entropy_ms = 1000;
-  /* --no-discovery: LAN discovery is not in accord_net_opts in this build
-   * (it will be the no_discovery field); the flag is accepted already. */
-  (void)no_discovery;
+  o.poll_ms = 100; /* commits of other processes are pushed within 0.1 s */
+  o.no_discovery = no_discovery;
   /* a bind error comes through the log callback: show it as the reason */
   int lrc = accord_net_start(c->node, &o, &r.net);
   for (size_t i = 0; !lrc && i < npeers; i++) lrc = accord_net_add_peer(r.net, pa[i]);

@@ -194,6 +194,7 @@ done:
 static accord_net_opts net_opts(laptop *l) {
   accord_net_opts o;
   memset(&o, 0, sizeof o);
+  o.no_discovery = 1; /* the two nodes meet through the invite */
   o.uv_loop = &l->w->loop; /* our loop, passed as void * */
   o.cb.doc_changed = on_doc_changed;
   o.cb.joined = on_joined;

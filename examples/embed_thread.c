@@ -216,6 +216,7 @@ done:
 static accord_net_opts net_opts(laptop *l) {
   accord_net_opts o;
   memset(&o, 0, sizeof o); /* uv_loop NULL: the library's own thread */
+  o.no_discovery = 1; /* the two nodes meet through the invite */
   o.cb.doc_changed = on_doc_changed;
   o.cb.joined = on_joined;
   o.cb.log = on_log;

@@ -1530,6 +1530,10 @@ typedef struct accord_net_opts {
    * workspace's members on the link, and members heard are dialled.
    * 1: off (no beacon sent or heard). */
   int no_discovery;
+  /* The peers the store remembers (accord_node_peers) are dialled at
+   * start; 1: only the peers given with accord_net_add_peer (a one-shot
+   * sync with one chosen peer). */
+  int no_remembered_peers;
   accord_net_callbacks cb;
 } accord_net_opts;
 

@@ -139,6 +139,11 @@ int net_doc(accord_net *net, const uint8_t *ws, const uint8_t *id,
     ndcache *c = &net->cache[i];
     if (c->doc && !memcmp(c->id, id, ACCORD_DOC_ID_BYTES) &&
         !memcmp(c->ws, ws, ACCORD_WS_ID_BYTES)) {
+      /* take in what other processes (the CLI) stored since: a cached
+       * document would otherwise send only what this process saw */
+      ndoc *nd = node_entry(net->node, c->doc);
+      int rc = nd ? node_refresh(net->node, nd) : 0;
+      if (rc) return rc;
       c->used = ++net->tick;
       *out = c->doc;
       return 0;
@@ -415,6 +420,7 @@ static int ws_member(netws *w, const uint8_t *pk);
 static void dial_known(accord_net *net, netws *w) {
   node_peer *l = NULL;
   size_t n = 0;
+  if (net->o.no_remembered_peers) return;
   int rc = node_peer_list(net->node, w->id, &l, &n);
   if (rc) {
     net_log(net, "accord net: reading the peers table: %s",
@@ -1002,9 +1008,12 @@ static int net_start(accord_node *node, const accord_net_opts *opts,
     uv_timer_start(&net->ae, on_ae, o.anti_entropy_ms, o.anti_entropy_ms);
     uv_prepare_start(&net->prepare, on_prepare);
   }
+  /* read before the thread starts: from then on net->joining is the
+   * network thread's */
+  int already = !rc && !net->joining && inv && net->cb.joined;
   if (!rc && net->own && uv_thread_create(&net->thread, thread_main, net))
     rc = ACCORD_ENET;
-  else if (!rc && !net->joining && inv && net->cb.joined)
+  else if (already)
     rc = accord_net_call(net, joined_already, NULL); /* on the net thread */
   if (rc) {
     stop_here(net);
