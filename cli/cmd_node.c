@@ -232,12 +232,14 @@ int cmd_status(cli *c, int argc, char **argv) {
   if (rc || (rc = cli_open(c))) return rc;
   size_t goals = 0, msgs = 0, members = 0;
   int64_t changes = 0;
+  size_t pending = 0;
   for (size_t i = 0; i < c->nmembers; i++) members += !c->members[i].removed;
   for (size_t i = 0; i < c->ndocs; i++) {
     accord_doc *doc = NULL;
     if ((rc = open_doc(c, c->docs[i].id, &doc))) return rc;
     int64_t n = doc_changes(doc);
     if (n > 0) changes += n;
+    pending += accord_doc_pending(doc);
     accord_node_doc_close(c->node, doc);
     if (!strcmp(c->docs[i].type, ACCORD_GOAL_TYPE)) goals++;
     else msgs++;
@@ -262,6 +264,8 @@ int cmd_status(cli *c, int argc, char **argv) {
     jw_int(&w, (int64_t)members);
     jw_key(&w, "changes");
     jw_int(&w, changes);
+    jw_key(&w, "pending");
+    jw_int(&w, (int64_t)pending);
     jw_key(&w, "peers");
     jw_arr(&w);
     for (size_t i = 0; i < npeers; i++) {
@@ -290,9 +294,10 @@ int cmd_status(cli *c, int argc, char **argv) {
     jw_end(&w);
   } else {
     printf("directory   %s\nworkspace   %s\ngoals       %zu\nmessaging   %zu\n"
-           "members     %zu\nchanges     %lld\npeers       %zu\n",
+           "members     %zu\nchanges     %lld\npending     %zu\n"
+           "peers       %zu\n",
            accord_node_dir(c->node), tty(c->ws_name), goals, msgs, members,
-           (long long)changes, npeers);
+           (long long)changes, pending, npeers);
     if (npeers) {
       table t;
       tbl_init(&t, 4);

@@ -78,6 +78,10 @@ void accord_doc_free(accord_doc *doc) {
 }
 
 const uint8_t *accord_doc_id(const accord_doc *doc) { return doc->id; }
+
+size_t accord_doc_pending(const accord_doc *doc) {
+  return doc ? doc->npending : 0;
+}
 const uint8_t *accord_doc_actor(const accord_doc *doc) { return doc->actor[0]; }
 
 size_t accord_doc_mem_bytes(const accord_doc *doc) {

@@ -508,6 +508,11 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_import(accord_doc *doc,
                                                   size_t len,
                                                   accord_import_stats *stats);
 
+/* How many received changes the document holds waiting for their
+ * dependencies (what accord_import_stats.pending last reported, kept up to
+ * date). 0 for NULL. */
+ACCORD_API size_t accord_doc_pending(const accord_doc *doc);
+
 /* ---------------------------------------------------------------------------
  * History
  */

@@ -372,9 +372,11 @@ static void causal_order_pending(void **state) {
   size_t bv0len;
   uint8_t *bv0 = du_version(b, &bv0len);
   accord_import_stats st;
+  assert_int_equal(accord_doc_pending(b), 0);
   AOK(accord_doc_import(b, batch2, b2len, &st));
   assert_int_equal(st.applied, 0);
   assert_true(st.pending > 0);
+  assert_int_equal(accord_doc_pending(b), st.pending);
   du_assert_json(b, empty);
   size_t bv1len;
   uint8_t *bv1 = du_version(b, &bv1len);
@@ -386,6 +388,7 @@ static void causal_order_pending(void **state) {
   AOK(accord_doc_import(b, batch1, b1len, &st));
   assert_int_equal(st.applied, 2);
   assert_int_equal(st.pending, 0);
+  assert_int_equal(accord_doc_pending(b), 0);
   du_assert_same_json(a, b);
   du_assert_json(b, "{\"x\":1,\"y\":2}");
 

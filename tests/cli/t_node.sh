@@ -60,8 +60,10 @@ ok --json members
 json_has you true
 ok status
 has "goals       0"
+has "pending     0"
 ok --json status
 json_has goals 0
+json_has pending 0
 
 # --dir and ACCORD_DIR agree; --ws picks a workspace by name
 ok --dir "$ACCORD_DIR" --ws "Q2 team" id
