@@ -540,9 +540,20 @@ static void seal_reached(importer *im, const cand *x) {
   memcpy(c->seal.sig, x->seal + 32, 64);
 }
 
+/* Whether the candidates are in cand_cmp order already: a batch from
+ * one replica whose actor indexes line up with ours comes sorted, and
+ * glibc's qsort allocates and merge-sorts even a sorted array (callgrind,
+ * friendsforever merge: 15M instructions for 3 sorts). */
+static int cands_sorted(const importer *im) {
+  for (size_t i = 1; i < im->n; i++)
+    if (cand_cmp(&im->c[i - 1], &im->c[i]) > 0) return 0;
+  return 1;
+}
+
 static int apply_ready(importer *im) {
   accord_doc *doc = im->doc;
-  if (im->n > 1 && !im->sorted) qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  if (im->n > 1 && !im->sorted && !cands_sorted(im))
+    qsort(im->c, im->n, sizeof *im->c, cand_cmp);
   im->sorted = 1;
   for (int progress = 1; progress;) {
     progress = 0;
