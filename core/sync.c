@@ -359,6 +359,25 @@ static int fork_found(importer *im, size_t i, size_t e, size_t j) {
   return 0;
 }
 
+/* How many of the nch changes of a batch chain from seq first, at r, are
+ * ones we hold byte for byte; r moves past them. Those are duplicates and
+ * need no candidate: apply_ready would find each known and equal
+ * (check_known), and nothing else would look at them. Bodies are six
+ * self-delimiting values, so bytes equal to our bodies first..last
+ * concatenated are exactly those bodies; anything else (a fork, a
+ * malformed body) is left to the candidates. A merge that pulls from a
+ * replica holding what we hold skips sizing and comparing each change. */
+static uint32_t known_prefix(const accord_doc *doc, uint32_t actor,
+                             uint32_t first, uint32_t nch, mp_reader *r) {
+  const chain *c = &doc->chains[actor];
+  if (!nch || first > c->n || c->base || !c->off || r->err) return 0;
+  uint32_t k = c->n - first + 1 < nch ? c->n - first + 1 : nch;
+  size_t from = c->off[first - 1], len = c->off[first - 1 + k] - from;
+  if (len > mp_left(r) || memcmp(r->p, c->bytes.p + from, len)) return 0;
+  r->p += len;
+  return k;
+}
+
 /* Parses a batch into candidates. */
 static int read_batch(importer *im, const uint8_t *p, size_t len) {
   accord_doc *doc = im->doc;
@@ -416,7 +435,9 @@ static int read_batch(importer *im, const uint8_t *p, size_t len) {
                               (uint32_t)first, (uint32_t)(first + nch - 1))))
         break;
     }
-    for (uint32_t k = 0; k < nch && !rc; k++) {
+    uint32_t k = known_prefix(doc, map[ref], (uint32_t)first, nch, &r);
+    im->st.duplicates += k;
+    for (; k < nch && !rc; k++) {
       size_t blen = change_body_len(r.p, mp_left(&r));
       if (!blen) {
         rc = ACCORD_EMALFORMED;
