@@ -69,9 +69,16 @@ decoder *doc_decoder(accord_doc *doc) {
 
 /* ---- version vectors ----------------------------------------------------- */
 
-/* Actor indexes with at least one change, in actor id order. */
-static uint32_t *sorted_actors(const accord_doc *doc, uint32_t *n) {
-  uint32_t *by_rank = mem_alloc((doc->nactors + 1) * sizeof *by_rank);
+/* Actor indexes with at least one change, in actor id order: in small
+ * (SMALL_ACTORS entries) when they fit, else allocated. Peers exchange a
+ * version and a batch per edit, so these stay off the heap for documents
+ * with few authors. */
+#define SMALL_ACTORS 16
+static uint32_t *sorted_actors(const accord_doc *doc, uint32_t *n,
+                               uint32_t *small) {
+  uint32_t *by_rank = doc->nactors <= SMALL_ACTORS
+                          ? small
+                          : mem_alloc(doc->nactors * sizeof *by_rank);
   if (!by_rank) return NULL;
   for (uint32_t i = 0; i < doc->nactors; i++) by_rank[doc->rank[i]] = i;
   *n = 0;
@@ -84,9 +91,12 @@ int accord_doc_version(const accord_doc *doc, uint8_t **out, size_t *len) {
   if (!out || !len) return ACCORD_EINVAL;
   *out = NULL;
   if (!doc) return ACCORD_EINVAL;
-  uint32_t n, *a = sorted_actors(doc, &n);
+  uint32_t n, small[SMALL_ACTORS], *a = sorted_actors(doc, &n, small);
   if (!a) return ACCORD_ENOMEM;
   buf b = {0};
+  /* the exact bound: array, bin16, map header, (bin8, uint32) per actor,
+   * and buf_take's NUL: one allocation */
+  buf_reserve(&b, 1 + 18 + 5 + (size_t)n * (10 + 5) + 1);
   mp_put_array(&b, 2);
   mp_put_bin(&b, doc->id, ACCORD_DOC_ID_BYTES);
   mp_put_map(&b, n);
@@ -94,7 +104,7 @@ int accord_doc_version(const accord_doc *doc, uint8_t **out, size_t *len) {
     mp_put_bin(&b, doc->actor[a[i]], ACCORD_ACTOR_BYTES);
     mp_put_uint(&b, doc->chains[a[i]].n);
   }
-  mem_free(a);
+  if (a != small) mem_free(a);
   *out = buf_take(&b, len);
   return *out ? 0 : ACCORD_ENOMEM;
 }
@@ -140,11 +150,21 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
   int rc = doc_index_chains(doc);
   if (!rc) rc = seal_own(doc);
   if (rc) return rc;
-  uint32_t n, *a = sorted_actors(doc, &n);
+  uint32_t n, small[SMALL_ACTORS], *a = sorted_actors(doc, &n, small);
   if (!a) return ACCORD_ENOMEM;
   uint32_t k = 0;
+  size_t bytes = 0;
   for (uint32_t i = 0; i < n; i++)
-    if (send_to(doc, a[i]) > (known ? known[a[i]] : 0)) a[k++] = a[i];
+    if (send_to(doc, a[i]) > (known ? known[a[i]] : 0)) {
+      const chain *c = &doc->chains[a[i]];
+      bytes += c->off[send_to(doc, a[i])] - c->off[known ? known[a[i]] : 0];
+      a[k++] = a[i];
+    }
+  /* one allocation: headers (array, version, bin16, two array headers),
+   * per chain its actor (bin8), array header, ref, first seq and seal
+   * (bin96), the bodies, and buf_take's NUL */
+  buf_reserve(b, 1 + 1 + 18 + 10 + (size_t)k * (10 + 5 + 5 + 5 + 98) +
+                     bytes + 1);
   mp_put_array(b, 4);
   mp_put_uint(b, BATCH_VERSION);
   mp_put_bin(b, doc->id, ACCORD_DOC_ID_BYTES);
@@ -173,7 +193,7 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
     }
     buf_put(b, c->bytes.p + c->off[from], c->off[to] - c->off[from]);
   }
-  mem_free(a);
+  if (a != small) mem_free(a);
   return b->err;
 }
 
@@ -183,12 +203,15 @@ int accord_doc_changes_since(accord_doc *doc, const uint8_t *vv,
   *out = NULL;
   if (!doc || (!vv && vv_len)) return ACCORD_EINVAL;
   if (doc->poisoned) return doc->poisoned;
-  uint32_t *known = mem_calloc(doc->nactors, sizeof *known);
+  uint32_t small[SMALL_ACTORS] = {0};
+  uint32_t *known = doc->nactors <= SMALL_ACTORS
+                        ? small
+                        : mem_calloc(doc->nactors, sizeof *known);
   if (!known) return ACCORD_ENOMEM;
   int rc = vv ? parse_version(doc, vv, vv_len, known) : 0;
   buf b = {0};
   if (!rc) rc = sync_put_batch(doc, known, &b);
-  mem_free(known);
+  if (known != small) mem_free(known);
   if (rc) {
     buf_free(&b);
     return rc;
