@@ -312,11 +312,13 @@ typed:
   return get_bytes(r, n, p);
 }
 
-int mp_skip(mp_reader *r) {
+int mp_skip(mp_reader *r) { return mp_skip_n(r, 1); }
+
+int mp_skip_n(mp_reader *r, uint32_t count) {
   /* pending counts how many values remain at each open nesting level */
   uint64_t pending[MP_MAX_DEPTH + 1];
   int depth = 0;
-  pending[0] = 1;
+  pending[0] = count;
   while (depth >= 0) {
     if (pending[depth] == 0) {
       depth--;

@@ -1006,6 +1006,43 @@ static void skip_matches_getters(void **state) {
   assert_true(refused < 8 * n);
 }
 
+/* mp_skip_n(r, k) is k calls of the skip: the same end and error on runs
+ * of random values, whole, mutated and cut. */
+static void skip_n_matches_getters(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("mp.skip_n_matches_getters"));
+  long n = test_scale(2000), refused = 0;
+  for (long it = 0; it < n; it++) {
+    uint32_t k = (uint32_t)rng_below(&r, 7);
+    buf b = {0};
+    for (uint32_t i = 0; i < k; i++) {
+      tval v;
+      gen_value(&r, &v, 0);
+      enc_mp(&b, &v);
+      tval_free(&v);
+    }
+    assert_int_equal(b.err, 0);
+    size_t len = b.len;
+    if (b.len > 0 && rng_below(&r, 2)) {
+      if (rng_below(&r, 2)) len = (size_t)rng_below(&r, b.len);
+      else b.p[rng_below(&r, b.len)] = (uint8_t)rng_next(&r);
+    }
+    mp_reader x, y;
+    mp_reader_init(&x, b.p, len);
+    mp_reader_init(&y, b.p, len);
+    int fast = mp_skip_n(&x, k), ref = 0;
+    for (uint32_t i = 0; i < k && !ref; i++) ref = ref_skip(&y);
+    assert_int_equal(fast, ref);
+    assert_int_equal(x.err, y.err);
+    assert_ptr_equal(x.p, y.p);
+    refused += fast != 0;
+    buf_free(&b);
+  }
+  assert_true(refused > 0);
+  assert_true(refused < n);
+}
+
 /* The writer's buf reports allocation failure once, at the end. */
 static void writer_out_of_memory(void **state) {
   (void)state;
@@ -1045,5 +1082,6 @@ TEST_MAIN(cmocka_unit_test(random_values_match_msgpack_c),
           cmocka_unit_test(wrong_kinds_refused),
           cmocka_unit_test(skip_depth_limit),
           cmocka_unit_test(skip_matches_getters),
+          cmocka_unit_test(skip_n_matches_getters),
           cmocka_unit_test(errors_are_sticky),
           cmocka_unit_test(writer_out_of_memory))
