@@ -806,6 +806,9 @@ static int keep_pending(importer *im) {
   return 0;
 }
 
+/* Actors whose chain heads an import's mark keeps on the stack. */
+#define MARK_SMALL 8
+
 int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
                 const pend *extra, uint32_t nextra,
                 accord_import_stats *stats) {
@@ -818,8 +821,10 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   im.doc = doc;
   im.c = im.small;
   im.cap = sizeof im.small / sizeof *im.small;
+  chain heads[MARK_SMALL];
+  uint32_t seen[MARK_SMALL];
   int rc = doc_index_chains(doc);
-  if (!rc) rc = doc_mark_take(doc, &im.mark);
+  if (!rc) rc = doc_mark_take_in(doc, &im.mark, heads, seen, MARK_SMALL);
   if (rc) return rc;
   for (uint32_t i = 0; i < doc->npending && !rc; i++)
     rc = add_cand(&im, doc->pending[i].actor, doc->pending[i].seq,
