@@ -532,7 +532,6 @@ int change_decode(accord_doc *doc, decoder *d, uint32_t author,
 size_t change_body_len(const uint8_t *p, size_t left) {
   mp_reader r;
   mp_reader_init(&r, p, left);
-  for (int i = 0; i < 6; i++)
-    if (mp_skip(&r)) return 0;
+  if (mp_skip_n(&r, 6)) return 0;
   return (size_t)(r.p - p);
 }

@@ -167,12 +167,26 @@ int doc_rebuild(accord_doc *doc) {
 /* ---- marks --------------------------------------------------------------- */
 
 int doc_mark_take(const accord_doc *doc, doc_mark *m) {
+  return doc_mark_take_in(doc, m, NULL, NULL, 0);
+}
+
+int doc_mark_take_in(const accord_doc *doc, doc_mark *m, chain *heads,
+                     uint32_t *seen, uint32_t cap) {
   memset(m, 0, sizeof *m);
   m->nactors = doc->nactors;
-  m->heads = mem_alloc((doc->nactors + 1) * sizeof *m->heads);
-  m->pending = mem_alloc((doc->npending + 1) * sizeof *m->pending);
-  m->seen = mem_alloc((doc->nactors + 1) * sizeof *m->seen);
-  if (!m->heads || !m->pending || !m->seen) goto nomem;
+  if (heads && doc->nactors <= cap) {
+    m->heads = heads;
+    m->seen = seen;
+    m->borrowed = 1;
+    if (doc->npending &&
+        !(m->pending = mem_alloc(doc->npending * sizeof *m->pending)))
+      goto nomem;
+  } else {
+    m->heads = mem_alloc((doc->nactors + 1) * sizeof *m->heads);
+    m->pending = mem_alloc((doc->npending + 1) * sizeof *m->pending);
+    m->seen = mem_alloc((doc->nactors + 1) * sizeof *m->seen);
+    if (!m->heads || !m->pending || !m->seen) goto nomem;
+  }
   memcpy(m->heads, doc->chains, doc->nactors * sizeof *m->heads);
   memcpy(m->seen, doc->seen, doc->nactors * sizeof *m->seen);
   for (; m->npending < doc->npending; m->npending++) {
@@ -204,8 +218,10 @@ void doc_mark_free(doc_mark *m) {
     mem_free(m->pending[i].seal);
   }
   mem_free(m->pending);
-  mem_free(m->heads);
-  mem_free(m->seen);
+  if (!m->borrowed) {
+    mem_free(m->heads);
+    mem_free(m->seen);
+  }
   memset(m, 0, sizeof *m);
 }
 

@@ -312,17 +312,62 @@ typed:
   return get_bytes(r, n, p);
 }
 
-int mp_skip(mp_reader *r) {
+int mp_skip(mp_reader *r) { return mp_skip_n(r, 1); }
+
+int mp_skip_n(mp_reader *r, uint32_t count) {
   /* pending counts how many values remain at each open nesting level */
   uint64_t pending[MP_MAX_DEPTH + 1];
   int depth = 0;
-  pending[0] = 1;
+  pending[0] = count;
   while (depth >= 0) {
     if (pending[depth] == 0) {
       depth--;
       continue;
     }
     pending[depth]--;
+    /* Fast path: the forms whose header is one byte are always canonical,
+     * and they are nearly every value of a change body (fixints, fixstrs,
+     * fixarrays, nil). Same checks as the getters below: a fixstr's bytes
+     * must be there, a fixarray's count bounded by the bytes left. Batches
+     * are sized with this skip before decoding (change_body_len), so it
+     * runs over every imported byte. */
+    if (!r->err && r->p < r->end) {
+      uint8_t c = *r->p;
+      if (c <= 0x7f || c >= 0xe0 || c == 0xc0) { /* fixint, nil */
+        r->p++;
+        continue;
+      }
+      if (c >= 0xa0 && c <= 0xbf) { /* fixstr */
+        size_t n = c & 0x1fu;
+        if (n >= mp_left(r)) return fail(r);
+        r->p += 1 + n;
+        continue;
+      }
+      if (c == 0xcc || c == 0xd0) { /* uint8, int8: shortest forms only */
+        if (mp_left(r) < 2) return fail(r);
+        uint8_t x = r->p[1];
+        if (c == 0xcc ? x < 0x80 : (int8_t)x >= -32) return fail(r);
+        r->p += 2;
+        continue;
+      }
+      if (c == 0xcd || c == 0xd1) { /* uint16, int16: shortest forms only */
+        if (mp_left(r) < 3) return fail(r);
+        uint16_t x = (uint16_t)(r->p[1] << 8 | r->p[2]);
+        if (c == 0xcd ? x <= 0xff : (int16_t)x >= INT8_MIN) return fail(r);
+        r->p += 3;
+        continue;
+      }
+      if (c >= 0x90 && c <= 0x9f) { /* fixarray */
+        uint32_t n = c & 0x0fu;
+        r->p++;
+        if (n > mp_left(r)) return fail(r);
+        if (n) {
+          if (depth == MP_MAX_DEPTH) return fail(r);
+          pending[++depth] = n;
+        }
+        continue;
+      }
+    }
     const char *s;
     const uint8_t *q;
     size_t len;

@@ -95,6 +95,9 @@ int mp_get_ext(mp_reader *r, int8_t *type, const uint8_t **p, size_t *len);
 /* Skips one complete value (nesting at most MP_MAX_DEPTH deep). */
 #define MP_MAX_DEPTH 64
 int mp_skip(mp_reader *r);
+/* Skips count consecutive values (one call where a record is a run of
+ * values: change bodies are six). Same checks as mp_skip. */
+int mp_skip_n(mp_reader *r, uint32_t count);
 
 /* Convenience: a uint that must fit in max. */
 int mp_get_uint_max(mp_reader *r, uint64_t max, uint64_t *v);

@@ -445,8 +445,12 @@ int seq_integrate(sequence *s, const uint32_t *ranks, opid id, uint32_t n,
     if (!seq_find_id(s, left, &lc)) return ACCORD_EMALFORMED;
     e = cur_next(lc);
   }
+  /* right must exist. Without concurrency it is the element right after
+   * left (or the end), which proves it without a lookup: that saves one
+   * of the two id lookups of nearly every remote insert. */
   seq_cur rc;
-  if (!opid_none(right) && !seq_find_id(s, right, &rc))
+  if (!opid_none(right) && !(e.leaf && opid_eq(cur_id(e), right)) &&
+      !seq_find_id(s, right, &rc))
     return ACCORD_EMALFORMED;
 
   /* Scan the elements between the origins (only concurrent inserts can be

@@ -930,6 +930,119 @@ static void errors_are_sticky(void **state) {
   assert_int_equal(mp_left(&r), 0);
 }
 
+/* mp_skip has a fast path for the one-byte-header forms and the 8/16-bit
+ * integers; it must accept and refuse exactly what the getters do. The
+ * reference walks the value with mp_peek and the getters. */
+static int ref_skip(mp_reader *r) {
+  const char *s;
+  const uint8_t *q;
+  size_t len;
+  uint64_t u;
+  int64_t i;
+  double d;
+  int b;
+  int8_t t;
+  uint32_t n;
+  switch (mp_peek(r)) {
+    case MP_NIL: return mp_get_nil(r);
+    case MP_BOOL: return mp_get_bool(r, &b);
+    case MP_UINT: return mp_get_uint(r, &u);
+    case MP_NINT: return mp_get_int(r, &i);
+    case MP_FLOAT: return mp_get_double(r, &d);
+    case MP_STR: return mp_get_str(r, &s, &len);
+    case MP_BIN: return mp_get_bin(r, &q, &len);
+    case MP_EXT: return mp_get_ext(r, &t, &q, &len);
+    case MP_ARRAY:
+    case MP_MAP: {
+      int map = mp_peek(r) == MP_MAP;
+      if (map ? mp_get_map(r, &n) : mp_get_array(r, &n)) return r->err;
+      for (uint64_t k = 0; k < (map ? 2 * (uint64_t)n : n); k++)
+        if (ref_skip(r)) return r->err;
+      return 0;
+    }
+    default: return mp_get_nil(r); /* fails, as mp_skip does */
+  }
+}
+
+static void skip_matches_getters(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("mp.skip_matches_getters"));
+  long n = test_scale(5000), refused = 0;
+  for (long it = 0; it < n; it++) {
+    tval v;
+    gen_value(&r, &v, 0);
+    buf b = {0};
+    enc_mp(&b, &v);
+    tval_free(&v);
+    assert_int_equal(b.err, 0);
+    /* the value as written, then with bytes changed or cut off */
+    for (int m = 0; m < 8; m++) {
+      size_t len = b.len;
+      if (m > 0 && b.len > 0) {
+        if (rng_below(&r, 2)) {
+          len = (size_t)rng_below(&r, b.len);
+        } else {
+          size_t at = (size_t)rng_below(&r, b.len);
+          b.p[at] = rng_below(&r, 2) ? (uint8_t)rng_next(&r)
+                                      : (uint8_t)(0xc0 + rng_below(&r, 32));
+        }
+      }
+      mp_reader x, y;
+      mp_reader_init(&x, b.p, len);
+      mp_reader_init(&y, b.p, len);
+      int fast = mp_skip(&x), ref = ref_skip(&y);
+      if (fast != ref || x.p != y.p || x.err != y.err)
+        hexdump("skip disagrees with the getters on", b.p, len);
+      assert_int_equal(fast, ref);
+      assert_int_equal(x.err, y.err);
+      assert_ptr_equal(x.p, y.p);
+      refused += fast != 0;
+    }
+    buf_free(&b);
+  }
+  /* the mutations must have reached the refusing paths too */
+  assert_true(refused > 0);
+  assert_true(refused < 8 * n);
+}
+
+/* mp_skip_n(r, k) is k calls of the skip: the same end and error on runs
+ * of random values, whole, mutated and cut. */
+static void skip_n_matches_getters(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("mp.skip_n_matches_getters"));
+  long n = test_scale(2000), refused = 0;
+  for (long it = 0; it < n; it++) {
+    uint32_t k = (uint32_t)rng_below(&r, 7);
+    buf b = {0};
+    for (uint32_t i = 0; i < k; i++) {
+      tval v;
+      gen_value(&r, &v, 0);
+      enc_mp(&b, &v);
+      tval_free(&v);
+    }
+    assert_int_equal(b.err, 0);
+    size_t len = b.len;
+    if (b.len > 0 && rng_below(&r, 2)) {
+      if (rng_below(&r, 2)) len = (size_t)rng_below(&r, b.len);
+      else b.p[rng_below(&r, b.len)] = (uint8_t)rng_next(&r);
+    }
+    mp_reader x, y;
+    mp_reader_init(&x, b.p, len);
+    mp_reader_init(&y, b.p, len);
+    int fast = mp_skip_n(&x, k), ref = 0;
+    for (uint32_t i = 0; i < k && !ref; i++) ref = ref_skip(&y);
+    assert_int_equal(fast, ref);
+    assert_int_equal(x.err, y.err);
+    assert_ptr_equal(x.p, y.p);
+    refused += fast != 0;
+    buf_free(&b);
+  }
+  assert_true(refused > 0);
+  assert_true(refused < n);
+}
+
 /* The writer's buf reports allocation failure once, at the end. */
 static void writer_out_of_memory(void **state) {
   (void)state;
@@ -968,5 +1081,7 @@ TEST_MAIN(cmocka_unit_test(random_values_match_msgpack_c),
           cmocka_unit_test(lengths_beyond_input_refused),
           cmocka_unit_test(wrong_kinds_refused),
           cmocka_unit_test(skip_depth_limit),
+          cmocka_unit_test(skip_matches_getters),
+          cmocka_unit_test(skip_n_matches_getters),
           cmocka_unit_test(errors_are_sticky),
           cmocka_unit_test(writer_out_of_memory))

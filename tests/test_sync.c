@@ -356,6 +356,55 @@ static uint8_t *changes_after(accord_doc *doc, const uint8_t *vv, size_t vlen,
   return batch;
 }
 
+/* Changes we hold are recognised by their bytes, a whole known run at a
+ * time (sync.c, known_prefix). A batch whose known part differs in one
+ * byte is a fork (EFORK), and one cut short anywhere is refused; neither
+ * changes anything. */
+static void known_changes_altered_refused(void **state) {
+  (void)state;
+  accord_doc *a = du_new(1), *b = du_new(2);
+  put_int(a, "x", 1);
+  put_int(a, "y", 7);
+  put_int(a, "z", 3);
+  size_t blen;
+  uint8_t *batch = changes_after(a, NULL, 0, &blen);
+  accord_import_stats st;
+  AOK(accord_doc_import(b, batch, blen, &st));
+  assert_int_equal(st.applied, 3);
+  accord_free(batch);
+  put_int(a, "w", 4);
+  batch = changes_after(a, NULL, 0, &blen);
+  char *j1 = test_json(b);
+  size_t v1len, v2len;
+  uint8_t *v1 = du_version(b, &v1len);
+  /* every cut of the batch fails and changes nothing */
+  for (size_t cut = 0; cut < blen; cut++)
+    assert_int_not_equal(accord_doc_import(b, batch, cut, NULL), 0);
+  /* the second change's value, y = 7: key "y", no pred, 7 */
+  static const uint8_t y7[] = {0xa1, 'y', 0x90, 0x07};
+  size_t at = 0;
+  while (at + sizeof y7 <= blen && memcmp(batch + at, y7, sizeof y7)) at++;
+  assert_true(at + sizeof y7 <= blen);
+  batch[at + 3] = 0x08;
+  assert_int_equal(accord_doc_import(b, batch, blen, &st), ACCORD_EFORK);
+  du_assert_json(b, j1);
+  uint8_t *v2 = du_version(b, &v2len);
+  assert_int_equal(v1len, v2len);
+  assert_memory_equal(v1, v2, v1len);
+  /* restored, the known three are duplicates and the fourth applies */
+  batch[at + 3] = 0x07;
+  AOK(accord_doc_import(b, batch, blen, &st));
+  assert_int_equal(st.applied, 1);
+  assert_int_equal(st.duplicates, 3);
+  du_assert_same_json(a, b);
+  accord_free(j1);
+  accord_free(v1);
+  accord_free(v2);
+  accord_free(batch);
+  accord_doc_free(a);
+  accord_doc_free(b);
+}
+
 static void causal_order_pending(void **state) {
   (void)state;
   accord_doc *a = du_new(1), *b = du_new(2), *c = du_new(3), *d = du_new(4);
@@ -607,5 +656,6 @@ TEST_MAIN(cmocka_unit_test(convergence_3_replicas),
           cmocka_unit_test(convergence_5_replicas),
           cmocka_unit_test(causal_order_pending),
           cmocka_unit_test(duplicate_import_noop),
+          cmocka_unit_test(known_changes_altered_refused),
           cmocka_unit_test(reload_continues_chain),
           cmocka_unit_test(trace_friendsforever))
