@@ -154,6 +154,20 @@ static int remove_rec(idx *m, inode *x, uint32_t h, uint64_t key,
   return 1;
 }
 
+void idx_rekey(idx *m, uint64_t old, uint64_t new_key) {
+  inode *x = m->root;
+  if (!x) return;
+  /* separators are exact (every one is its subtree's smallest key), so
+   * the ones naming old are the ones on old's path that equal it; with no
+   * key between old and new_key, the order everywhere stays the same */
+  for (uint32_t h = m->height;; h--) {
+    uint32_t i = slot(x, old);
+    if (x->keys[i] == old) x->keys[i] = new_key;
+    if (h == 0) return;
+    x = x->child[i];
+  }
+}
+
 void idx_remove(idx *m, uint64_t key) {
   uint64_t min;
   inode *r = m->root;

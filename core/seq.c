@@ -555,15 +555,14 @@ static void merge_around(sequence *s, seq_leaf *l, uint32_t ri) {
 
 /* Deleting the tail of visible run r (from element k on) when the next run
  * n is a tombstone it continues into: n grows backwards instead of r being
- * split and the tail merged into n — the same runs, two idx updates
+ * split and the tail merged into n — the same runs, one idx rekey
  * instead of a split and a merge. This is what backspacing looks like. */
 static int grow_tombstone_back(sequence *s, seq_leaf *l, uint32_t ri,
                                uint32_t k) {
   seq_run *r = &l->r[ri], *n = &l->r[ri + 1];
   uint32_t take = r->len - k, b = r->bytes - byte_off(s, r, k);
-  int rc = idx_put(&s->index, opid_key(n->id) - take, l);
-  if (rc) return rc;
-  idx_remove(&s->index, opid_key(n->id));
+  /* the ids in between are r's: no other run's key lies there */
+  idx_rekey(&s->index, opid_key(n->id), opid_key(n->id) - take);
   r->len = k;
   r->bytes -= b;
   n->id.ctr -= take;
@@ -582,9 +581,7 @@ static int grow_tombstone_forward(sequence *s, seq_leaf *l, uint32_t ri,
                                   uint32_t count) {
   seq_run *p = &l->r[ri - 1], *r = &l->r[ri];
   uint32_t b = byte_off(s, r, count);
-  int rc = idx_put(&s->index, opid_key(r->id) + count, l);
-  if (rc) return rc;
-  idx_remove(&s->index, opid_key(r->id));
+  idx_rekey(&s->index, opid_key(r->id), opid_key(r->id) + count);
   p->len += count;
   p->bytes += b;
   r->id.ctr += count;
