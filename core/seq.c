@@ -41,12 +41,19 @@ static uint32_t leaf_visible(const seq_leaf *l) {
 }
 
 /* Adds delta to the visible count of leaf x and all its ancestors. A
- * change in another leaf may move the cached leaf's start: forget it. */
+ * change in another leaf may move the cached leaf's start: forget it.
+ * Edits stay in one leaf for long stretches, so the slot each level used
+ * last is tried before the scan for x among its parent's children. */
 static void adjust(sequence *s, void *x, int64_t delta) {
   if (x != s->pc_leaf) s->pc_leaf = NULL;
   s->visible = (uint32_t)((int64_t)s->visible + delta);
-  for (seq_node *p = parent_of(x); p; x = p, p = p->parent) {
-    uint32_t i = child_index(p, x);
+  uint32_t lvl = 0;
+  for (seq_node *p = parent_of(x); p; x = p, p = p->parent, lvl++) {
+    uint32_t i = lvl < SEQ_ADJ_LEVELS ? s->adj_slot[lvl] : 0;
+    if (i >= p->n || p->child[i] != x) {
+      i = child_index(p, x);
+      if (lvl < SEQ_ADJ_LEVELS) s->adj_slot[lvl] = (uint8_t)i;
+    }
     p->count[i] = (uint32_t)((int64_t)p->count[i] + delta);
   }
 }

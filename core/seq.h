@@ -40,6 +40,8 @@
 
 #define SEQ_LEAF_RUNS 32
 #define SEQ_FANOUT 32
+#define SEQ_ADJ_LEVELS 8
+_Static_assert(SEQ_FANOUT <= 256, "adj_slot holds a child slot in a byte");
 
 typedef struct seq_run {
   opid id;       /* first element */
@@ -75,6 +77,9 @@ typedef struct sequence {
   seq_leaf *hint;   /* leaf of the last id lookup: edits are local */
   seq_leaf *pc_leaf; /* leaf of the last position lookup, and the visible */
   uint32_t pc_start; /* position of its first element; NULL when unknown */
+  /* adjust's guess, per level above the leaves, of the child slot it
+   * updated last: checked before use, so never wrong, only a miss */
+  uint8_t adj_slot[SEQ_ADJ_LEVELS];
   idx index;
   uint8_t is_text;
   buf content;      /* text: UTF-8 of every element ever inserted */
