@@ -152,8 +152,12 @@ int seq_find_visible(const sequence *s, size_t pos, seq_cur *c) {
   if (pos >= s->visible) return 0;
   /* typing stays in one leaf for long stretches: try it first */
   if (s->pc_leaf && pos >= s->pc_start &&
-      find_in_leaf_pos(s->pc_leaf, pos - s->pc_start, c))
+      find_in_leaf_pos(s->pc_leaf, pos - s->pc_start, c)) {
+    sequence *w = (sequence *)s; /* caches, not state */
+    w->hint = c->leaf; /* a local delete looks up this id next */
+    w->hint_ri = c->ri;
     return 1;
+  }
   size_t want = pos;
   void *x = s->root;
   for (uint32_t h = s->height; h > 0; h--) {
@@ -166,10 +170,24 @@ int seq_find_visible(const sequence *s, size_t pos, seq_cur *c) {
   sequence *w = (sequence *)s; /* a cache, not state */
   w->pc_leaf = x;
   w->pc_start = (uint32_t)(want - pos);
+  w->hint = c->leaf; /* a local delete looks up this id next */
+  w->hint_ri = c->ri;
   return 1;
 }
 
-static int find_in_leaf(seq_leaf *l, opid id, seq_cur *c) {
+/* Finds id in leaf l, trying run guess first: ids are unique, so a run
+ * that holds id is the answer wherever the guess came from. */
+static int find_in_leaf(seq_leaf *l, opid id, seq_cur *c, uint32_t guess) {
+  if (guess < l->n) {
+    const seq_run *r = &l->r[guess];
+    if (r->id.actor == id.actor && id.ctr >= r->id.ctr &&
+        id.ctr - r->id.ctr < r->len) {
+      c->leaf = l;
+      c->ri = guess;
+      c->off = id.ctr - r->id.ctr;
+      return 1;
+    }
+  }
   for (uint32_t i = 0; i < l->n; i++) {
     const seq_run *r = &l->r[i];
     if (r->id.actor == id.actor && id.ctr >= r->id.ctr &&
@@ -184,12 +202,18 @@ static int find_in_leaf(seq_leaf *l, opid id, seq_cur *c) {
 }
 
 int seq_find_id(const sequence *s, opid id, seq_cur *c) {
-  if (s->hint && find_in_leaf(s->hint, id, c)) return 1;
+  sequence *w = (sequence *)s; /* caches, not docstate */
+  if (s->hint && find_in_leaf(s->hint, id, c, s->hint_ri)) {
+    w->hint_ri = c->ri;
+    return 1;
+  }
   uint64_t found;
   seq_leaf *l = idx_floor(&s->index, opid_key(id), &found);
-  if (!l || (uint32_t)(found >> 32) != id.actor || !find_in_leaf(l, id, c))
+  if (!l || (uint32_t)(found >> 32) != id.actor ||
+      !find_in_leaf(l, id, c, UINT32_MAX))
     return 0;
-  ((sequence *)s)->hint = l; /* a cache, not docstate */
+  w->hint = l;
+  w->hint_ri = c->ri;
   return 1;
 }
 

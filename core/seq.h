@@ -75,6 +75,7 @@ typedef struct sequence {
   uint32_t visible; /* visible elements in the whole sequence */
   seq_leaf *first, *last;
   seq_leaf *hint;   /* leaf of the last id lookup: edits are local */
+  uint32_t hint_ri; /* and the run there to try first (a guess: checked) */
   seq_leaf *pc_leaf; /* leaf of the last position lookup, and the visible */
   uint32_t pc_start; /* position of its first element; NULL when unknown */
   /* adjust's guess, per level above the leaves, of the child slot it
