@@ -65,6 +65,7 @@ int seq_init(sequence *s, int is_text) {
   if (!l) return ACCORD_ENOMEM;
   s->root = s->first = s->last = l;
   s->nleaves = 1;
+  s->epoch = 1; /* lo_epoch and tc_epoch 0: nothing noted yet */
   return 0;
 }
 
@@ -252,16 +253,22 @@ static int id_cmp(const sequence *s, opid a, opid b, int none_is_end) {
 void seq_local_origins(const sequence *s, size_t pos, opid *left, opid *right,
                        seq_cur *at) {
   seq_cur c;
+  sequence *w = (sequence *)s; /* notes for seq_insert_at, not state */
   if (pos == 0) {
     *left = opid_make(0, 0);
     c = cur_start(s);
   } else {
-    seq_find_visible(s, pos - 1, &c);
+    if (s->tc_epoch == s->epoch && s->tc_pos == pos - 1)
+      c = s->tc; /* typing on after the last local insert */
+    else
+      seq_find_visible(s, pos - 1, &c);
     *left = cur_id(c);
     c = cur_next(c);
   }
   *right = c.leaf ? cur_id(c) : opid_make(0, 0);
   *at = c;
+  w->lo_epoch = s->epoch;
+  w->lo_pos = pos;
 }
 
 /* ---- structural changes -------------------------------------------------- */
@@ -427,8 +434,9 @@ static void append_content(sequence *s, seq_run *r, uint32_t n,
 }
 
 /* Inserts the new run at c (an element, or the end when c.leaf is NULL). */
+/* Inserts nr at c; on success *last is the place of its last element. */
 static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
-                     uint32_t nbytes, val *vals) {
+                     uint32_t nbytes, val *vals, seq_cur *last) {
   uint32_t n = nr.len;
   int rc = reserve_content(s, n, nbytes);
   if (rc) return rc;
@@ -439,7 +447,8 @@ static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
   /* extend the previous run when the new elements continue it */
   seq_leaf *pl = at > 0 ? l : l->prev;
   if (pl && pl->n > 0) {
-    seq_run *p = &pl->r[at > 0 ? at - 1 : pl->n - 1];
+    uint32_t pi = at > 0 ? at - 1 : pl->n - 1;
+    seq_run *p = &pl->r[pi];
     if (!p->deleted && p->id.actor == nr.id.actor &&
         p->id.ctr + p->len == nr.id.ctr &&
         opid_eq(nr.left, opid_make(p->id.actor, nr.id.ctr - 1)) &&
@@ -447,6 +456,9 @@ static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
         p->off + p->bytes == (s->is_text ? s->content.len : s->nvals)) {
       append_content(s, p, n, content, nbytes, vals);
       adjust(s, pl, n);
+      last->leaf = pl;
+      last->ri = pi;
+      last->off = p->len - 1;
       return 0;
     }
   }
@@ -462,6 +474,9 @@ static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
   l->r[at] = nr;
   l->n++;
   adjust(s, l, n);
+  last->leaf = l;
+  last->ri = at;
+  last->off = n - 1;
   return 0;
 }
 
@@ -469,6 +484,7 @@ int seq_integrate(sequence *s, const uint32_t *ranks, opid id, uint32_t n,
                   opid left, opid right, const uint8_t *content,
                   uint32_t nbytes, val *vals) {
   seq_cur lc, e;
+  s->epoch++;
   if (n == 0) return ACCORD_EMALFORMED;
   if (opid_none(left)) {
     e = cur_start(s);
@@ -534,7 +550,18 @@ int seq_insert_at(sequence *s, seq_cur at, opid id, uint32_t n, opid left,
   nr.left = left;
   nr.right = right;
   nr.len = n;
-  return insert_at(s, at, nr, content, nbytes, vals);
+  /* at came from seq_local_origins with no change since: the first new
+   * element takes the position it noted */
+  int local = s->lo_epoch == s->epoch && n > 0;
+  s->epoch++;
+  seq_cur last;
+  int rc = insert_at(s, at, nr, content, nbytes, vals, &last);
+  if (!rc && local) {
+    s->tc = last;
+    s->tc_pos = s->lo_pos + n - 1;
+    s->tc_epoch = s->epoch;
+  }
+  return rc;
 }
 
 int seq_visible_ranges(const sequence *s, size_t pos, size_t n, seq_range_fn fn,
@@ -654,6 +681,7 @@ static int delete_in_run(sequence *s, seq_cur c, uint32_t take) {
 int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly) {
   seq_cur c;
   *newly = 0;
+  s->epoch++;
   if (count == 0 || (uint64_t)target.ctr + count > UINT32_MAX)
     return ACCORD_EMALFORMED;
   /* validate the whole range first: a bad id must change nothing */
@@ -733,6 +761,7 @@ int seq_each_run(const sequence *s, seq_run_fn fn, void *ctx) {
 int seq_build_run(sequence *s, opid id, uint32_t len, opid left, opid right,
                   int deleted, const uint8_t *content, uint32_t nbytes,
                   val *vals) {
+  s->epoch++;
   if (len == 0 || id.ctr == 0 ||
       (uint64_t)id.ctr + len - 1 > ACCORD_MAX_COUNTER ||
       (uint64_t)s->visible + len > UINT32_MAX / 2)
@@ -836,6 +865,7 @@ static int build_index(sequence *s) {
 }
 
 int seq_build_done(sequence *s) {
+  s->epoch++;
   int rc = build_index(s);
   if (rc) return rc;
   /* the tree above the leaves, one level at a time, bottom-up */

@@ -69,6 +69,13 @@ struct seq_node {
   void *child[SEQ_FANOUT];
 };
 
+/* A location: run r[ri] of leaf at element offset off. leaf == NULL is the
+ * end of the sequence. */
+typedef struct seq_cur {
+  seq_leaf *leaf;
+  uint32_t ri, off;
+} seq_cur;
+
 typedef struct sequence {
   void *root;       /* seq_leaf when height == 0, else seq_node */
   uint32_t height;
@@ -76,6 +83,14 @@ typedef struct sequence {
   seq_leaf *first, *last;
   seq_leaf *hint;   /* leaf of the last id lookup: edits are local */
   uint32_t hint_ri; /* and the run there to try first (a guess: checked) */
+  /* Typing: every change to the sequence bumps epoch. seq_local_origins
+   * notes its position (lo_*); the seq_insert_at that follows it with no
+   * change in between knows its last new element's visible position and
+   * place, kept in tc_* while epoch stays the same, so typing on after it
+   * needs no position lookup. */
+  uint64_t epoch, lo_epoch, tc_epoch;
+  size_t lo_pos, tc_pos;
+  seq_cur tc;
   seq_leaf *pc_leaf; /* leaf of the last position lookup, and the visible */
   uint32_t pc_start; /* position of its first element; NULL when unknown */
   /* adjust's guess, per level above the leaves, of the child slot it
@@ -88,13 +103,6 @@ typedef struct sequence {
   uint32_t nvals, capvals;
   size_t nleaves, nnodes;
 } sequence;
-
-/* A location: run r[ri] of leaf at element offset off. leaf == NULL is the
- * end of the sequence. */
-typedef struct seq_cur {
-  seq_leaf *leaf;
-  uint32_t ri, off;
-} seq_cur;
 
 int seq_init(sequence *s, int is_text);
 void seq_free(sequence *s);
