@@ -25,10 +25,13 @@ typedef struct idx {
   size_t nodes;    /* for memory accounting */
   uint32_t nspare; /* preallocated nodes, so a put never fails half way */
   void *spare[IDX_SPARE];
+  void *tail;      /* the rightmost leaf, or NULL: found again when needed */
 } idx;
 
 /* Inserts key or replaces its value. Returns 0 or ACCORD_ENOMEM (then the
- * map is unchanged). */
+ * map is unchanged). A key above every other one (a new run of the local
+ * actor, the usual case) goes straight into the rightmost leaf while it
+ * has room. */
 int idx_put(idx *m, uint64_t key, void *val);
 
 /* Builds the map from n keys in strictly ascending order (into an empty

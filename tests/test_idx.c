@@ -6,6 +6,8 @@
  *     thousand keys, so the tree is three levels deep; after every step a
  *     floor search for every key, and for the values just below and above
  *     it, agrees with the model;
+ *   - mostly ascending puts (the rightmost-leaf path) mixed with removes
+ *     of the largest keys, puts below, emptying, and a bulk build;
  *   - rekeying every key of a full tree (each a leaf's first key or not)
  *     downwards and back up keeps every floor search right: separators
  *     follow their keys.
@@ -157,4 +159,67 @@ static void rekey_every_key(void **state) {
   free(m.v);
 }
 
-TEST_MAIN(cmocka_unit_test(rekey_random), cmocka_unit_test(rekey_every_key))
+/* Mostly ascending puts (new runs of the local actor: the rightmost-leaf
+ * path) mixed with removes of the largest keys (which free the rightmost
+ * leaf), rekeys, puts below, a bulk build and a map emptied and refilled. */
+static void ascending_puts(void **state) {
+  (void)state;
+  uint64_t seed = test_seed("ascending_puts");
+  test_rng rng;
+  rng_init(&rng, seed);
+  idx x;
+  memset(&x, 0, sizeof x);
+  model m = {0};
+  uint64_t next = 1000;
+  long steps = test_scale(20000);
+  for (long s = 0; s < steps; s++) {
+    uint64_t r = rng_below(&rng, 100);
+    if (r < 70 || m.n == 0) {
+      next += 1 + rng_below(&rng, 3);
+      assert_int_equal(idx_put(&x, next, (void *)(uintptr_t)(s + 1)), 0);
+      model_put(&m, next, (uintptr_t)(s + 1));
+    } else if (r < 85) { /* remove a run of the largest keys */
+      size_t k = 1 + rng_below(&rng, 60);
+      while (k-- && m.n) {
+        idx_remove(&x, m.k[m.n - 1]);
+        m.n--;
+      }
+    } else if (r < 95) { /* a put somewhere below */
+      uint64_t key = rng_below(&rng, next + 1);
+      assert_int_equal(idx_put(&x, key, (void *)(uintptr_t)(s + 1)), 0);
+      model_put(&m, key, (uintptr_t)(s + 1));
+    } else if (r < 99) {
+      size_t i = rng_below(&rng, m.n);
+      idx_remove(&x, m.k[i]);
+      model_remove_at(&m, i);
+    } else if (m.n > 0) { /* empty it: the tree is freed down to nothing */
+      while (m.n) {
+        idx_remove(&x, m.k[m.n - 1]);
+        m.n--;
+      }
+      assert_null(x.root);
+    }
+    if (s % 1000 == 0) check_all(&x, &m);
+  }
+  check_all(&x, &m);
+  /* rebuilt in bulk, then appended to */
+  idx_free(&x);
+  memset(&x, 0, sizeof x);
+  void **vals = malloc((m.n + 1) * sizeof *vals);
+  assert_non_null(vals);
+  for (size_t i = 0; i < m.n; i++) vals[i] = (void *)m.v[i];
+  assert_int_equal(idx_build(&x, m.k, vals, m.n), 0);
+  free(vals);
+  for (int i = 0; i < 500; i++) {
+    next += 2;
+    assert_int_equal(idx_put(&x, next, (void *)(uintptr_t)(i + 7)), 0);
+    model_put(&m, next, (uintptr_t)(i + 7));
+  }
+  check_all(&x, &m);
+  idx_free(&x);
+  free(m.k);
+  free(m.v);
+}
+
+TEST_MAIN(cmocka_unit_test(rekey_random), cmocka_unit_test(rekey_every_key),
+          cmocka_unit_test(ascending_puts))
