@@ -61,6 +61,47 @@ static void put_back(buf *b, const accord_txn *t, opid id, uint32_t ctr) {
   mp_put_uint(b, ctr - id.ctr);
 }
 
+/* put_obj and put_back into reserved room (at most 18 bytes each). */
+static uint8_t *w_obj(uint8_t *p, const accord_txn *t, opid obj) {
+  if (opid_none(obj)) return mp_w_nil(p);
+  p = mp_w_uint(p, t->aref[obj.actor] - 1);
+  return mp_w_uint(p, obj.ctr);
+}
+
+static uint8_t *w_back(uint8_t *p, const accord_txn *t, opid id,
+                       uint32_t ctr) {
+  if (opid_none(id)) return mp_w_nil(p);
+  p = mp_w_uint(p, t->aref[id.actor] - 1);
+  return mp_w_uint(p, ctr - id.ctr);
+}
+
+/* The ops a keystroke makes (text insert, remove), written with one
+ * reserve each: the same bytes as the general case below. */
+static void put_text_ins(buf *b, const accord_txn *t, const oper *o) {
+  if (!buf_reserve(b, (size_t)64 + o->nbytes)) return;
+  uint8_t *p = b->p + b->len;
+  p = mp_w_array(p, 2 + (opid_none(o->obj) ? 1 : 2) +
+                        (opid_none(o->left) ? 1 : 2) +
+                        (opid_none(o->right) ? 1 : 2));
+  *p++ = OP_INS;
+  p = w_obj(p, t, o->obj);
+  p = w_back(p, t, o->left, o->id.ctr);
+  p = w_back(p, t, o->right, o->id.ctr);
+  p = mp_w_str(p, o->content, o->nbytes);
+  b->len = (size_t)(p - b->p);
+}
+
+static void put_rmv(buf *b, const accord_txn *t, const oper *o) {
+  if (!buf_reserve(b, 64)) return;
+  uint8_t *p = b->p + b->len;
+  p = mp_w_array(p, 4 + (opid_none(o->obj) ? 1 : 2));
+  *p++ = OP_RMV;
+  p = w_obj(p, t, o->obj);
+  p = w_back(p, t, o->target, o->id.ctr);
+  p = mp_w_uint(p, o->count);
+  b->len = (size_t)(p - b->p);
+}
+
 static void put_i64be(uint8_t out[8], int64_t v) {
   uint64_t u = (uint64_t)v;
   for (int i = 0; i < 8; i++) out[i] = (uint8_t)(u >> (56 - 8 * i));
@@ -91,6 +132,14 @@ void change_put_val(buf *b, const val *v) {
 }
 
 void change_put_op(buf *b, const accord_txn *t, const oper *o) {
+  if (o->kind == OP_INS && o->content) {
+    put_text_ins(b, t, o);
+    return;
+  }
+  if (o->kind == OP_RMV) {
+    put_rmv(b, t, o);
+    return;
+  }
   uint32_t ctr = o->id.ctr;
   uint32_t objf = opid_none(o->obj) ? 1 : 2;
   switch (o->kind) {
@@ -140,22 +189,30 @@ void change_put_op(buf *b, const accord_txn *t, const oper *o) {
 
 void change_put_body(buf *b, const accord_doc *doc, const accord_txn *t,
                      uint32_t prev_end, int64_t prev_time) {
-  mp_put_uint(b, t->start_op - prev_end);
+  /* one reserve for the whole body, then unchecked writes */
+  size_t room = 9 + 9 + 5 +
+                (size_t)(t->nactors - t->ninherit) * (5 + ACCORD_ACTOR_BYTES) +
+                5 + (size_t)t->ndeps * 18 + 5 + (t->msg ? t->msglen : 0) +
+                5 + t->ops.len;
+  if (!buf_reserve(b, room)) return;
+  uint8_t *p = b->p + b->len;
+  p = mp_w_uint(p, t->start_op - prev_end);
   /* deltas of clocks set far apart could overflow: wrap, as the decoder
    * does, so every pair of times has one encoding */
-  mp_put_int(b, (int64_t)((uint64_t)t->time - (uint64_t)prev_time));
-  mp_put_array(b, t->nactors - t->ninherit);
+  p = mp_w_int(p, (int64_t)((uint64_t)t->time - (uint64_t)prev_time));
+  p = mp_w_array(p, t->nactors - t->ninherit);
   for (uint32_t i = t->ninherit; i < t->nactors; i++)
-    mp_put_bin(b, doc->actor[t->actors[i]], ACCORD_ACTOR_BYTES);
-  mp_put_array(b, 2 * t->ndeps);
+    p = mp_w_bin(p, doc->actor[t->actors[i]], ACCORD_ACTOR_BYTES);
+  p = mp_w_array(p, 2 * t->ndeps);
   for (uint32_t i = 0; i < t->ndeps; i++) {
-    mp_put_uint(b, t->aref[t->deps[2 * i]] - 1);
-    mp_put_uint(b, t->deps[2 * i + 1]);
+    p = mp_w_uint(p, t->aref[t->deps[2 * i]] - 1);
+    p = mp_w_uint(p, t->deps[2 * i + 1]);
   }
-  if (t->msg) mp_put_str(b, t->msg, t->msglen);
-  else mp_put_nil(b);
-  mp_put_array(b, t->nops);
-  buf_put(b, t->ops.p, t->ops.len);
+  if (t->msg) p = mp_w_str(p, t->msg, t->msglen);
+  else p = mp_w_nil(p);
+  p = mp_w_array(p, t->nops);
+  if (t->ops.len) memcpy(p, t->ops.p, t->ops.len);
+  b->len = (size_t)(p - b->p) + t->ops.len;
 }
 
 void change_put_prefix(buf *b, const uint8_t *doc, const uint8_t *actor,

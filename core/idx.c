@@ -77,6 +77,7 @@ static int insert(idx *m, inode *x, uint32_t h, uint64_t key, void *val,
     return 0;
   }
   inode *r = m->spare[--m->nspare];
+  if (x == m->tail) m->tail = r; /* h == 0 here: tail is a leaf */
   m->nodes++;
   /* appends at the right edge leave the left node full: sequences grow
    * mostly at the end of an actor's range */
@@ -106,6 +107,20 @@ int idx_put(idx *m, uint64_t key, void *val) {
     x->child[0] = val;
     m->root = x;
     m->height = 0;
+    return 0;
+  }
+  inode *t = m->tail;
+  if (!t) { /* found again after a build or a removal that freed it */
+    t = m->root;
+    for (uint32_t h = m->height; h > 0; h--) t = t->child[t->n - 1];
+    m->tail = t;
+  }
+  if (t->n < IDX_N && key > t->keys[t->n - 1]) {
+    /* above every key: the end of the rightmost leaf, and no separator
+     * changes (each is its subtree's smallest key) */
+    t->keys[t->n] = key;
+    t->child[t->n] = val;
+    t->n++;
     return 0;
   }
   inode *sub;
@@ -143,6 +158,7 @@ static int remove_rec(idx *m, inode *x, uint32_t h, uint64_t key,
       *min = cmin;
       return 1;
     }
+    if (c == m->tail) m->tail = NULL;
     mem_free(c);
     m->nodes--;
   }
@@ -154,12 +170,27 @@ static int remove_rec(idx *m, inode *x, uint32_t h, uint64_t key,
   return 1;
 }
 
+void idx_rekey(idx *m, uint64_t old, uint64_t new_key) {
+  inode *x = m->root;
+  if (!x) return;
+  /* separators are exact (every one is its subtree's smallest key), so
+   * the ones naming old are the ones on old's path that equal it; with no
+   * key between old and new_key, the order everywhere stays the same */
+  for (uint32_t h = m->height;; h--) {
+    uint32_t i = slot(x, old);
+    if (x->keys[i] == old) x->keys[i] = new_key;
+    if (h == 0) return;
+    x = x->child[i];
+  }
+}
+
 void idx_remove(idx *m, uint64_t key) {
   uint64_t min;
   inode *r = m->root;
   if (!r) return;
   remove_rec(m, r, m->height, key, &min);
   if (r->n == 0) {
+    m->tail = NULL;
     mem_free(r);
     m->nodes--;
     m->root = NULL;
@@ -221,6 +252,7 @@ int idx_build(idx *m, const uint64_t *keys, void *const *vals, size_t n) {
   }
   m->root = all[next - 1];
   m->height = height;
+  m->tail = NULL; /* found on the next put */
   m->nodes += total;
   mem_free(all);
   return 0;
@@ -235,6 +267,7 @@ static void free_node(inode *x, uint32_t h) {
 void idx_free(idx *m) {
   if (m->root) free_node(m->root, m->height);
   while (m->nspare) mem_free(m->spare[--m->nspare]);
+  m->tail = NULL;
   m->root = NULL;
   m->height = 0;
   m->nodes = 0;

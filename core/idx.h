@@ -7,8 +7,9 @@
  *
  * Workload: one put per new run (mostly at the end of an actor's range),
  * one put per run that moves when a sequence leaf splits, one remove per
- * merge of two runs, and one floor per id lookup that misses the sequence's
- * leaf hint. All O(log n); only splits allocate.
+ * merge of two runs, one rekey per run whose first id moves, and one
+ * floor per id lookup that misses the sequence's leaf hint. All
+ * O(log n); only splits allocate.
  */
 #ifndef ACCORD_IDX_H
 #define ACCORD_IDX_H
@@ -24,16 +25,26 @@ typedef struct idx {
   size_t nodes;    /* for memory accounting */
   uint32_t nspare; /* preallocated nodes, so a put never fails half way */
   void *spare[IDX_SPARE];
+  void *tail;      /* the rightmost leaf, or NULL: found again when needed */
 } idx;
 
 /* Inserts key or replaces its value. Returns 0 or ACCORD_ENOMEM (then the
- * map is unchanged). */
+ * map is unchanged). A key above every other one (a new run of the local
+ * actor, the usual case) goes straight into the rightmost leaf while it
+ * has room. */
 int idx_put(idx *m, uint64_t key, void *val);
 
 /* Builds the map from n keys in strictly ascending order (into an empty
  * map), bottom-up: O(n), no splits. Returns 0 or ACCORD_ENOMEM (then the
  * map is empty). */
 int idx_build(idx *m, const uint64_t *keys, void *const *vals, size_t n);
+
+/* Changes key old (present) to key new, keeping its value, where no other
+ * key lies between old and new: the entry keeps its place, so this is one
+ * descent that rewrites the key and the separators equal to it. Never
+ * allocates, never fails; a sequence uses it when a run's first id moves
+ * by a few elements (a tombstone growing as letters are deleted). */
+void idx_rekey(idx *m, uint64_t old, uint64_t new_key);
 
 /* Removes key if present. Never allocates, never fails. */
 void idx_remove(idx *m, uint64_t key);

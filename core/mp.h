@@ -20,6 +20,7 @@
 #define ACCORD_MP_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -46,6 +47,64 @@ void mp_put_str(buf *b, const void *p, size_t len);
 void mp_put_bin(buf *b, const void *p, size_t len);
 void mp_put_map(buf *b, uint32_t n);
 void mp_put_ext(buf *b, int8_t type, const void *p, size_t len);
+
+/* Unchecked writers for the hot path (one encoded change per keystroke):
+ * the same bytes as the mp_put_* of the same name, written at p into room
+ * the caller reserved (a uint or int takes at most 9 bytes, an array, str
+ * or bin header at most 5); each returns the end of what it wrote. One
+ * reserve per op instead of one bounds check per byte. */
+static inline uint8_t *mp_w_be(uint8_t *p, uint8_t tag, uint64_t v, int n) {
+  *p++ = tag;
+  for (int i = n - 1; i >= 0; i--) *p++ = (uint8_t)(v >> (8 * i));
+  return p;
+}
+static inline uint8_t *mp_w_nil(uint8_t *p) {
+  *p = 0xc0;
+  return p + 1;
+}
+static inline uint8_t *mp_w_uint(uint8_t *p, uint64_t v) {
+  if (v < 0x80) {
+    *p = (uint8_t)v;
+    return p + 1;
+  }
+  if (v <= 0xff) return mp_w_be(p, 0xcc, v, 1);
+  if (v <= 0xffff) return mp_w_be(p, 0xcd, v, 2);
+  if (v <= 0xffffffffu) return mp_w_be(p, 0xce, v, 4);
+  return mp_w_be(p, 0xcf, v, 8);
+}
+static inline uint8_t *mp_w_int(uint8_t *p, int64_t v) {
+  if (v >= 0) return mp_w_uint(p, (uint64_t)v);
+  if (v >= -32) {
+    *p = (uint8_t)(int8_t)v;
+    return p + 1;
+  }
+  if (v >= INT8_MIN) return mp_w_be(p, 0xd0, (uint64_t)v & 0xff, 1);
+  if (v >= INT16_MIN) return mp_w_be(p, 0xd1, (uint64_t)v & 0xffff, 2);
+  if (v >= INT32_MIN) return mp_w_be(p, 0xd2, (uint64_t)v & 0xffffffffu, 4);
+  return mp_w_be(p, 0xd3, (uint64_t)v, 8);
+}
+static inline uint8_t *mp_w_array(uint8_t *p, uint32_t n) {
+  if (n <= 15) {
+    *p = (uint8_t)(0x90 | n);
+    return p + 1;
+  }
+  return n <= 0xffff ? mp_w_be(p, 0xdc, n, 2) : mp_w_be(p, 0xdd, n, 4);
+}
+static inline uint8_t *mp_w_str(uint8_t *p, const void *s, uint32_t len) {
+  if (len <= 31) *p++ = (uint8_t)(0xa0 | len);
+  else if (len <= 0xff) p = mp_w_be(p, 0xd9, len, 1);
+  else if (len <= 0xffff) p = mp_w_be(p, 0xda, len, 2);
+  else p = mp_w_be(p, 0xdb, len, 4);
+  if (len) memcpy(p, s, len);
+  return p + len;
+}
+static inline uint8_t *mp_w_bin(uint8_t *p, const void *s, uint32_t len) {
+  if (len <= 0xff) p = mp_w_be(p, 0xc4, len, 1);
+  else if (len <= 0xffff) p = mp_w_be(p, 0xc5, len, 2);
+  else p = mp_w_be(p, 0xc6, len, 4);
+  if (len) memcpy(p, s, len);
+  return p + len;
+}
 
 /* Reader ------------------------------------------------------------------ */
 typedef enum mp_kind {

@@ -41,12 +41,19 @@ static uint32_t leaf_visible(const seq_leaf *l) {
 }
 
 /* Adds delta to the visible count of leaf x and all its ancestors. A
- * change in another leaf may move the cached leaf's start: forget it. */
+ * change in another leaf may move the cached leaf's start: forget it.
+ * Edits stay in one leaf for long stretches, so the slot each level used
+ * last is tried before the scan for x among its parent's children. */
 static void adjust(sequence *s, void *x, int64_t delta) {
   if (x != s->pc_leaf) s->pc_leaf = NULL;
   s->visible = (uint32_t)((int64_t)s->visible + delta);
-  for (seq_node *p = parent_of(x); p; x = p, p = p->parent) {
-    uint32_t i = child_index(p, x);
+  uint32_t lvl = 0;
+  for (seq_node *p = parent_of(x); p; x = p, p = p->parent, lvl++) {
+    uint32_t i = lvl < SEQ_ADJ_LEVELS ? s->adj_slot[lvl] : 0;
+    if (i >= p->n || p->child[i] != x) {
+      i = child_index(p, x);
+      if (lvl < SEQ_ADJ_LEVELS) s->adj_slot[lvl] = (uint8_t)i;
+    }
     p->count[i] = (uint32_t)((int64_t)p->count[i] + delta);
   }
 }
@@ -58,6 +65,7 @@ int seq_init(sequence *s, int is_text) {
   if (!l) return ACCORD_ENOMEM;
   s->root = s->first = s->last = l;
   s->nleaves = 1;
+  s->epoch = 1; /* lo_epoch and tc_epoch 0: nothing noted yet */
   return 0;
 }
 
@@ -145,8 +153,12 @@ int seq_find_visible(const sequence *s, size_t pos, seq_cur *c) {
   if (pos >= s->visible) return 0;
   /* typing stays in one leaf for long stretches: try it first */
   if (s->pc_leaf && pos >= s->pc_start &&
-      find_in_leaf_pos(s->pc_leaf, pos - s->pc_start, c))
+      find_in_leaf_pos(s->pc_leaf, pos - s->pc_start, c)) {
+    sequence *w = (sequence *)s; /* caches, not state */
+    w->hint = c->leaf; /* a local delete looks up this id next */
+    w->hint_ri = c->ri;
     return 1;
+  }
   size_t want = pos;
   void *x = s->root;
   for (uint32_t h = s->height; h > 0; h--) {
@@ -159,10 +171,24 @@ int seq_find_visible(const sequence *s, size_t pos, seq_cur *c) {
   sequence *w = (sequence *)s; /* a cache, not state */
   w->pc_leaf = x;
   w->pc_start = (uint32_t)(want - pos);
+  w->hint = c->leaf; /* a local delete looks up this id next */
+  w->hint_ri = c->ri;
   return 1;
 }
 
-static int find_in_leaf(seq_leaf *l, opid id, seq_cur *c) {
+/* Finds id in leaf l, trying run guess first: ids are unique, so a run
+ * that holds id is the answer wherever the guess came from. */
+static int find_in_leaf(seq_leaf *l, opid id, seq_cur *c, uint32_t guess) {
+  if (guess < l->n) {
+    const seq_run *r = &l->r[guess];
+    if (r->id.actor == id.actor && id.ctr >= r->id.ctr &&
+        id.ctr - r->id.ctr < r->len) {
+      c->leaf = l;
+      c->ri = guess;
+      c->off = id.ctr - r->id.ctr;
+      return 1;
+    }
+  }
   for (uint32_t i = 0; i < l->n; i++) {
     const seq_run *r = &l->r[i];
     if (r->id.actor == id.actor && id.ctr >= r->id.ctr &&
@@ -177,12 +203,18 @@ static int find_in_leaf(seq_leaf *l, opid id, seq_cur *c) {
 }
 
 int seq_find_id(const sequence *s, opid id, seq_cur *c) {
-  if (s->hint && find_in_leaf(s->hint, id, c)) return 1;
+  sequence *w = (sequence *)s; /* caches, not docstate */
+  if (s->hint && find_in_leaf(s->hint, id, c, s->hint_ri)) {
+    w->hint_ri = c->ri;
+    return 1;
+  }
   uint64_t found;
   seq_leaf *l = idx_floor(&s->index, opid_key(id), &found);
-  if (!l || (uint32_t)(found >> 32) != id.actor || !find_in_leaf(l, id, c))
+  if (!l || (uint32_t)(found >> 32) != id.actor ||
+      !find_in_leaf(l, id, c, UINT32_MAX))
     return 0;
-  ((sequence *)s)->hint = l; /* a cache, not docstate */
+  w->hint = l;
+  w->hint_ri = c->ri;
   return 1;
 }
 
@@ -221,16 +253,22 @@ static int id_cmp(const sequence *s, opid a, opid b, int none_is_end) {
 void seq_local_origins(const sequence *s, size_t pos, opid *left, opid *right,
                        seq_cur *at) {
   seq_cur c;
+  sequence *w = (sequence *)s; /* notes for seq_insert_at, not state */
   if (pos == 0) {
     *left = opid_make(0, 0);
     c = cur_start(s);
   } else {
-    seq_find_visible(s, pos - 1, &c);
+    if (s->tc_epoch == s->epoch && s->tc_pos == pos - 1)
+      c = s->tc; /* typing on after the last local insert */
+    else
+      seq_find_visible(s, pos - 1, &c);
     *left = cur_id(c);
     c = cur_next(c);
   }
   *right = c.leaf ? cur_id(c) : opid_make(0, 0);
   *at = c;
+  w->lo_epoch = s->epoch;
+  w->lo_pos = pos;
 }
 
 /* ---- structural changes -------------------------------------------------- */
@@ -396,8 +434,9 @@ static void append_content(sequence *s, seq_run *r, uint32_t n,
 }
 
 /* Inserts the new run at c (an element, or the end when c.leaf is NULL). */
+/* Inserts nr at c; on success *last is the place of its last element. */
 static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
-                     uint32_t nbytes, val *vals) {
+                     uint32_t nbytes, val *vals, seq_cur *last) {
   uint32_t n = nr.len;
   int rc = reserve_content(s, n, nbytes);
   if (rc) return rc;
@@ -408,7 +447,8 @@ static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
   /* extend the previous run when the new elements continue it */
   seq_leaf *pl = at > 0 ? l : l->prev;
   if (pl && pl->n > 0) {
-    seq_run *p = &pl->r[at > 0 ? at - 1 : pl->n - 1];
+    uint32_t pi = at > 0 ? at - 1 : pl->n - 1;
+    seq_run *p = &pl->r[pi];
     if (!p->deleted && p->id.actor == nr.id.actor &&
         p->id.ctr + p->len == nr.id.ctr &&
         opid_eq(nr.left, opid_make(p->id.actor, nr.id.ctr - 1)) &&
@@ -416,6 +456,9 @@ static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
         p->off + p->bytes == (s->is_text ? s->content.len : s->nvals)) {
       append_content(s, p, n, content, nbytes, vals);
       adjust(s, pl, n);
+      last->leaf = pl;
+      last->ri = pi;
+      last->off = p->len - 1;
       return 0;
     }
   }
@@ -431,6 +474,9 @@ static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
   l->r[at] = nr;
   l->n++;
   adjust(s, l, n);
+  last->leaf = l;
+  last->ri = at;
+  last->off = n - 1;
   return 0;
 }
 
@@ -438,6 +484,7 @@ int seq_integrate(sequence *s, const uint32_t *ranks, opid id, uint32_t n,
                   opid left, opid right, const uint8_t *content,
                   uint32_t nbytes, val *vals) {
   seq_cur lc, e;
+  s->epoch++;
   if (n == 0) return ACCORD_EMALFORMED;
   if (opid_none(left)) {
     e = cur_start(s);
@@ -507,7 +554,18 @@ int seq_insert_at(sequence *s, seq_cur at, opid id, uint32_t n, opid left,
   nr.left = left;
   nr.right = right;
   nr.len = n;
-  return insert_at(s, at, nr, content, nbytes, vals);
+  /* at came from seq_local_origins with no change since: the first new
+   * element takes the position it noted */
+  int local = s->lo_epoch == s->epoch && n > 0;
+  s->epoch++;
+  seq_cur last;
+  int rc = insert_at(s, at, nr, content, nbytes, vals, &last);
+  if (!rc && local) {
+    s->tc = last;
+    s->tc_pos = s->lo_pos + n - 1;
+    s->tc_epoch = s->epoch;
+  }
+  return rc;
 }
 
 int seq_visible_ranges(const sequence *s, size_t pos, size_t n, seq_range_fn fn,
@@ -559,15 +617,14 @@ static void merge_around(sequence *s, seq_leaf *l, uint32_t ri) {
 
 /* Deleting the tail of visible run r (from element k on) when the next run
  * n is a tombstone it continues into: n grows backwards instead of r being
- * split and the tail merged into n — the same runs, two idx updates
+ * split and the tail merged into n — the same runs, one idx rekey
  * instead of a split and a merge. This is what backspacing looks like. */
 static int grow_tombstone_back(sequence *s, seq_leaf *l, uint32_t ri,
                                uint32_t k) {
   seq_run *r = &l->r[ri], *n = &l->r[ri + 1];
   uint32_t take = r->len - k, b = r->bytes - byte_off(s, r, k);
-  int rc = idx_put(&s->index, opid_key(n->id) - take, l);
-  if (rc) return rc;
-  idx_remove(&s->index, opid_key(n->id));
+  /* the ids in between are r's: no other run's key lies there */
+  idx_rekey(&s->index, opid_key(n->id), opid_key(n->id) - take);
   r->len = k;
   r->bytes -= b;
   n->id.ctr -= take;
@@ -586,9 +643,7 @@ static int grow_tombstone_forward(sequence *s, seq_leaf *l, uint32_t ri,
                                   uint32_t count) {
   seq_run *p = &l->r[ri - 1], *r = &l->r[ri];
   uint32_t b = byte_off(s, r, count);
-  int rc = idx_put(&s->index, opid_key(r->id) + count, l);
-  if (rc) return rc;
-  idx_remove(&s->index, opid_key(r->id));
+  idx_rekey(&s->index, opid_key(r->id), opid_key(r->id) + count);
   p->len += count;
   p->bytes += b;
   r->id.ctr += count;
@@ -630,6 +685,7 @@ static int delete_in_run(sequence *s, seq_cur c, uint32_t take) {
 int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly) {
   seq_cur c;
   *newly = 0;
+  s->epoch++;
   if (count == 0 || (uint64_t)target.ctr + count > UINT32_MAX)
     return ACCORD_EMALFORMED;
   /* validate the whole range first: a bad id must change nothing */
@@ -709,6 +765,7 @@ int seq_each_run(const sequence *s, seq_run_fn fn, void *ctx) {
 int seq_build_run(sequence *s, opid id, uint32_t len, opid left, opid right,
                   int deleted, const uint8_t *content, uint32_t nbytes,
                   val *vals) {
+  s->epoch++;
   if (len == 0 || id.ctr == 0 ||
       (uint64_t)id.ctr + len - 1 > ACCORD_MAX_COUNTER ||
       (uint64_t)s->visible + len > UINT32_MAX / 2)
@@ -812,6 +869,7 @@ static int build_index(sequence *s) {
 }
 
 int seq_build_done(sequence *s) {
+  s->epoch++;
   int rc = build_index(s);
   if (rc) return rc;
   /* the tree above the leaves, one level at a time, bottom-up */

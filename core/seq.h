@@ -40,6 +40,8 @@
 
 #define SEQ_LEAF_RUNS 32
 #define SEQ_FANOUT 32
+#define SEQ_ADJ_LEVELS 8
+_Static_assert(SEQ_FANOUT <= 256, "adj_slot holds a child slot in a byte");
 
 typedef struct seq_run {
   opid id;       /* first element */
@@ -67,14 +69,33 @@ struct seq_node {
   void *child[SEQ_FANOUT];
 };
 
+/* A location: run r[ri] of leaf at element offset off. leaf == NULL is the
+ * end of the sequence. */
+typedef struct seq_cur {
+  seq_leaf *leaf;
+  uint32_t ri, off;
+} seq_cur;
+
 typedef struct sequence {
   void *root;       /* seq_leaf when height == 0, else seq_node */
   uint32_t height;
   uint32_t visible; /* visible elements in the whole sequence */
   seq_leaf *first, *last;
   seq_leaf *hint;   /* leaf of the last id lookup: edits are local */
+  uint32_t hint_ri; /* and the run there to try first (a guess: checked) */
+  /* Typing: every change to the sequence bumps epoch. seq_local_origins
+   * notes its position (lo_*); the seq_insert_at that follows it with no
+   * change in between knows its last new element's visible position and
+   * place, kept in tc_* while epoch stays the same, so typing on after it
+   * needs no position lookup. */
+  uint64_t epoch, lo_epoch, tc_epoch;
+  size_t lo_pos, tc_pos;
+  seq_cur tc;
   seq_leaf *pc_leaf; /* leaf of the last position lookup, and the visible */
   uint32_t pc_start; /* position of its first element; NULL when unknown */
+  /* adjust's guess, per level above the leaves, of the child slot it
+   * updated last: checked before use, so never wrong, only a miss */
+  uint8_t adj_slot[SEQ_ADJ_LEVELS];
   idx index;
   uint8_t is_text;
   buf content;      /* text: UTF-8 of every element ever inserted */
@@ -82,13 +103,6 @@ typedef struct sequence {
   uint32_t nvals, capvals;
   size_t nleaves, nnodes;
 } sequence;
-
-/* A location: run r[ri] of leaf at element offset off. leaf == NULL is the
- * end of the sequence. */
-typedef struct seq_cur {
-  seq_leaf *leaf;
-  uint32_t ri, off;
-} seq_cur;
 
 int seq_init(sequence *s, int is_text);
 void seq_free(sequence *s);

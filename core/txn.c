@@ -33,25 +33,32 @@ int accord_txn_begin(accord_doc *doc, accord_txn **out) {
   if (doc->poisoned) return doc->poisoned;
   if (doc->txn_open) return ACCORD_EBUSY;
   accord_txn *t = &doc->txn;
-  for (uint32_t i = 0; i < t->nactors; i++) t->aref[t->actors[i]] = 0;
+  const chain *own = &doc->chains[0];
   t->doc = doc;
-  t->nactors = 0;
   t->ops.len = 0;
   t->ops.err = 0;
   t->nops = 0;
   t->time_set = 0;
   t->ndeps = 0;
-  mem_free(t->msg);
-  t->msg = NULL;
+  if (t->msg) {
+    mem_free(t->msg);
+    t->msg = NULL;
+  }
   t->msglen = 0;
-  /* the change's actor table starts as the previous change's */
+  /* the change's actor table starts as the previous change's. After a
+   * commit that added no actor the refs hold exactly that table already
+   * (the usual case when typing): keep them; else start over */
   uint32_t ref;
-  const chain *own = &doc->chains[0];
   int rc = 0;
-  if (own->ntab == 0) rc = txn_ref(t, 0, &ref);
-  for (uint32_t i = 0; i < own->ntab && !rc; i++)
-    rc = txn_ref(t, own->tab[i], &ref);
-  if (rc) return rc;
+  if (own->ntab == 0 || t->nactors != own->ntab ||
+      memcmp(t->actors, own->tab, own->ntab * sizeof *own->tab) != 0) {
+    for (uint32_t i = 0; i < t->nactors; i++) t->aref[t->actors[i]] = 0;
+    t->nactors = 0;
+    if (own->ntab == 0) rc = txn_ref(t, 0, &ref);
+    for (uint32_t i = 0; i < own->ntab && !rc; i++)
+      rc = txn_ref(t, own->tab[i], &ref);
+    if (rc) return rc;
+  }
   t->ninherit = t->nactors;
 
   /* deps: heads of other actors that arrived since our last change, in
@@ -138,8 +145,11 @@ int accord_txn_commit(accord_txn *t, accord_change_info *info) {
   if (!t->time_set) t->time = doc_now_ms();
   /* the body is written straight into the chain; everything that can fail
    * comes before chain_push */
+  /* the table only grows from the one inherited at begin: the same
+   * length is the same table, nothing to copy */
+  int newtab = t->nactors != c->ntab;
   rc = chain_prepare(c);
-  if (!rc) rc = chain_tab_reserve(c, t->nactors);
+  if (!rc && newtab) rc = chain_tab_reserve(c, t->nactors);
   if (!rc) {
     size_t mark = c->bytes.len;
     change_put_body(&c->bytes, doc, t, c->end_op, c->time);
@@ -153,7 +163,7 @@ int accord_txn_commit(accord_txn *t, accord_change_info *info) {
     return rc;
   }
   chain_push(c, doc->st.max_op + 1, t->time);
-  chain_set_tab(c, t->actors, t->nactors); /* reserved: cannot fail */
+  if (newtab) chain_set_tab(c, t->actors, t->nactors); /* reserved */
   for (uint32_t a = 0; a < doc->nactors; a++) doc->seen[a] = doc->chains[a].n;
   if (info) {
     info->seq = c->n;

@@ -7,7 +7,8 @@
  * around every header boundary, nested containers) are encoded with
  * mp_put_*; the bytes must equal what msgpack-c's packer produces (it also
  * uses shortest forms, str8 included) and msgpack_unpack_next must decode
- * them back to the value.
+ * them back to the value. The unchecked writers (mp_w_*) must write the
+ * same bytes as the checked ones.
  *
  * Reader: round trips through mp_get_* and mp_skip; refusal of every
  * non-shortest form, of every strict prefix of a valid encoding, of lengths
@@ -1071,6 +1072,81 @@ static void writer_out_of_memory(void **state) {
   assert_int_equal(b.err, 0);
 }
 
+/* The unchecked writers (mp_w_*) write the bytes of the checked ones, for
+ * values around every width and header boundary and at the extremes. */
+static void raw_writers_match_put(void **state) {
+  (void)state;
+  static const uint64_t edges[] = {0,          0x7f,       0x80,
+                                   0xff,       0x100,      0xffff,
+                                   0x10000,    0xffffffffu, 0x100000000ull,
+                                   UINT64_MAX};
+  uint8_t raw[80000];
+  char src[70000];
+  for (size_t i = 0; i < sizeof src; i++) src[i] = (char)('a' + i % 26);
+  size_t checks = 0;
+  for (size_t e = 0; e < sizeof edges / sizeof edges[0]; e++) {
+    for (int d = -2; d <= 2; d++) {
+      uint64_t v = edges[e] + (uint64_t)(int64_t)d;
+      for (int kind = 0; kind < 6; kind++) {
+        buf b = {0};
+        uint8_t *end = raw;
+        int64_t sv = kind == 2 ? -(int64_t)(v >> 1) - 1 : (int64_t)v;
+        uint32_t n = (uint32_t)v;
+        size_t len = v < sizeof src ? (size_t)v : 0;
+        switch (kind) {
+          case 0:
+            mp_put_uint(&b, v);
+            end = mp_w_uint(raw, v);
+            break;
+          case 1:
+          case 2:
+            mp_put_int(&b, sv);
+            end = mp_w_int(raw, sv);
+            break;
+          case 3:
+            mp_put_array(&b, n);
+            end = mp_w_array(raw, n);
+            break;
+          case 4:
+            mp_put_str(&b, src, len);
+            end = mp_w_str(raw, src, (uint32_t)len);
+            break;
+          default:
+            mp_put_bin(&b, src, len);
+            end = mp_w_bin(raw, src, (uint32_t)len);
+            break;
+        }
+        assert_int_equal(b.err, 0);
+        assert_same_bytes(raw, (size_t)(end - raw), b.p, b.len);
+        buf_free(&b);
+        checks++;
+      }
+    }
+  }
+  for (int64_t v = -70000; v <= 70000; v += 7) { /* every small width */
+    buf b = {0};
+    mp_put_int(&b, v);
+    uint8_t *end = mp_w_int(raw, v);
+    assert_same_bytes(raw, (size_t)(end - raw), b.p, b.len);
+    buf_free(&b);
+  }
+  static const int64_t ends[] = {INT64_MIN, INT32_MIN, INT16_MIN, INT8_MIN,
+                                 -33, -32, -1};
+  for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+    buf b = {0};
+    mp_put_int(&b, ends[i]);
+    uint8_t *end = mp_w_int(raw, ends[i]);
+    assert_same_bytes(raw, (size_t)(end - raw), b.p, b.len);
+    buf_free(&b);
+  }
+  buf b = {0};
+  mp_put_nil(&b);
+  assert_int_equal(b.len, 1);
+  assert_true(mp_w_nil(raw) == raw + 1 && raw[0] == b.p[0]);
+  buf_free(&b);
+  assert_int_equal(checks, 10 * 5 * 6);
+}
+
 TEST_MAIN(cmocka_unit_test(random_values_match_msgpack_c),
           cmocka_unit_test(integers_match_msgpack_c),
           cmocka_unit_test(length_boundaries_match_msgpack_c),
@@ -1084,4 +1160,5 @@ TEST_MAIN(cmocka_unit_test(random_values_match_msgpack_c),
           cmocka_unit_test(skip_matches_getters),
           cmocka_unit_test(skip_n_matches_getters),
           cmocka_unit_test(errors_are_sticky),
-          cmocka_unit_test(writer_out_of_memory))
+          cmocka_unit_test(writer_out_of_memory),
+          cmocka_unit_test(raw_writers_match_put))

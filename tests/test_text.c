@@ -4,6 +4,9 @@
  *   - reference model: thousands of random splices (ASCII and multi-byte
  *     code points: é, 日, 😀) per seed against a plain code point array,
  *     with aborts and save/load in between;
+ *   - typing: inserts after inserts (the sequence's typing note) mixed
+ *     with backspaces, jumps, aborts, reloads and a replica's edits, against
+ *     the model;
  *   - refused input: invalid UTF-8 (EUTF8), positions out of range (ERANGE),
  *     wrong object types — and the text is unchanged after each refusal;
  *   - the sequential editing traces replayed one transaction per trace
@@ -208,6 +211,105 @@ static void reference_model(void **state) {
     printf("  seed %llu\n", (unsigned long long)(seed + s));
     model_run(seed + s, txns);
   }
+}
+
+/* ---------------------------------------------------------------------------
+ * Typing: an insert right after the previous local insert takes its place
+ * from a note the sequence keeps (seq.h, tc_*) instead of a position
+ * lookup. Runs of typing interrupted by backspaces, jumps, several splices
+ * per transaction, aborted transactions, reloads and a concurrent replica's
+ * edits taken in must each leave the note unused or still right.
+ */
+static void model_from_doc(cpvec *m, const accord_doc *doc, accord_id t) {
+  char *s = du_text(doc, t); /* ASCII only in this test */
+  size_t n = strlen(s);
+  cp_reserve(m, n + 1);
+  for (size_t i = 0; i < n; i++) m->p[i] = (uint8_t)s[i];
+  m->n = n;
+  accord_free(s);
+}
+
+static void typing_with_interruptions(void **state) {
+  (void)state;
+  uint64_t seed = test_seed("text.typing_with_interruptions");
+  test_rng r;
+  rng_init(&r, seed);
+  accord_doc *a = du_new(1), *b = du_new(2);
+  accord_id t = new_text(a);
+  du_sync(b, a);
+  cpvec m = {0}, saved = {0};
+  size_t cur = 0, typed_on = 0, remote = 0;
+  long txns = test_scale(3000);
+  for (long it = 0; it < txns; it++) {
+    if (rng_below(&r, 40) == 0) { /* b edits; a takes it in */
+      accord_txn *bt = NULL;
+      size_t bn = 0;
+      AOK(accord_text_len(b, t, &bn));
+      AOK(accord_txn_begin(b, &bt));
+      AOK(accord_text_splice(bt, t, rng_below(&r, bn + 1), 0, "XY", 2));
+      AOK(accord_txn_commit(bt, NULL));
+      du_sync(a, b);
+      model_from_doc(&m, a, t);
+      if (cur > m.n) cur = m.n;
+      remote++;
+      continue;
+    }
+    accord_txn *txn = NULL;
+    AOK(accord_txn_begin(a, &txn));
+    cp_reserve(&saved, m.n + 1);
+    if (m.n) memcpy(saved.p, m.p, m.n * sizeof *m.p);
+    saved.n = m.n;
+    size_t saved_cur = cur;
+    size_t nsplices = 1 + rng_below(&r, 4);
+    for (size_t k = 0; k < nsplices; k++) {
+      uint64_t what = rng_below(&r, 20);
+      size_t pos = cur, del = 0;
+      if (what < 3 && cur > 0) { /* backspace */
+        del = 1 + rng_below(&r, cur < 3 ? cur : 3);
+        pos = cur - del;
+      } else if (what < 6) { /* the cursor jumps */
+        pos = rng_below(&r, m.n + 1);
+        if (pos < m.n && rng_below(&r, 2)) del = 1;
+      } else if (what < 8 && cur < m.n) { /* the Delete key, typing on */
+        del = 1 + rng_below(&r, m.n - cur < 3 ? m.n - cur : 3);
+      } else {
+        typed_on++;
+      }
+      uint32_t ins[4];
+      size_t nins = del && rng_below(&r, 2) ? 0 : 1 + rng_below(&r, 4);
+      char s[4];
+      for (size_t j = 0; j < nins; j++) {
+        ins[j] = alphabet[rng_below(&r, 12)]; /* ASCII */
+        s[j] = (char)ins[j];
+      }
+      int rc = accord_text_splice(txn, t, pos, del, s, nins);
+      if (rc != 0)
+        fail_msg("txn %ld splice(pos %zu, del %zu) on length %zu: %s", it,
+                 pos, del, m.n, accord_err_name(rc));
+      cp_splice(&m, pos, del, ins, nins);
+      cur = pos + nins;
+    }
+    if (rng_below(&r, 30) == 0) {
+      accord_txn_abort(txn);
+      cp_splice(&m, 0, m.n, saved.p, saved.n);
+      cur = saved_cur;
+    } else {
+      AOK(accord_txn_commit(txn, NULL));
+    }
+    if (it % 16 == 0) assert_text_is(a, t, &m);
+    if (it % 900 == 899) {
+      a = du_reload(a);
+      assert_text_is(a, t, &m);
+    }
+  }
+  assert_text_is(a, t, &m);
+  du_sync_both(a, b);
+  du_assert_same_json(a, b);
+  assert_true(typed_on > 1000 && remote > 10); /* the paths were taken */
+  accord_doc_free(a);
+  accord_doc_free(b);
+  free(m.p);
+  free(saved.p);
 }
 
 /* ---------------------------------------------------------------------------
@@ -595,6 +697,7 @@ static void words_with_concurrent_delete(void **state) {
 }
 
 TEST_MAIN(cmocka_unit_test(reference_model),
+          cmocka_unit_test(typing_with_interruptions),
           cmocka_unit_test(invalid_utf8_refused),
           cmocka_unit_test(out_of_range_refused),
           cmocka_unit_test(wrong_objects_refused),
