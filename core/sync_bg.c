@@ -51,10 +51,13 @@
 
 static void run_one(const bg_job *j, bg_run *r) {
   uint8_t h[ACCORD_HASH_BYTES];
+  uint8_t fixed[CHANGE_PREFIX_FIXED_MAX];
+  buf fb = {fixed, 0, sizeof fixed, 0};
+  change_put_prefix_fixed(&fb, j->doc, r->actor);
   memcpy(h, r->prev, sizeof h);
   for (uint32_t k = 0; k < r->n; k++) {
-    change_chain_step(j->doc, r->actor, r->first + k, j->body[r->at + k],
-                      j->len[r->at + k], h);
+    change_chain_step_fixed(fixed, fb.len, r->first + k, j->body[r->at + k],
+                            j->len[r->at + k], h);
   }
   memcpy(r->hash, h, sizeof h);
   r->ok = seal_check_ids(j->ws, j->doc, r->actor, r->first + r->n - 1, h,
@@ -69,13 +72,16 @@ static void run_early(bg_job *j, bg_run *r) {
   uint8_t h[ACCORD_HASH_BYTES];
   const uint8_t *p = r->start;
   size_t left = r->left;
+  uint8_t fixed[CHANGE_PREFIX_FIXED_MAX];
+  buf fb = {fixed, 0, sizeof fixed, 0};
+  change_put_prefix_fixed(&fb, j->doc, r->actor);
   memcpy(h, r->prev, sizeof h);
   for (uint32_t k = 0; k < r->n; k++) {
     if ((k & 63) == 0 && atomic_load_explicit(&j->cancel, memory_order_relaxed))
       return; /* ok stays 0 */
     size_t len = change_body_len(p, left);
     if (!len) return;
-    change_chain_step(j->doc, r->actor, r->first + k, p, len, h);
+    change_chain_step_fixed(fixed, fb.len, r->first + k, p, len, h);
     p += len;
     left -= len;
   }
