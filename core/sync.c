@@ -418,11 +418,15 @@ static uint32_t known_prefix(const accord_doc *doc, uint32_t actor,
  * Returns 0 or an error (ENOMEM). */
 static int bg_early_chain(importer *im, bg_job **ej, uint32_t a,
                           uint32_t first, uint32_t nch, const uint8_t *seal,
-                          const mp_reader *r, uint32_t chains_left) {
+                          const mp_reader *r, uint32_t chains_left,
+                          bg_run **posted) {
   accord_doc *doc = im->doc;
   bg_job *j = *ej;
+  *posted = NULL;
   if (!nch) return 0;
-  int fits = seal && first == doc->chains[a].n + 1;
+  /* a body is at least 6 bytes: a claimed count the batch cannot hold
+   * reserves nothing (the parse fails on it) */
+  int fits = seal && first == doc->chains[a].n + 1 && nch <= mp_left(r) / 6;
   for (uint32_t i = 0; fits && i < j->nruns; i++)
     if (j->runs[i].idx == a) fits = 0;
   if (!j->early) {
@@ -435,9 +439,10 @@ static int bg_early_chain(importer *im, bg_job **ej, uint32_t a,
     memcpy(j->doc, doc->id, sizeof j->doc);
   }
   int rc = fits ? chain_hash(doc, a) : 0;
-  if (rc || !fits ||
-      bg_early_add(j, &doc->bg, doc->actor[a], a, first, nch,
-                   doc->chains[a].hash, seal, r->p, mp_left(r))) {
+  if (!rc && fits)
+    *posted = bg_early_add(j, &doc->bg, doc->actor[a], a, first, nch,
+                           doc->chains[a].hash, seal, r->p);
+  if (!*posted) {
     bg_cancel(j);
     *ej = NULL;
   }
@@ -503,8 +508,9 @@ static int read_batch(importer *im, const uint8_t *p, size_t len,
                               (uint32_t)first, (uint32_t)(first + nch - 1))))
         break;
     }
+    bg_run *posted = NULL; /* the worker hashes this chain's bodies */
     if (ej && (rc = bg_early_chain(im, &ej, map[ref], (uint32_t)first, nch,
-                                   seal, &r, nc - i)))
+                                   seal, &r, nc - i, &posted)))
       break;
     uint32_t k = known_prefix(doc, map[ref], (uint32_t)first, nch, &r);
     im->st.duplicates += k;
@@ -514,6 +520,7 @@ static int read_batch(importer *im, const uint8_t *p, size_t len,
         rc = ACCORD_EMALFORMED;
         break;
       }
+      if (posted) bg_early_len(posted, k, blen);
       rc = add_cand(im, map[ref], (uint32_t)(first + k), r.p, blen,
                     k + 1 == nch ? seal : NULL, 0, !doc->verify);
       r.p += blen;

@@ -25,10 +25,12 @@ typedef struct bg_run {
   uint32_t idx; /* the actor's index in the document (for the caller) */
   uint32_t first, n;
   size_t at; /* its first body in the job's arrays */
-  /* an early run (bg_early_add): its bodies are read from here, in the
-   * batch (left bytes to its end), instead of the job's arrays */
+  /* an early run (bg_early_add): its bodies follow each other from start,
+   * in the batch, instead of the job's arrays; the importer stores their
+   * lengths in lens as it parses them, and nlen (release) says how many */
   const uint8_t *start;
-  size_t left;
+  size_t *lens;
+  _Atomic uint32_t nlen;
   const uint8_t *seal; /* pk ‖ sig, in the batch */
   uint8_t prev[ACCORD_HASH_BYTES];
   uint8_t hash[ACCORD_HASH_BYTES]; /* out: the chain hash at its end */
@@ -62,15 +64,21 @@ void bg_start(bg_job *j, bg_pool **pool);
  * parses the batch. bg_early_begin makes room for cap runs and returns 0,
  * or -1 when no worker thread can take it (the caller then plans after
  * parsing). bg_early_add adds a run whose n bodies follow each other from
- * start (left bytes to the batch's end) and starts the worker on the first
- * (errors: ENOMEM never; -1 when full). bg_early_close says no run
+ * start, and starts the worker on the first; it returns the run, whose
+ * body lengths the caller then publishes with bg_early_len, or NULL when
+ * full or out of memory. bg_early_close says no run
  * follows; bg_cancel stops the worker and empties the job (the caller
  * then plans as for a job never started). */
 int bg_early_begin(bg_job *j, bg_pool **pool, uint32_t cap);
-int bg_early_add(bg_job *j, bg_pool **pool, const uint8_t *actor,
-                 uint32_t aidx, uint32_t first, uint32_t n,
-                 const uint8_t *prev, const uint8_t *seal,
-                 const uint8_t *start, size_t left);
+bg_run *bg_early_add(bg_job *j, bg_pool **pool, const uint8_t *actor,
+                     uint32_t aidx, uint32_t first, uint32_t n,
+                     const uint8_t *prev, const uint8_t *seal,
+                     const uint8_t *start);
+/* The length of r's k-th body (k: 0, 1, ... in order, k < r->n). */
+static inline void bg_early_len(bg_run *r, uint32_t k, size_t len) {
+  r->lens[k] = len;
+  atomic_store_explicit(&r->nlen, k + 1, memory_order_release);
+}
 void bg_early_close(bg_job *j);
 void bg_cancel(bg_job *j);
 /* Early jobs finished (not cancelled) in this process, for tests. */
