@@ -75,6 +75,17 @@ void change_put_val(buf *b, const val *v);
  * Errors: EMALFORMED, EUTF8, ETOOBIG. */
 int change_read_val(mp_reader *r, val *v);
 
+/* Writes the prefix's part that is the same along a chain (array header,
+ * doc, actor): at most CHANGE_PREFIX_FIXED_MAX bytes. */
+#define CHANGE_PREFIX_FIXED_MAX 40
+void change_put_prefix_fixed(buf *b, const uint8_t *doc,
+                             const uint8_t *actor);
+/* change_chain_step with the fixed part (nfixed bytes, from
+ * change_put_prefix_fixed) encoded once for a run of one chain: the same
+ * bytes hashed, without encoding doc and actor again per change. */
+void change_chain_step_fixed(const uint8_t *fixed, size_t nfixed,
+                             uint32_t seq, const uint8_t *body, size_t len,
+                             uint8_t *hash);
 /* Writes the 3-field canonical prefix. */
 void change_put_prefix(buf *b, const uint8_t *doc, const uint8_t *actor,
                        uint32_t seq);

@@ -406,8 +406,52 @@ static uint32_t known_prefix(const accord_doc *doc, uint32_t actor,
   return k;
 }
 
+/* Runs an early job takes (a batch with more chains plans after parsing). */
+#define BG_EARLY_RUNS 64
+
+/* While parsing a plain bulk import (ej not NULL: verification on, nothing
+ * waiting), starts hashing on the worker at the first large chain instead
+ * of after parsing and planning (issue 5: the worker's hashing is the
+ * longer side, so its start is the import's critical path). Each chain
+ * must extend its author's chain exactly, one chain per author, else the
+ * early job is cancelled and bg_plan decides after parsing as before.
+ * Returns 0 or an error (ENOMEM). */
+static int bg_early_chain(importer *im, bg_job **ej, uint32_t a,
+                          uint32_t first, uint32_t nch, const uint8_t *seal,
+                          const mp_reader *r, uint32_t chains_left,
+                          bg_run **posted) {
+  accord_doc *doc = im->doc;
+  bg_job *j = *ej;
+  *posted = NULL;
+  if (!nch) return 0;
+  /* a body is at least 6 bytes: a claimed count the batch cannot hold
+   * reserves nothing (the parse fails on it) */
+  int fits = seal && first == doc->chains[a].n + 1 && nch <= mp_left(r) / 6;
+  for (uint32_t i = 0; fits && i < j->nruns; i++)
+    if (j->runs[i].idx == a) fits = 0;
+  if (!j->early) {
+    if (!fits || nch < BG_MIN || chains_left > BG_EARLY_RUNS ||
+        bg_early_begin(j, &doc->bg, chains_left)) {
+      *ej = NULL; /* not this batch */
+      return 0;
+    }
+    memcpy(j->ws, doc->ws, sizeof j->ws);
+    memcpy(j->doc, doc->id, sizeof j->doc);
+  }
+  int rc = fits ? chain_hash(doc, a) : 0;
+  if (!rc && fits)
+    *posted = bg_early_add(j, &doc->bg, doc->actor[a], a, first, nch,
+                           doc->chains[a].hash, seal, r->p);
+  if (!*posted) {
+    bg_cancel(j);
+    *ej = NULL;
+  }
+  return rc;
+}
+
 /* Parses a batch into candidates. */
-static int read_batch(importer *im, const uint8_t *p, size_t len) {
+static int read_batch(importer *im, const uint8_t *p, size_t len,
+                      bg_job *ej) {
   accord_doc *doc = im->doc;
   mp_reader r;
   uint32_t n, na, nc = 0;
@@ -464,6 +508,10 @@ static int read_batch(importer *im, const uint8_t *p, size_t len) {
                               (uint32_t)first, (uint32_t)(first + nch - 1))))
         break;
     }
+    bg_run *posted = NULL; /* the worker hashes this chain's bodies */
+    if (ej && (rc = bg_early_chain(im, &ej, map[ref], (uint32_t)first, nch,
+                                   seal, &r, nc - i, &posted)))
+      break;
     uint32_t k = known_prefix(doc, map[ref], (uint32_t)first, nch, &r);
     im->st.duplicates += k;
     for (; k < nch && !rc; k++) {
@@ -472,6 +520,7 @@ static int read_batch(importer *im, const uint8_t *p, size_t len) {
         rc = ACCORD_EMALFORMED;
         break;
       }
+      if (posted) bg_early_len(posted, k, blen);
       rc = add_cand(im, map[ref], (uint32_t)(first + k), r.p, blen,
                     k + 1 == nch ? seal : NULL, 0, !doc->verify);
       r.p += blen;
@@ -697,7 +746,9 @@ static int bulk_shape(importer *im) {
 static int bg_plan(importer *im, bg_job *j) {
   accord_doc *doc = im->doc;
   if (!doc->verify || doc->npending || im->n < BG_MIN) return 0;
-  qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  /* before the worker starts, so on the critical path: skip the sort of a
+   * batch that comes sorted (cands_sorted) */
+  if (!cands_sorted(im)) qsort(im->c, im->n, sizeof *im->c, cand_cmp);
   im->sorted = 1;
   if (!bulk_shape(im)) return 0;
   memcpy(j->ws, doc->ws, sizeof j->ws);
@@ -718,6 +769,35 @@ static int bg_plan(importer *im, bg_job *j) {
   }
   for (size_t i = 0; i < im->n; i++) im->c[i].verified = 1;
   return 0;
+}
+
+/* After parsing, whether an early job covers the import exactly as
+ * bg_plan would have planned it: per author one run, the same changes
+ * (its bodies start where the candidates' do, and come one after another
+ * in the batch as read_batch found them), sealed on its last. If so, its
+ * candidates are marked verified, provisionally (bg_finish decides). */
+static int bg_match(importer *im, const bg_job *j) {
+  if (im->n < BG_MIN) return 0;
+  if (!cands_sorted(im)) qsort(im->c, im->n, sizeof *im->c, cand_cmp);
+  im->sorted = 1;
+  if (!bulk_shape(im)) return 0;
+  uint32_t groups = 0;
+  for (size_t i = 0; i < im->n;) {
+    uint32_t a = im->c[i].actor;
+    size_t e = i;
+    while (e < im->n && im->c[e].actor == a) e++;
+    const bg_run *r = NULL;
+    for (uint32_t k = 0; k < j->nruns && !r; k++)
+      if (j->runs[k].idx == a) r = &j->runs[k];
+    if (!r || r->first != im->c[i].seq || r->n != e - i ||
+        r->start != im->c[i].body || r->seal != im->c[e - 1].seal)
+      return 0;
+    groups++;
+    i = e;
+  }
+  if (groups != j->nruns) return 0;
+  for (size_t i = 0; i < im->n; i++) im->c[i].verified = 1;
+  return 1;
 }
 
 /* After a successful bulk import whose seals all checked: the chains that
@@ -833,11 +913,17 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   for (uint32_t i = 0; i < nextra && !rc; i++)
     rc = add_cand(&im, extra[i].actor, extra[i].seq, extra[i].body,
                   extra[i].len, NULL, 0, 1);
-  if (!rc && batch) rc = read_batch(&im, batch, len);
   bg_job bg;
   memset(&bg, 0, sizeof bg);
-  if (!rc && !nextra) rc = bg_plan(&im, &bg);
-  if (!rc && bg.nruns) bg_start(&bg, &doc->bg);
+  int early = !rc && !nextra && doc->verify && !doc->npending;
+  if (!rc && batch) rc = read_batch(&im, batch, len, early ? &bg : NULL);
+  if (bg.early) {
+    bg_early_close(&bg);
+    /* a batch that failed to parse fails with its own error, not ESEAL */
+    if (rc || !bg_match(&im, &bg)) bg_cancel(&bg);
+  }
+  if (!rc && !nextra && !bg.early) rc = bg_plan(&im, &bg);
+  if (!rc && bg.nruns && !bg.early) bg_start(&bg, &doc->bg);
   if (!rc) rc = apply_ready(&im);
   if (bg.nruns) {
     /* a bad seal wins over what applying met: the sequential path checks

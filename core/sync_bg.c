@@ -19,6 +19,15 @@
  * forks, several chains of one author) takes the sequential path in
  * sync.c, which is where the subtle cases live.
  *
+ * Early jobs (bg_early_*): the worker starts on a run as soon as the
+ * importer parsed its chain's header, and hashes each body as soon as the
+ * importer has delimited it, so hashing overlaps the parse and the
+ * planning too; the importer
+ * checks afterwards that the runs are exactly the plain bulk shape above
+ * (sync.c, bg_match) and cancels the job otherwise. Runs are added while
+ * the worker runs: into room reserved at the start (never moved), each
+ * written before nposted (release) covers it; closed says none follows.
+ *
  * Threading: the worker gets copies of everything it reads except the
  * batch's bytes, which the caller keeps unchanged until bg_finish; it
  * writes only its own job, and the state's release/acquire (DONE) orders
@@ -43,18 +52,73 @@
 
 static void run_one(const bg_job *j, bg_run *r) {
   uint8_t h[ACCORD_HASH_BYTES];
+  uint8_t fixed[CHANGE_PREFIX_FIXED_MAX];
+  buf fb = {fixed, 0, sizeof fixed, 0};
+  change_put_prefix_fixed(&fb, j->doc, r->actor);
   memcpy(h, r->prev, sizeof h);
   for (uint32_t k = 0; k < r->n; k++) {
-    change_chain_step(j->doc, r->actor, r->first + k, j->body[r->at + k],
-                      j->len[r->at + k], h);
+    change_chain_step_fixed(fixed, fb.len, r->first + k, j->body[r->at + k],
+                            j->len[r->at + k], h);
   }
   memcpy(r->hash, h, sizeof h);
   r->ok = seal_check_ids(j->ws, j->doc, r->actor, r->first + r->n - 1, h,
                          r->seal);
 }
 
+static inline void cpu_relax(void);
+
+/* An early run: its bodies' lengths come from the importer as it parses
+ * them (delimiting them here again cost 12% of the worker's time). If the
+ * importer stops before the last (a malformed batch), the job is closed
+ * and cancelled, and the run fails; the import fails with the parse's
+ * error then. */
+static void run_early(bg_job *j, bg_run *r) {
+  uint8_t h[ACCORD_HASH_BYTES];
+  const uint8_t *p = r->start;
+  uint8_t fixed[CHANGE_PREFIX_FIXED_MAX];
+  buf fb = {fixed, 0, sizeof fixed, 0};
+  change_put_prefix_fixed(&fb, j->doc, r->actor);
+  memcpy(h, r->prev, sizeof h);
+  for (uint32_t k = 0; k < r->n; k++) {
+    for (unsigned spin = 1;
+         k >= atomic_load_explicit(&r->nlen, memory_order_acquire); spin++) {
+      int closed = atomic_load_explicit(&j->closed, memory_order_acquire);
+      if (k < atomic_load_explicit(&r->nlen, memory_order_acquire)) break;
+      if (closed || atomic_load_explicit(&j->cancel, memory_order_relaxed))
+        return; /* ok stays 0 */
+      cpu_relax();
+      if ((spin & 63) == 0) sched_yield(); /* the importer may need this CPU */
+    }
+    size_t len = r->lens[k];
+    change_chain_step_fixed(fixed, fb.len, r->first + k, p, len, h);
+    p += len;
+  }
+  memcpy(r->hash, h, sizeof h);
+  r->ok = seal_check_ids(j->ws, j->doc, r->actor, r->first + r->n - 1, h,
+                         r->seal);
+}
+
+/* The runs of an early job as the importer posts them, until it closes. */
+static void worker_early(bg_job *j) {
+  for (uint32_t i = 0;; i++) {
+    for (unsigned spin = 1;; spin++) {
+      int closed = atomic_load_explicit(&j->closed, memory_order_acquire);
+      if (i < atomic_load_explicit(&j->nposted, memory_order_acquire)) break;
+      if (closed || atomic_load_explicit(&j->cancel, memory_order_relaxed))
+        return;
+      cpu_relax();
+      if ((spin & 63) == 0) sched_yield(); /* the importer may need this CPU */
+    }
+    run_early(j, &j->runs[i]);
+  }
+}
+
 static void *worker(void *arg) {
   bg_job *j = arg;
+  if (j->early) {
+    worker_early(j);
+    return NULL;
+  }
   for (uint32_t i = 0; i < j->nruns; i++) run_one(j, &j->runs[i]);
   return NULL;
 }
@@ -240,6 +304,15 @@ int bg_add_body(bg_job *j, const uint8_t *body, size_t len) {
   return 0;
 }
 
+static void post(bg_pool *p, bg_job *j) {
+  p->job = j;
+  pthread_mutex_lock(&p->mu);
+  atomic_store_explicit(&p->state, BG_POSTED, memory_order_release);
+  pthread_cond_signal(&p->go);
+  pthread_mutex_unlock(&p->mu);
+  j->pool = p;
+}
+
 void bg_start(bg_job *j, bg_pool **pool) {
   if (*pool && (*pool)->pid != getpid()) {
     /* a fork() child: the thread stayed in the parent, and making threads
@@ -254,16 +327,69 @@ void bg_start(bg_job *j, bg_pool **pool) {
     worker(j);
     return;
   }
-  p->job = j;
-  pthread_mutex_lock(&p->mu);
-  atomic_store_explicit(&p->state, BG_POSTED, memory_order_release);
-  pthread_cond_signal(&p->go);
-  pthread_mutex_unlock(&p->mu);
-  j->pool = p;
+  post(p, j);
 }
+
+int bg_early_begin(bg_job *j, bg_pool **pool, uint32_t cap) {
+  if (*pool && (*pool)->pid != getpid()) return -1; /* see bg_start */
+  if (!*pool) *pool = pool_new();
+  if (!*pool || !cap) return -1;
+  bg_run *r = mem_alloc(cap * sizeof *r);
+  if (!r) return -1;
+  mem_free(j->runs);
+  j->runs = r;
+  j->caprun = cap;
+  j->nruns = 0;
+  j->early = 1;
+  atomic_store(&j->nposted, 0);
+  atomic_store(&j->closed, 0);
+  atomic_store(&j->cancel, 0);
+  return 0;
+}
+
+bg_run *bg_early_add(bg_job *j, bg_pool **pool, const uint8_t *actor,
+                     uint32_t aidx, uint32_t first, uint32_t n,
+                     const uint8_t *prev, const uint8_t *seal,
+                     const uint8_t *start) {
+  if (!j->early || j->nruns == j->caprun) return NULL;
+  size_t *lens = mem_alloc((n ? n : 1) * sizeof *lens);
+  if (!lens) return NULL;
+  /* the worker may be reading runs[0..nruns): written only past them */
+  bg_run *r = &j->runs[j->nruns];
+  memset(r, 0, sizeof *r);
+  r->lens = lens;
+  memcpy(r->actor, actor, sizeof r->actor);
+  memcpy(r->prev, prev, sizeof r->prev);
+  r->idx = aidx;
+  r->first = first;
+  r->n = n;
+  r->seal = seal;
+  r->start = start;
+  j->nruns++;
+  atomic_store_explicit(&j->nposted, j->nruns, memory_order_release);
+  if (j->nruns == 1) post(*pool, j);
+  return r;
+}
+
+void bg_early_close(bg_job *j) {
+  atomic_store_explicit(&j->closed, 1, memory_order_release);
+}
+
+void bg_cancel(bg_job *j) {
+  atomic_store_explicit(&j->cancel, 1, memory_order_relaxed);
+  bg_free(j);
+}
+
+static _Atomic uint64_t early_done;
+
+uint64_t bg_early_done(void) { return atomic_load(&early_done); }
 
 int bg_finish(bg_job *j) {
   bg_pool *p = j->pool;
+  if (j->early && !atomic_load_explicit(&j->cancel, memory_order_relaxed))
+    atomic_fetch_add(&early_done, 1);
+  /* nothing more comes: an early worker must not wait for it */
+  atomic_store_explicit(&j->closed, 1, memory_order_release);
   int posted = BG_POSTED;
   if (p && atomic_compare_exchange_strong(&p->state, &posted, BG_IDLE)) {
     worker(j); /* not started yet: do it here */
@@ -285,6 +411,7 @@ int bg_finish(bg_job *j) {
 
 void bg_free(bg_job *j) {
   if (j->pool) bg_finish(j);
+  for (uint32_t i = 0; i < j->nruns; i++) mem_free(j->runs[i].lens);
   mem_free(j->runs);
   mem_free(j->body);
   mem_free(j->len);

@@ -5,6 +5,7 @@
 #define ACCORD_SYNC_BG_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,12 @@ typedef struct bg_run {
   uint32_t idx; /* the actor's index in the document (for the caller) */
   uint32_t first, n;
   size_t at; /* its first body in the job's arrays */
+  /* an early run (bg_early_add): its bodies follow each other from start,
+   * in the batch, instead of the job's arrays; the importer stores their
+   * lengths in lens as it parses them, and nlen (release) says how many */
+  const uint8_t *start;
+  size_t *lens;
+  _Atomic uint32_t nlen;
   const uint8_t *seal; /* pk ‖ sig, in the batch */
   uint8_t prev[ACCORD_HASH_BYTES];
   uint8_t hash[ACCORD_HASH_BYTES]; /* out: the chain hash at its end */
@@ -38,6 +45,11 @@ typedef struct bg_job {
   size_t *len;
   size_t nbody, capbody;
   struct bg_pool *pool; /* running there, until bg_finish */
+  /* early jobs (bg_early_*): runs are added while the worker runs; it
+   * reads runs[0..nposted) (fixed capacity caprun) until closed */
+  int early;
+  _Atomic uint32_t nposted;
+  _Atomic int closed, cancel;
 } bg_job;
 
 /* Building a job (before bg_start): a run, then its bodies in order.
@@ -48,6 +60,29 @@ int bg_add_body(bg_job *j, const uint8_t *body, size_t len);
 /* Starts checking on the document's worker thread (*pool, made on first
  * use), or on the calling thread if no thread can be made. */
 void bg_start(bg_job *j, bg_pool **pool);
+/* Early jobs: the worker starts on the first run while the importer still
+ * parses the batch. bg_early_begin makes room for cap runs and returns 0,
+ * or -1 when no worker thread can take it (the caller then plans after
+ * parsing). bg_early_add adds a run whose n bodies follow each other from
+ * start, and starts the worker on the first; it returns the run, whose
+ * body lengths the caller then publishes with bg_early_len, or NULL when
+ * full or out of memory. bg_early_close says no run
+ * follows; bg_cancel stops the worker and empties the job (the caller
+ * then plans as for a job never started). */
+int bg_early_begin(bg_job *j, bg_pool **pool, uint32_t cap);
+bg_run *bg_early_add(bg_job *j, bg_pool **pool, const uint8_t *actor,
+                     uint32_t aidx, uint32_t first, uint32_t n,
+                     const uint8_t *prev, const uint8_t *seal,
+                     const uint8_t *start);
+/* The length of r's k-th body (k: 0, 1, ... in order, k < r->n). */
+static inline void bg_early_len(bg_run *r, uint32_t k, size_t len) {
+  r->lens[k] = len;
+  atomic_store_explicit(&r->nlen, k + 1, memory_order_release);
+}
+void bg_early_close(bg_job *j);
+void bg_cancel(bg_job *j);
+/* Early jobs finished (not cancelled) in this process, for tests. */
+uint64_t bg_early_done(void);
 /* Waits for the checks: 0 when every seal checks, else ESEAL. */
 int bg_finish(bg_job *j);
 /* Waits if needed and frees. */

@@ -81,8 +81,11 @@ static void bulk_imports(void **state) {
   size_t len;
   uint8_t *b = batch_for(a.doc, r, &len);
   accord_import_stats st;
+  uint64_t early = bg_early_done();
   AOK(accord_doc_import(r, b, len, &st));
   assert_int_equal(st.applied, MANY);
+  /* hashed while the batch was parsed (sync.c, bg_early_chain) */
+  assert_true(bg_early_done() > early);
   same_json(a.doc, r);
   /* replayed: the sequential path sees duplicates */
   AOK(accord_doc_import(r, b, len, &st));
@@ -211,6 +214,93 @@ static void bulk_one_bad_seal(void **state) {
   accord_doc_free(c.doc);
 }
 
+/* A bulk batch one of whose chains does not extend its author's chain
+ * exactly (part of it known already): whether the worker started on the
+ * other one or not, the import comes out as the sequential path makes it. */
+static void bulk_early_cancelled(void **state) {
+  (void)state;
+  member a, c;
+  member_new(&a);
+  member_new(&c);
+  write_many(a.doc, "a", MANY);
+  accord_doc *r = verifier();
+  size_t len;
+  write_many(c.doc, "c", 10);
+  uint8_t *b = batch_for(c.doc, r, &len); /* small: checked inline */
+  AOK(accord_doc_import(r, b, len, NULL));
+  accord_free(b);
+  write_many(c.doc, "c", MANY - 10);
+  accord_doc *relay = verifier();
+  b = batch_for(a.doc, relay, &len);
+  AOK(accord_doc_import(relay, b, len, NULL));
+  accord_free(b);
+  b = batch_for(c.doc, relay, &len);
+  AOK(accord_doc_import(relay, b, len, NULL));
+  accord_free(b);
+  /* everything, C's chain from its first change */
+  AOK(accord_doc_changes_since(relay, NULL, 0, &b, &len));
+  accord_import_stats st;
+  AOK(accord_doc_import(r, b, len, &st));
+  assert_int_equal(st.applied, 2 * MANY - 10);
+  assert_int_equal(st.duplicates, 10);
+  assert_int_equal(st.pending, 0);
+  same_json(relay, r);
+  uint64_t seq;
+  uint8_t hr[32], hc[32];
+  AOK(accord_doc_chain_seal(r, c.actor, &seq, NULL));
+  assert_int_equal(seq, MANY);
+  AOK(accord_doc_chain_seal(r, a.actor, &seq, NULL));
+  assert_int_equal(seq, MANY);
+  AOK(accord_doc_chain_head(r, c.actor, NULL, hr));
+  AOK(accord_doc_chain_head(c.doc, c.actor, NULL, hc));
+  assert_memory_equal(hr, hc, 32);
+  /* and a bad seal there is still caught */
+  accord_doc *r2 = verifier();
+  uint8_t *sig = NULL;
+  for (size_t i = 0; i + 96 <= len; i++)
+    if (!memcmp(b + i, a.pk, 32)) sig = b + i + 32;
+  assert_non_null(sig);
+  sig[3] ^= 1;
+  assert_int_equal(accord_doc_import(r2, b, len, NULL), ACCORD_ESEAL);
+  sig[3] ^= 1;
+  accord_doc_free(r2);
+  accord_free(b);
+  accord_doc_free(r);
+  accord_doc_free(relay);
+  accord_doc_free(a.doc);
+  accord_doc_free(c.doc);
+}
+
+/* A bulk batch cut short or broken mid-way fails as malformed (not as a
+ * bad seal, though the worker already hashed part of it), changes
+ * nothing, and the document's worker takes the next import as usual. */
+static void bulk_truncated(void **state) {
+  (void)state;
+  member a;
+  member_new(&a);
+  write_many(a.doc, "k", MANY);
+  accord_doc *r = verifier();
+  size_t len;
+  uint8_t *b = batch_for(a.doc, r, &len);
+  size_t cuts[] = {len - 1, len - 100, len / 2, len / 4};
+  for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+    assert_int_equal(accord_doc_import(r, b, cuts[i], NULL),
+                     ACCORD_EMALFORMED);
+    assert_int_equal(accord_doc_chain_head(r, a.actor, NULL, NULL),
+                     ACCORD_ENOTFOUND);
+    char *j = test_json(r);
+    assert_string_equal(j, "{}");
+    accord_free(j);
+  }
+  accord_import_stats st;
+  AOK(accord_doc_import(r, b, len, &st));
+  assert_int_equal(st.applied, MANY);
+  same_json(a.doc, r);
+  accord_free(b);
+  accord_doc_free(r);
+  accord_doc_free(a.doc);
+}
+
 /* A bulk run whose deps are missing waits with its seal, and is checked
  * (sequentially) and applied when the deps arrive. */
 static void bulk_waits_for_deps(void **state) {
@@ -304,6 +394,8 @@ static void worker_after_fork(void **state) {
 
 TEST_MAIN(cmocka_unit_test(bulk_imports), cmocka_unit_test(bulk_tamper_refused),
           cmocka_unit_test(bulk_one_bad_seal),
+          cmocka_unit_test(bulk_early_cancelled),
+          cmocka_unit_test(bulk_truncated),
           cmocka_unit_test(bulk_waits_for_deps),
           cmocka_unit_test(many_workers),
           cmocka_unit_test(worker_after_fork))
