@@ -22,8 +22,8 @@
 #include "mp.h"
 #include "node.h"
 #include "node_net.h"
+#include "sync.h"
 
-#define NET_BATCH_VERSION 2 /* sync.c's BATCH_VERSION */
 
 /* ---- summary ------------------------------------------------------------- */
 
@@ -156,13 +156,6 @@ int node_net_doc_ensure(accord_node *node, const uint8_t *ws,
 
 /* ---- batches ------------------------------------------------------------- */
 
-/* The last seq of actor's chain a batch may carry (sync.c's send_to). */
-static uint32_t send_to(const accord_doc *doc, uint32_t a) {
-  const chain *c = &doc->chains[a];
-  if (!doc->verify || (a == 0 && !doc->has_signer)) return c->n;
-  return a == 0 ? c->n : c->seal.seq;
-}
-
 static uint32_t known_of(const store_heads *k, const uint8_t *actor) {
   store_head *h = store_heads_find(k, actor);
   return h ? h->seq : 0;
@@ -184,7 +177,7 @@ static int known_set(store_heads *k, const uint8_t *actor, uint32_t seq) {
 uint64_t node_net_missing(accord_doc *doc, const store_heads *known) {
   uint64_t n = 0;
   for (uint32_t a = 0; a < doc->nactors; a++) {
-    uint32_t to = send_to(doc, a), from = known_of(known, doc->actor[a]);
+    uint32_t to = sync_send_to(doc, a), from = known_of(known, doc->actor[a]);
     if (to > from) n += to - from;
   }
   return n;
@@ -215,7 +208,7 @@ int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
   uint32_t k = 0;
   size_t budget = max_bytes;
   for (uint32_t a = 0; a < doc->nactors; a++) {
-    uint32_t from = known_of(known, doc->actor[a]), to = send_to(doc, a);
+    uint32_t from = known_of(known, doc->actor[a]), to = sync_send_to(doc, a);
     if (to <= from) continue;
     if (budget == 0) {
       *more = 1;
@@ -241,7 +234,7 @@ int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
     k++;
   }
   mp_put_array(b, 4);
-  mp_put_uint(b, NET_BATCH_VERSION);
+  mp_put_uint(b, BATCH_VERSION);
   mp_put_bin(b, doc->id, ACCORD_DOC_ID_BYTES);
   mp_put_array(b, k);
   for (uint32_t i = 0; i < k; i++)
@@ -249,20 +242,8 @@ int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
   mp_put_array(b, k);
   for (uint32_t i = 0; i < k && !rc; i++) {
     uint32_t a = sel[2 * i], to = sel[2 * i + 1];
-    const chain *c = &doc->chains[a];
     uint32_t from = known_of(known, doc->actor[a]);
-    mp_put_array(b, 3 + 6 * (to - from));
-    mp_put_uint(b, i);
-    mp_put_uint(b, from + 1);
-    if (c->seal.seq == to) {
-      uint8_t s[SEAL_WIRE_BYTES];
-      memcpy(s, c->seal.pk, 32);
-      memcpy(s + 32, c->seal.sig, 64);
-      mp_put_bin(b, s, sizeof s);
-    } else {
-      mp_put_nil(b);
-    }
-    buf_put(b, c->bytes.p + c->off[from], c->off[to] - c->off[from]);
+    sync_put_chain(b, doc, a, i, from, to);
     *nchanges += to - from;
     rc = known_set(known, doc->actor[a], to);
   }
@@ -279,7 +260,7 @@ int node_net_batch_chains(const uint8_t *batch, size_t len,
   size_t idlen;
   mp_reader_init(&r, batch, len);
   if (mp_get_array(&r, &n) || n != 4 || mp_get_uint(&r, &version) ||
-      version != NET_BATCH_VERSION || mp_get_bin(&r, &id, &idlen) ||
+      version != BATCH_VERSION || mp_get_bin(&r, &id, &idlen) ||
       idlen != ACCORD_DOC_ID_BYTES || mp_get_array(&r, &na) ||
       na > ACCORD_MAX_ACTORS || na > mp_left(&r))
     return ACCORD_EMALFORMED;

@@ -60,7 +60,6 @@
 #include "sync.h"
 #include "sync_bg.h"
 
-#define BATCH_VERSION 2
 
 decoder *doc_decoder(accord_doc *doc) {
   if (!doc->dec) doc->dec = mem_calloc(1, sizeof(decoder));
@@ -140,10 +139,32 @@ static int parse_version(const accord_doc *doc, const uint8_t *vv,
 /* ---- batches ------------------------------------------------------------- */
 
 /* The last seq of actor's chain a batch may carry. */
-static uint32_t send_to(const accord_doc *doc, uint32_t actor) {
+uint32_t sync_send_to(const accord_doc *doc, uint32_t actor) {
   const chain *c = &doc->chains[actor];
   if (!doc->verify || (actor == 0 && !doc->has_signer)) return c->n;
   return actor == 0 ? c->n : c->seal.seq;
+}
+
+void sync_put_chain(buf *b, const accord_doc *doc, uint32_t actor,
+                    uint32_t ref, uint32_t from, uint32_t to) {
+  const chain *c = &doc->chains[actor];
+  uint64_t fields = 3 + 6 * (uint64_t)(to - from);
+  if (fields > UINT32_MAX) {
+    if (!b->err) b->err = ACCORD_ETOOBIG;
+    return;
+  }
+  mp_put_array(b, (uint32_t)fields);
+  mp_put_uint(b, ref);
+  mp_put_uint(b, from + 1);
+  if (c->seal.seq == to) {
+    uint8_t s[SEAL_WIRE_BYTES];
+    memcpy(s, c->seal.pk, 32);
+    memcpy(s + 32, c->seal.sig, 64);
+    mp_put_bin(b, s, sizeof s);
+  } else {
+    mp_put_nil(b);
+  }
+  buf_put(b, c->bytes.p + c->off[from], c->off[to] - c->off[from]);
 }
 
 int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
@@ -154,12 +175,14 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
   if (!a) return ACCORD_ENOMEM;
   uint32_t k = 0;
   size_t bytes = 0;
-  for (uint32_t i = 0; i < n; i++)
-    if (send_to(doc, a[i]) > (known ? known[a[i]] : 0)) {
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t from = known ? known[a[i]] : 0, to = sync_send_to(doc, a[i]);
+    if (to > from) {
       const chain *c = &doc->chains[a[i]];
-      bytes += c->off[send_to(doc, a[i])] - c->off[known ? known[a[i]] : 0];
+      bytes += c->off[to] - c->off[from];
       a[k++] = a[i];
     }
+  }
   /* one allocation: headers (array, version, bin16, two array headers),
    * per chain its actor (bin8), array header, ref, first seq and seal
    * (bin96), the bodies, and buf_take's NUL */
@@ -172,27 +195,9 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
   for (uint32_t i = 0; i < k; i++)
     mp_put_bin(b, doc->actor[a[i]], ACCORD_ACTOR_BYTES);
   mp_put_array(b, k);
-  for (uint32_t i = 0; i < k; i++) {
-    const chain *c = &doc->chains[a[i]];
-    uint32_t from = known ? known[a[i]] : 0, to = send_to(doc, a[i]);
-    uint64_t fields = 3 + 6 * (uint64_t)(to - from);
-    if (fields > UINT32_MAX) {
-      b->err = ACCORD_ETOOBIG;
-      break;
-    }
-    mp_put_array(b, (uint32_t)fields);
-    mp_put_uint(b, i);
-    mp_put_uint(b, from + 1);
-    if (c->seal.seq == to) {
-      uint8_t s[SEAL_WIRE_BYTES];
-      memcpy(s, c->seal.pk, 32);
-      memcpy(s + 32, c->seal.sig, 64);
-      mp_put_bin(b, s, sizeof s);
-    } else {
-      mp_put_nil(b);
-    }
-    buf_put(b, c->bytes.p + c->off[from], c->off[to] - c->off[from]);
-  }
+  for (uint32_t i = 0; i < k && !b->err; i++)
+    sync_put_chain(b, doc, a[i], i, known ? known[a[i]] : 0,
+                   sync_send_to(doc, a[i]));
   if (a != small) mem_free(a);
   return b->err;
 }
