@@ -682,6 +682,11 @@ static int delete_in_run(sequence *s, seq_cur c, uint32_t take) {
   return 0;
 }
 
+int seq_delete_at(sequence *s, seq_cur c, uint32_t count) {
+  s->epoch++;
+  return delete_in_run(s, c, count);
+}
+
 int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly) {
   seq_cur c;
   *newly = 0;

@@ -140,6 +140,12 @@ int seq_visible_ranges(const sequence *s, size_t pos, size_t n, seq_range_fn fn,
  * unknown), ENOMEM; on error nothing changed. */
 int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly);
 
+/* The local fast path of seq_delete: deletes elements [c.off, c.off +
+ * count) of the visible run at c, where c came from seq_find_visible with
+ * no change to the sequence since and count <= the run's len - c.off.
+ * Errors: ENOMEM (then the document rebuilds its state). */
+int seq_delete_at(sequence *s, seq_cur c, uint32_t count);
+
 /* Building a sequence from a snapshot: runs arrive in sequence order.
  * Text: content holds the run's nbytes of UTF-8 when it is visible (deleted
  * runs keep no content). List: vals holds its len values when visible

@@ -211,6 +211,23 @@ static int ref_op(accord_txn *t, const oper *o) {
   return rc;
 }
 
+/* Drops what an op that failed added to the transaction: its bytes and
+ * the refs it registered (mark, marka: ops.len and nactors before it). */
+static void op_undo(accord_txn *t, size_t mark, uint32_t marka) {
+  t->ops.len = mark;
+  t->ops.err = 0;
+  while (t->nactors > marka) t->aref[t->actors[--t->nactors]] = 0;
+}
+
+/* An op was validated and encoded, so applying it could only fail for
+ * memory, and the state may be half changed: drop the op and rebuild the
+ * state as it was. */
+static int op_failed(accord_txn *t, size_t mark, uint32_t marka, int rc) {
+  op_undo(t, mark, marka);
+  if (txn_replay(t)) t->doc->txn_err = rc; /* could not: fail the txn */
+  return rc;
+}
+
 /* Gives o the next counter, encodes it into the change and applies it. */
 static int emit(accord_txn *t, oper *o) {
   accord_doc *doc = t->doc;
@@ -226,21 +243,79 @@ static int emit(accord_txn *t, oper *o) {
     rc = t->ops.err;
   }
   if (rc) {
-    t->ops.len = mark;
-    t->ops.err = 0;
-    while (t->nactors > marka) t->aref[t->actors[--t->nactors]] = 0;
+    op_undo(t, mark, marka);
     return rc;
   }
   rc = state_apply(doc, &doc->st, o);
+  if (rc) return op_failed(t, mark, marka, rc);
+  t->nops++;
+  return 0;
+}
+
+/* The keystroke path: emit() for the two ops typing makes, without an
+ * oper and without state_apply finding the object again (the caller holds
+ * it) or the place (the caller found it). The same checks, bytes, state
+ * and failure handling as emit(). */
+
+/* Inserts text s (len bytes, ncp code points, validated) at visible
+ * position pos of text object ob. */
+static int text_insert(accord_txn *t, object *ob, size_t pos, const char *s,
+                       uint32_t len, uint32_t ncp) {
+  accord_doc *doc = t->doc;
+  if ((uint64_t)doc->st.max_op + ncp > ACCORD_MAX_COUNTER)
+    return ACCORD_ETOOBIG;
+  uint32_t ctr = doc->st.max_op + 1;
+  opid left, right;
+  seq_cur at;
+  seq_local_origins(&ob->u.s, pos, &left, &right, &at);
+  size_t mark = t->ops.len;
+  uint32_t marka = t->nactors, r;
+  int rc = 0;
+  if (!opid_none(ob->id)) rc = txn_ref(t, ob->id.actor, &r);
+  if (!rc && !opid_none(left)) rc = txn_ref(t, left.actor, &r);
+  if (!rc && !opid_none(right)) rc = txn_ref(t, right.actor, &r);
+  if (!rc) {
+    change_put_text_ins(&t->ops, t, ob->id, ctr, left, right,
+                        (const uint8_t *)s, len);
+    rc = t->ops.err;
+  }
   if (rc) {
-    /* validated above, so only an allocation failed, and the state may be
-     * half changed: drop the op and rebuild the state as it was */
-    t->ops.len = mark;
-    t->ops.err = 0;
-    while (t->nactors > marka) t->aref[t->actors[--t->nactors]] = 0;
-    if (txn_replay(t)) doc->txn_err = rc; /* could not: fail the txn */
+    op_undo(t, mark, marka);
     return rc;
   }
+  rc = seq_insert_at(&ob->u.s, at, opid_make(0, ctr), ncp, left, right,
+                     (const uint8_t *)s, len, NULL);
+  if (rc) return op_failed(t, mark, marka, rc);
+  doc->st.max_op = ctr + ncp - 1; /* above max_op: ctr is max_op + 1 */
+  t->nops++;
+  return 0;
+}
+
+/* Removes count elements of sequence ob from the visible element at c on,
+ * all in c's run (c from seq_find_visible, no change since). */
+static int remove_at(accord_txn *t, object *ob, seq_cur c, uint32_t count) {
+  accord_doc *doc = t->doc;
+  if ((uint64_t)doc->st.max_op + 1 > ACCORD_MAX_COUNTER)
+    return ACCORD_ETOOBIG;
+  uint32_t ctr = doc->st.max_op + 1;
+  const seq_run *run = &c.leaf->r[c.ri];
+  opid target = opid_make(run->id.actor, run->id.ctr + c.off);
+  size_t mark = t->ops.len;
+  uint32_t marka = t->nactors, r;
+  int rc = 0;
+  if (!opid_none(ob->id)) rc = txn_ref(t, ob->id.actor, &r);
+  if (!rc) rc = txn_ref(t, target.actor, &r);
+  if (!rc) {
+    change_put_rmv(&t->ops, t, ob->id, ctr, target, count);
+    rc = t->ops.err;
+  }
+  if (rc) {
+    op_undo(t, mark, marka);
+    return rc;
+  }
+  rc = seq_delete_at(&ob->u.s, c, count);
+  if (rc) return op_failed(t, mark, marka, rc);
+  doc->st.max_op = ctr;
   t->nops++;
   return 0;
 }
@@ -408,6 +483,12 @@ static int collect_range(void *ctx, opid first, uint32_t count) {
 /* Deletes visible elements [pos, pos+n) of sequence ob as RMV ops, one per
  * run-sized id range (collected first: deleting shifts positions). */
 static int seq_remove(accord_txn *t, object *ob, size_t pos, size_t n) {
+  /* the usual case, a backspace or a deletion inside one run: one RMV
+   * at the place the position lookup found */
+  seq_cur c;
+  if (!seq_find_visible(&ob->u.s, pos, &c)) return ACCORD_ERANGE;
+  if (c.leaf->r[c.ri].len - c.off >= n)
+    return remove_at(t, ob, c, (uint32_t)n);
   rmv_ctx x;
   x.t = t;
   x.obj = ob->id;
@@ -447,17 +528,7 @@ int accord_text_splice(accord_txn *t, accord_id objid, size_t pos, size_t del,
   if (pos > vis || del > vis - pos) return ACCORD_ERANGE;
   if (del && (rc = seq_remove(t, ob, pos, del))) return rc;
   if (len == 0) return 0;
-  oper o;
-  memset(&o, 0, sizeof o);
-  o.kind = OP_INS;
-  o.obj = ob->id;
-  seq_cur at;
-  seq_local_origins(&ob->u.s, pos, &o.left, &o.right, &at);
-  o.at = &at;
-  o.n = (uint32_t)ncp;
-  o.content = (const uint8_t *)s;
-  o.nbytes = (uint32_t)len;
-  return emit(t, &o);
+  return text_insert(t, ob, pos, s, (uint32_t)len, (uint32_t)ncp);
 }
 
 static int list_insert(accord_txn *t, accord_id objid, size_t index,
