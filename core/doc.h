@@ -75,6 +75,12 @@ typedef struct objtab {
 typedef struct docstate {
   objtab objs;
   uint32_t max_op; /* highest counter seen */
+  /* doc_obj's last answer: the object named by public id last_id. Objects
+   * live as long as their state, and a new state (state_init) starts with
+   * none, so it never names a freed object. Every call of an edit names
+   * its object, and typing names the same one each time. */
+  accord_id last_id;
+  object *last_obj;
 } docstate;
 
 /* ---- operations ---------------------------------------------------------- */
