@@ -291,9 +291,10 @@ static int text_insert(accord_txn *t, object *ob, size_t pos, const char *s,
   return 0;
 }
 
-/* Removes count elements of sequence ob from the visible element at c on,
- * all in c's run (c from seq_find_visible, no change since). */
-static int remove_at(accord_txn *t, object *ob, seq_cur c, uint32_t count) {
+/* Removes count elements of sequence ob from the visible element pos, at
+ * c, on, all in c's run (c from seq_find_visible, no change since). */
+static int remove_at(accord_txn *t, object *ob, seq_cur c, size_t pos,
+                     uint32_t count) {
   accord_doc *doc = t->doc;
   if ((uint64_t)doc->st.max_op + 1 > ACCORD_MAX_COUNTER)
     return ACCORD_ETOOBIG;
@@ -313,7 +314,7 @@ static int remove_at(accord_txn *t, object *ob, seq_cur c, uint32_t count) {
     op_undo(t, mark, marka);
     return rc;
   }
-  rc = seq_delete_at(&ob->u.s, c, count);
+  rc = seq_delete_at(&ob->u.s, c, pos, count);
   if (rc) return op_failed(t, mark, marka, rc);
   doc->st.max_op = ctr;
   t->nops++;
@@ -456,56 +457,36 @@ int accord_map_increment(accord_txn *t, accord_id objid, const char *key,
 
 /* ---- sequences ----------------------------------------------------------- */
 
-typedef struct rmv_ctx {
-  accord_txn *t;
-  opid obj;
-  opid *ranges; /* pairs stored as (first, count in .ctr) */
-  uint32_t n, cap;
-  opid small[16];
-} rmv_ctx;
-
-static int collect_range(void *ctx, opid first, uint32_t count) {
-  rmv_ctx *x = ctx;
-  if (x->n + 2 > x->cap) {
-    uint32_t cap = 2 * x->cap;
-    opid *r = mem_alloc(cap * sizeof *r);
-    if (!r) return ACCORD_ENOMEM;
-    memcpy(r, x->ranges, x->n * sizeof *r);
-    if (x->ranges != x->small) mem_free(x->ranges);
-    x->ranges = r;
-    x->cap = cap;
+/* Deletes visible elements [pos, pos+n) of sequence ob as RMV ops, one per
+ * run-sized id range, in sequence order. Removing a range changes only the
+ * run it cuts and the tombstones next to it, never the extent of a
+ * visible run after it, so each range starts at visible position pos once
+ * the ones before it are gone: found like a single delete, no ranges
+ * collected first. On failure the ranges removed before stay: the caller
+ * undoes the whole call (call_failed). */
+static int seq_remove(accord_txn *t, object *ob, size_t pos, size_t n) {
+  while (n > 0) {
+    seq_cur c;
+    if (!seq_find_visible(&ob->u.s, pos, &c)) return ACCORD_ERANGE;
+    uint32_t take = c.leaf->r[c.ri].len - c.off;
+    if (take > n) take = (uint32_t)n;
+    int rc = remove_at(t, ob, c, pos, take);
+    if (rc) return rc;
+    n -= take;
   }
-  x->ranges[x->n++] = first;
-  x->ranges[x->n++] = opid_make(0, count);
   return 0;
 }
 
-/* Deletes visible elements [pos, pos+n) of sequence ob as RMV ops, one per
- * run-sized id range (collected first: deleting shifts positions). */
-static int seq_remove(accord_txn *t, object *ob, size_t pos, size_t n) {
-  /* the usual case, a backspace or a deletion inside one run: one RMV
-   * at the place the position lookup found */
-  seq_cur c;
-  if (!seq_find_visible(&ob->u.s, pos, &c)) return ACCORD_ERANGE;
-  if (c.leaf->r[c.ri].len - c.off >= n)
-    return remove_at(t, ob, c, (uint32_t)n);
-  rmv_ctx x;
-  x.t = t;
-  x.obj = ob->id;
-  x.ranges = x.small;
-  x.n = 0;
-  x.cap = 16;
-  int rc = seq_visible_ranges(&ob->u.s, pos, n, collect_range, &x);
-  for (uint32_t i = 0; i < x.n && !rc; i += 2) {
-    oper o;
-    memset(&o, 0, sizeof o);
-    o.kind = OP_RMV;
-    o.obj = ob->id;
-    o.target = x.ranges[i];
-    o.count = x.ranges[i + 1].ctr;
-    rc = emit(t, &o);
-  }
-  if (x.ranges != x.small) mem_free(x.ranges);
+/* A public call that makes several ops failed after some of them were
+ * applied (each failed op undoes itself): drop the call's ops too, so that
+ * the call changes nothing (mark, marka, markn: ops.len, nactors and nops
+ * when it began). */
+static int call_failed(accord_txn *t, size_t mark, uint32_t marka,
+                       uint32_t markn, int rc) {
+  if (t->nops == markn) return rc;
+  op_undo(t, mark, marka);
+  t->nops = markn;
+  if (txn_replay(t)) t->doc->txn_err = rc; /* could not: fail the txn */
   return rc;
 }
 
@@ -526,9 +507,13 @@ int accord_text_splice(accord_txn *t, accord_id objid, size_t pos, size_t del,
   if (!utf8_valid((const uint8_t *)s, len, &ncp)) return ACCORD_EUTF8;
   size_t vis = ob->u.s.visible;
   if (pos > vis || del > vis - pos) return ACCORD_ERANGE;
-  if (del && (rc = seq_remove(t, ob, pos, del))) return rc;
-  if (len == 0) return 0;
-  return text_insert(t, ob, pos, s, (uint32_t)len, (uint32_t)ncp);
+  size_t mark = t->ops.len;
+  uint32_t marka = t->nactors, markn = t->nops;
+  if (del && (rc = seq_remove(t, ob, pos, del)))
+    return call_failed(t, mark, marka, markn, rc);
+  if (len && (rc = text_insert(t, ob, pos, s, (uint32_t)len, (uint32_t)ncp)))
+    return call_failed(t, mark, marka, markn, rc);
+  return 0;
 }
 
 static int list_insert(accord_txn *t, accord_id objid, size_t index,
@@ -590,5 +575,9 @@ int accord_list_delete(accord_txn *t, accord_id objid, size_t index,
   if (rc) return rc;
   size_t vis = ob->u.s.visible;
   if (index > vis || count > vis - index) return ACCORD_ERANGE;
-  return count ? seq_remove(t, ob, index, count) : 0;
+  size_t mark = t->ops.len;
+  uint32_t marka = t->nactors, markn = t->nops;
+  if (count && (rc = seq_remove(t, ob, index, count)))
+    return call_failed(t, mark, marka, markn, rc);
+  return 0;
 }
