@@ -193,6 +193,20 @@ void change_put_op(buf *b, const accord_txn *t, const oper *o) {
 
 void change_put_body(buf *b, const accord_doc *doc, const accord_txn *t,
                      uint32_t prev_end, int64_t prev_time) {
+  if (t->nactors == t->ninherit && t->ndeps == 0 && !t->msg) {
+    /* what typing commits: no new actor, no deps, no message */
+    if (!buf_reserve(b, 9 + 9 + 3 + 5 + t->ops.len)) return;
+    uint8_t *p = b->p + b->len;
+    p = mp_w_uint(p, t->start_op - prev_end);
+    p = mp_w_int(p, (int64_t)((uint64_t)t->time - (uint64_t)prev_time));
+    p[0] = 0x90; /* actors: [] */
+    p[1] = 0x90; /* deps: [] */
+    p[2] = 0xc0; /* message: nil */
+    p = mp_w_array(p + 3, t->nops);
+    if (t->ops.len) memcpy(p, t->ops.p, t->ops.len);
+    b->len = (size_t)(p - b->p) + t->ops.len;
+    return;
+  }
   /* one reserve for the whole body, then unchecked writes */
   size_t room = 9 + 9 + 5 +
                 (size_t)(t->nactors - t->ninherit) * (5 + ACCORD_ACTOR_BYTES) +

@@ -433,7 +433,11 @@ static int reserve_content(sequence *s, uint32_t n, uint32_t nbytes) {
 static void append_content(sequence *s, seq_run *r, uint32_t n,
                            const uint8_t *content, uint32_t nbytes, val *vals) {
   if (s->is_text) {
-    buf_put(&s->content, content, nbytes);
+    /* reserved (reserve_content); a keystroke is one byte, and a call to
+     * memcpy costs more than the copy */
+    if (nbytes == 1) s->content.p[s->content.len] = *content;
+    else if (nbytes) memcpy(s->content.p + s->content.len, content, nbytes);
+    s->content.len += nbytes;
   } else {
     memcpy(&s->vals[s->nvals], vals, n * sizeof *vals);
     s->nvals += n;
@@ -449,7 +453,7 @@ static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
   uint32_t n = nr.len;
   int rc = reserve_content(s, n, nbytes);
   if (rc) return rc;
-  if (c.leaf && (rc = split_at(s, &c))) return rc;
+  if (c.leaf && c.off && (rc = split_at(s, &c))) return rc;
   seq_leaf *l = c.leaf ? c.leaf : s->last;
   uint32_t at = c.leaf ? c.ri : s->last->n;
 

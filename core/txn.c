@@ -50,8 +50,10 @@ int accord_txn_begin(accord_doc *doc, accord_txn **out) {
    * (the usual case when typing): keep them; else start over */
   uint32_t ref;
   int rc = 0;
-  if (own->ntab == 0 || t->nactors != own->ntab ||
-      memcmp(t->actors, own->tab, own->ntab * sizeof *own->tab) != 0) {
+  int same = own->ntab != 0 && t->nactors == own->ntab;
+  for (uint32_t i = 0; same && i < own->ntab; i++) /* mostly 1 or 2 */
+    same = t->actors[i] == own->tab[i];
+  if (!same) {
     for (uint32_t i = 0; i < t->nactors; i++) t->aref[t->actors[i]] = 0;
     t->nactors = 0;
     if (own->ntab == 0) rc = txn_ref(t, 0, &ref);
@@ -164,7 +166,8 @@ int accord_txn_commit(accord_txn *t, accord_change_info *info) {
   }
   chain_push(c, doc->st.max_op + 1, t->time);
   if (newtab) chain_set_tab(c, t->actors, t->nactors); /* reserved */
-  for (uint32_t a = 0; a < doc->nactors; a++) doc->seen[a] = doc->chains[a].n;
+  doc->seen[0] = c->n;
+  for (uint32_t a = 1; a < doc->nactors; a++) doc->seen[a] = doc->chains[a].n;
   if (info) {
     info->seq = c->n;
     info->start_op = t->start_op;
