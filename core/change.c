@@ -89,7 +89,13 @@ void change_put_text_ins(buf *b, const accord_txn *t, opid obj, uint32_t ctr,
   p = w_obj(p, t, obj);
   p = w_back(p, t, left, ctr);
   p = w_back(p, t, right, ctr);
-  p = mp_w_str(p, content, nbytes);
+  if (nbytes == 1) { /* a keystroke: no call to memcpy for one byte */
+    p[0] = 0xa1;
+    p[1] = content[0];
+    p += 2;
+  } else {
+    p = mp_w_str(p, content, nbytes);
+  }
   b->len = (size_t)(p - b->p);
 }
 

@@ -50,8 +50,8 @@ int accord_txn_begin(accord_doc *doc, accord_txn **out) {
    * (the usual case when typing): keep them; else start over */
   uint32_t ref;
   int rc = 0;
-  int same = own->ntab != 0 && t->nactors == own->ntab;
-  for (uint32_t i = 0; same && i < own->ntab; i++) /* mostly 1 or 2 */
+  uint32_t nt = own->ntab, same = nt != 0 && t->nactors == nt;
+  for (uint32_t i = 0; same && i < nt; i++) /* mostly one or two */
     same = t->actors[i] == own->tab[i];
   if (!same) {
     for (uint32_t i = 0; i < t->nactors; i++) t->aref[t->actors[i]] = 0;
@@ -507,7 +507,8 @@ int accord_text_splice(accord_txn *t, accord_id objid, size_t pos, size_t del,
   size_t ncp;
   if (!s && len) return ACCORD_EINVAL;
   if (len >= UINT32_MAX / 2) return ACCORD_ETOOBIG;
-  if (!utf8_valid((const uint8_t *)s, len, &ncp)) return ACCORD_EUTF8;
+  if (len == 1 && (uint8_t)s[0] < 0x80) ncp = 1; /* a keystroke */
+  else if (!utf8_valid((const uint8_t *)s, len, &ncp)) return ACCORD_EUTF8;
   size_t vis = ob->u.s.visible;
   if (pos > vis || del > vis - pos) return ACCORD_ERANGE;
   size_t mark = t->ops.len;
