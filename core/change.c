@@ -209,8 +209,17 @@ void change_put_body(buf *b, const accord_doc *doc, const accord_txn *t,
     p[1] = 0x90; /* deps: [] */
     p[2] = 0xc0; /* message: nil */
     p = mp_w_array(p + 3, t->nops);
-    if (t->ops.len) memcpy(p, t->ops.p, t->ops.len);
-    b->len = (size_t)(p - b->p) + t->ops.len;
+    size_t n = t->ops.len;
+    if (n >= 8 && n <= 16) { /* one keystroke's op: two words, no call */
+      uint64_t lo, hi;
+      memcpy(&lo, t->ops.p, 8);
+      memcpy(&hi, t->ops.p + n - 8, 8);
+      memcpy(p, &lo, 8);
+      memcpy(p + n - 8, &hi, 8);
+    } else if (n) {
+      memcpy(p, t->ops.p, n);
+    }
+    b->len = (size_t)(p - b->p) + n;
     return;
   }
   /* one reserve for the whole body, then unchecked writes */

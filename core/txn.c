@@ -26,6 +26,50 @@ static int txn_usable(const accord_txn *t) {
   return t->doc->txn_err;
 }
 
+/* begin's rarer work, kept out of the keystroke path (noinline: so that
+ * the path itself needs no stack frame to speak of). */
+
+/* The refs start over as the local chain's actor table. */
+static __attribute__((noinline)) int begin_refs(accord_txn *t,
+                                                const chain *own) {
+  uint32_t ref;
+  int rc = 0;
+  for (uint32_t i = 0; i < t->nactors; i++) t->aref[t->actors[i]] = 0;
+  t->nactors = 0;
+  if (own->ntab == 0) rc = txn_ref(t, 0, &ref);
+  for (uint32_t i = 0; i < own->ntab && !rc; i++)
+    rc = txn_ref(t, own->tab[i], &ref);
+  return rc;
+}
+
+/* deps: heads of other actors that arrived since our last change, in
+ * actor id order (ranks are that order) */
+static __attribute__((noinline)) int begin_deps(accord_txn *t,
+                                                const accord_doc *doc) {
+  uint32_t n = 0, ref;
+  int rc;
+  for (uint32_t a = 1; a < doc->nactors; a++)
+    if (doc->chains[a].n > doc->seen[a]) n++;
+  if (!n) return 0;
+  uint32_t *deps = mem_realloc(t->deps, 2 * n * sizeof *deps);
+  if (!deps) return ACCORD_ENOMEM;
+  t->deps = deps;
+  for (uint32_t a = 1; a < doc->nactors; a++) {
+    if (doc->chains[a].n <= doc->seen[a]) continue;
+    uint32_t k = t->ndeps++;
+    while (k > 0 && doc->rank[deps[2 * (k - 1)]] > doc->rank[a]) {
+      deps[2 * k] = deps[2 * (k - 1)];
+      deps[2 * k + 1] = deps[2 * (k - 1) + 1];
+      k--;
+    }
+    deps[2 * k] = a;
+    deps[2 * k + 1] = doc->chains[a].n;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if ((rc = txn_ref(t, deps[2 * i], &ref))) return rc;
+  return 0;
+}
+
 int accord_txn_begin(accord_doc *doc, accord_txn **out) {
   if (!out) return ACCORD_EINVAL;
   *out = NULL;
@@ -48,44 +92,13 @@ int accord_txn_begin(accord_doc *doc, accord_txn **out) {
   /* the change's actor table starts as the previous change's. After a
    * commit that added no actor the refs hold exactly that table already
    * (the usual case when typing): keep them; else start over */
-  uint32_t ref;
-  int rc = 0;
+  int rc;
   uint32_t nt = own->ntab, same = nt != 0 && t->nactors == nt;
   for (uint32_t i = 0; same && i < nt; i++) /* mostly one or two */
     same = t->actors[i] == own->tab[i];
-  if (!same) {
-    for (uint32_t i = 0; i < t->nactors; i++) t->aref[t->actors[i]] = 0;
-    t->nactors = 0;
-    if (own->ntab == 0) rc = txn_ref(t, 0, &ref);
-    for (uint32_t i = 0; i < own->ntab && !rc; i++)
-      rc = txn_ref(t, own->tab[i], &ref);
-    if (rc) return rc;
-  }
+  if (!same && (rc = begin_refs(t, own))) return rc;
   t->ninherit = t->nactors;
-
-  /* deps: heads of other actors that arrived since our last change, in
-   * actor id order (ranks are that order) */
-  uint32_t n = 0;
-  for (uint32_t a = 1; a < doc->nactors; a++)
-    if (doc->chains[a].n > doc->seen[a]) n++;
-  if (n) {
-    uint32_t *deps = mem_realloc(t->deps, 2 * n * sizeof *deps);
-    if (!deps) return ACCORD_ENOMEM;
-    t->deps = deps;
-    for (uint32_t a = 1; a < doc->nactors; a++) {
-      if (doc->chains[a].n <= doc->seen[a]) continue;
-      uint32_t k = t->ndeps++;
-      while (k > 0 && doc->rank[deps[2 * (k - 1)]] > doc->rank[a]) {
-        deps[2 * k] = deps[2 * (k - 1)];
-        deps[2 * k + 1] = deps[2 * (k - 1) + 1];
-        k--;
-      }
-      deps[2 * k] = a;
-      deps[2 * k + 1] = doc->chains[a].n;
-    }
-    for (uint32_t i = 0; i < n; i++)
-      if ((rc = txn_ref(t, deps[2 * i], &ref))) return rc;
-  }
+  if (doc->nactors > 1 && (rc = begin_deps(t, doc))) return rc;
   t->start_op = doc->st.max_op + 1;
   doc->txn_open = 1;
   doc->txn_err = 0;
@@ -507,7 +520,7 @@ int accord_text_splice(accord_txn *t, accord_id objid, size_t pos, size_t del,
   size_t ncp;
   if (!s && len) return ACCORD_EINVAL;
   if (len >= UINT32_MAX / 2) return ACCORD_ETOOBIG;
-  if (len == 1 && (uint8_t)s[0] < 0x80) ncp = 1; /* a keystroke */
+  if (len <= 1 && (len == 0 || (uint8_t)s[0] < 0x80)) ncp = len; /* a key */
   else if (!utf8_valid((const uint8_t *)s, len, &ncp)) return ACCORD_EUTF8;
   size_t vis = ob->u.s.visible;
   if (pos > vis || del > vis - pos) return ACCORD_ERANGE;
