@@ -386,14 +386,13 @@ static uint32_t byte_off(const sequence *s, const seq_run *r, uint32_t k) {
 static int split_at(sequence *s, seq_cur *c) {
   if (c->off == 0) return 0;
   uint32_t at = c->ri + 1;
-  opid id = cur_id(*c);
   int rc = make_room(s, &c->leaf, &at, 1);
   if (rc) return rc;
-  /* the run to split is at at-1 of the (possibly new) leaf, unless the
-   * split moved it to the other half: find it again */
-  if (!seq_find_id(s, id, c)) return ACCORD_EMALFORMED;
+  /* the run to split is at at-1 of the leaf make_room left in c->leaf: a
+   * leaf split keeps a slot and the run before it in one half (the half
+   * of the slot: at <= keep stays, at > keep moves, and at-1 with it) */
+  c->ri = at - 1;
   seq_leaf *l = c->leaf;
-  at = c->ri + 1;
   seq_run *head = &l->r[c->ri];
   seq_run tail = *head;
   uint32_t k = c->off, b = byte_off(s, head, k);
