@@ -363,10 +363,10 @@ static int make_room(sequence *s, seq_leaf **leaf, uint32_t *at, uint32_t k) {
   if (l->next) l->next->prev = r;
   else s->last = r;
   l->next = r;
-  for (uint32_t i = 0; i < r->n; i++) {
-    int rc = idx_put(&s->index, opid_key(r->r[i].id), r);
-    if (rc) return rc;
-  }
+  /* the moved runs' keys are in the index already (it holds every run's
+   * first id): only their leaf changes */
+  for (uint32_t i = 0; i < r->n; i++)
+    idx_set(&s->index, opid_key(r->r[i].id), r);
   int rc = insert_after(s, l, r, leaf_visible(r));
   if (rc) return rc;
   if (*at > keep) {
