@@ -77,28 +77,37 @@ static uint8_t *w_back(uint8_t *p, const accord_txn *t, opid id,
 
 /* The ops a keystroke makes (text insert, remove), written with one
  * reserve each: the same bytes as the general case below. */
-static void put_text_ins(buf *b, const accord_txn *t, const oper *o) {
-  if (!buf_reserve(b, (size_t)64 + o->nbytes)) return;
+void change_put_text_ins(buf *b, const accord_txn *t, opid obj, uint32_t ctr,
+                         opid left, opid right, const uint8_t *content,
+                         uint32_t nbytes) {
+  if (!buf_reserve(b, (size_t)64 + nbytes)) return;
   uint8_t *p = b->p + b->len;
-  p = mp_w_array(p, 2 + (opid_none(o->obj) ? 1 : 2) +
-                        (opid_none(o->left) ? 1 : 2) +
-                        (opid_none(o->right) ? 1 : 2));
+  p = mp_w_array(p, 2 + (opid_none(obj) ? 1 : 2) +
+                        (opid_none(left) ? 1 : 2) +
+                        (opid_none(right) ? 1 : 2));
   *p++ = OP_INS;
-  p = w_obj(p, t, o->obj);
-  p = w_back(p, t, o->left, o->id.ctr);
-  p = w_back(p, t, o->right, o->id.ctr);
-  p = mp_w_str(p, o->content, o->nbytes);
+  p = w_obj(p, t, obj);
+  p = w_back(p, t, left, ctr);
+  p = w_back(p, t, right, ctr);
+  if (nbytes == 1) { /* a keystroke: no call to memcpy for one byte */
+    p[0] = 0xa1;
+    p[1] = content[0];
+    p += 2;
+  } else {
+    p = mp_w_str(p, content, nbytes);
+  }
   b->len = (size_t)(p - b->p);
 }
 
-static void put_rmv(buf *b, const accord_txn *t, const oper *o) {
+void change_put_rmv(buf *b, const accord_txn *t, opid obj, uint32_t ctr,
+                    opid target, uint32_t count) {
   if (!buf_reserve(b, 64)) return;
   uint8_t *p = b->p + b->len;
-  p = mp_w_array(p, 4 + (opid_none(o->obj) ? 1 : 2));
+  p = mp_w_array(p, 4 + (opid_none(obj) ? 1 : 2));
   *p++ = OP_RMV;
-  p = w_obj(p, t, o->obj);
-  p = w_back(p, t, o->target, o->id.ctr);
-  p = mp_w_uint(p, o->count);
+  p = w_obj(p, t, obj);
+  p = w_back(p, t, target, ctr);
+  p = mp_w_uint(p, count);
   b->len = (size_t)(p - b->p);
 }
 
@@ -133,11 +142,12 @@ void change_put_val(buf *b, const val *v) {
 
 void change_put_op(buf *b, const accord_txn *t, const oper *o) {
   if (o->kind == OP_INS && o->content) {
-    put_text_ins(b, t, o);
+    change_put_text_ins(b, t, o->obj, o->id.ctr, o->left, o->right,
+                        o->content, o->nbytes);
     return;
   }
   if (o->kind == OP_RMV) {
-    put_rmv(b, t, o);
+    change_put_rmv(b, t, o->obj, o->id.ctr, o->target, o->count);
     return;
   }
   uint32_t ctr = o->id.ctr;
@@ -189,6 +199,29 @@ void change_put_op(buf *b, const accord_txn *t, const oper *o) {
 
 void change_put_body(buf *b, const accord_doc *doc, const accord_txn *t,
                      uint32_t prev_end, int64_t prev_time) {
+  if (t->nactors == t->ninherit && t->ndeps == 0 && !t->msg) {
+    /* what typing commits: no new actor, no deps, no message */
+    if (!buf_reserve(b, 9 + 9 + 3 + 5 + t->ops.len)) return;
+    uint8_t *p = b->p + b->len;
+    p = mp_w_uint(p, t->start_op - prev_end);
+    p = mp_w_int(p, (int64_t)((uint64_t)t->time - (uint64_t)prev_time));
+    p[0] = 0x90; /* actors: [] */
+    p[1] = 0x90; /* deps: [] */
+    p[2] = 0xc0; /* message: nil */
+    p = mp_w_array(p + 3, t->nops);
+    size_t n = t->ops.len;
+    if (n >= 8 && n <= 16) { /* one keystroke's op: two words, no call */
+      uint64_t lo, hi;
+      memcpy(&lo, t->ops.p, 8);
+      memcpy(&hi, t->ops.p + n - 8, 8);
+      memcpy(p, &lo, 8);
+      memcpy(p + n - 8, &hi, 8);
+    } else if (n) {
+      memcpy(p, t->ops.p, n);
+    }
+    b->len = (size_t)(p - b->p) + n;
+    return;
+  }
   /* one reserve for the whole body, then unchecked writes */
   size_t room = 9 + 9 + 5 +
                 (size_t)(t->nactors - t->ninherit) * (5 + ACCORD_ACTOR_BYTES) +

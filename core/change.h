@@ -66,6 +66,13 @@ static inline int txn_ref(accord_txn *t, uint32_t actor, uint32_t *ref) {
 /* Appends one op (its counter is o->id.ctr). Every actor it names must
  * already have a ref. */
 void change_put_op(buf *b, const accord_txn *t, const oper *o);
+/* change_put_op for a text insert (INS with content) and a remove, from
+ * the fields themselves: the keystroke path builds no oper. */
+void change_put_text_ins(buf *b, const accord_txn *t, opid obj, uint32_t ctr,
+                         opid left, opid right, const uint8_t *content,
+                         uint32_t nbytes);
+void change_put_rmv(buf *b, const accord_txn *t, opid obj, uint32_t ctr,
+                    opid target, uint32_t count);
 /* Writes the body of the transaction's change. */
 void change_put_body(buf *b, const accord_doc *doc, const accord_txn *t,
                      uint32_t prev_end, int64_t prev_time);

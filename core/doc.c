@@ -112,13 +112,18 @@ accord_id doc_public_id(const accord_doc *doc, opid id) {
   return r;
 }
 
-int doc_obj(const accord_doc *doc, accord_id id, unsigned mask, object **out) {
+int doc_obj_find(const accord_doc *doc, accord_id id, unsigned mask,
+                 object **out) {
   opid o;
   if (!doc) return ACCORD_EINVAL;
   if (doc->poisoned) return doc->poisoned;
+  /* doc_obj's inline check missed (or found an object of another type) */
   if (doc_opid(doc, id, &o)) return ACCORD_ENOTFOUND;
   object *x = state_obj(&doc->st, o);
   if (!x) return ACCORD_ENOTFOUND;
+  docstate *st = (docstate *)&doc->st; /* a cache, not state */
+  st->last_id = id;
+  st->last_obj = x;
   if (!(mask & TYPE_BIT(x->type))) return ACCORD_ETYPE;
   *out = x;
   return 0;

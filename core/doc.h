@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "seq.h"
@@ -75,6 +76,12 @@ typedef struct objtab {
 typedef struct docstate {
   objtab objs;
   uint32_t max_op; /* highest counter seen */
+  /* doc_obj's last answer: the object named by public id last_id. Objects
+   * live as long as their state, and a new state (state_init) starts with
+   * none, so it never names a freed object. Every call of an edit names
+   * its object, and typing names the same one each time. */
+  accord_id last_id;
+  object *last_obj;
 } docstate;
 
 /* ---- operations ---------------------------------------------------------- */
@@ -392,9 +399,24 @@ void doc_mark_free(doc_mark *m);
 int doc_opid(const accord_doc *doc, accord_id id, opid *out);
 accord_id doc_public_id(const accord_doc *doc, opid id);
 /* The object named by id, of one of the types in mask (bit per type).
- * Errors: ENOTFOUND, ETYPE. */
-int doc_obj(const accord_doc *doc, accord_id id, unsigned mask, object **out);
+ * Errors: ENOTFOUND, ETYPE. The state's last answer is checked inline:
+ * every edit names its object, typing the same one each time. */
+int doc_obj_find(const accord_doc *doc, accord_id id, unsigned mask,
+                 object **out);
 #define TYPE_BIT(t) (1u << (t))
+static inline int doc_obj(const accord_doc *doc, accord_id id, unsigned mask,
+                          object **out) {
+  if (doc && !doc->poisoned) {
+    object *x = doc->st.last_obj;
+    if (x && (mask & TYPE_BIT(x->type)) &&
+        id.counter == doc->st.last_id.counter &&
+        memcmp(id.actor, doc->st.last_id.actor, ACCORD_ACTOR_BYTES) == 0) {
+      *out = x;
+      return 0;
+    }
+  }
+  return doc_obj_find(doc, id, mask, out);
+}
 int64_t doc_now_ms(void);
 /* Poisons the document after an unrepairable failure. */
 int doc_fail(accord_doc *doc, int rc);

@@ -43,6 +43,16 @@ void *idx_floor(const idx *m, uint64_t key, uint64_t *found) {
   return x->child[i];
 }
 
+int idx_set(idx *m, uint64_t key, void *val) {
+  inode *x = m->root;
+  if (!x) return 0;
+  for (uint32_t h = m->height; h > 0; h--) x = x->child[slot(x, key)];
+  uint32_t i = slot(x, key);
+  if (x->keys[i] != key) return 0;
+  x->child[i] = val;
+  return 1;
+}
+
 static void node_insert(inode *x, uint32_t at, uint64_t key, void *val) {
   memmove(&x->keys[at + 1], &x->keys[at], (x->n - at) * sizeof x->keys[0]);
   memmove(&x->child[at + 1], &x->child[at], (x->n - at) * sizeof x->child[0]);

@@ -6,7 +6,7 @@
  * "floor" searches: the entry with the greatest key <= the one asked.
  *
  * Workload: one put per new run (mostly at the end of an actor's range),
- * one put per run that moves when a sequence leaf splits, one remove per
+ * one set per run that moves when a sequence leaf splits, one remove per
  * merge of two runs, one rekey per run whose first id moves, and one
  * floor per id lookup that misses the sequence's leaf hint. All
  * O(log n); only splits allocate.
@@ -33,6 +33,11 @@ typedef struct idx {
  * actor, the usual case) goes straight into the rightmost leaf while it
  * has room. */
 int idx_put(idx *m, uint64_t key, void *val);
+
+/* Sets the value of key when it is present (returns 1; 0 and nothing
+ * changed otherwise). One descent, never allocates: a sequence leaf that
+ * splits moves runs whose keys stay, only their leaf changes. */
+int idx_set(idx *m, uint64_t key, void *val);
 
 /* Builds the map from n keys in strictly ascending order (into an empty
  * map), bottom-up: O(n), no splits. Returns 0 or ACCORD_ENOMEM (then the

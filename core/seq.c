@@ -151,6 +151,15 @@ static int find_in_leaf_pos(seq_leaf *l, size_t pos, seq_cur *c) {
 
 int seq_find_visible(const sequence *s, size_t pos, seq_cur *c) {
   if (pos >= s->visible) return 0;
+  if (s->tc_epoch == s->epoch && pos == s->tc_pos) {
+    /* deleting what was just typed, or backspacing on: the last local
+     * edit noted this place */
+    *c = s->tc;
+    sequence *w = (sequence *)s; /* a cache, not state */
+    w->hint = c->leaf;
+    w->hint_ri = c->ri;
+    return 1;
+  }
   /* typing stays in one leaf for long stretches: try it first */
   if (s->pc_leaf && pos >= s->pc_start &&
       find_in_leaf_pos(s->pc_leaf, pos - s->pc_start, c)) {
@@ -354,10 +363,10 @@ static int make_room(sequence *s, seq_leaf **leaf, uint32_t *at, uint32_t k) {
   if (l->next) l->next->prev = r;
   else s->last = r;
   l->next = r;
-  for (uint32_t i = 0; i < r->n; i++) {
-    int rc = idx_put(&s->index, opid_key(r->r[i].id), r);
-    if (rc) return rc;
-  }
+  /* the moved runs' keys are in the index already (it holds every run's
+   * first id): only their leaf changes */
+  for (uint32_t i = 0; i < r->n; i++)
+    idx_set(&s->index, opid_key(r->r[i].id), r);
   int rc = insert_after(s, l, r, leaf_visible(r));
   if (rc) return rc;
   if (*at > keep) {
@@ -377,14 +386,13 @@ static uint32_t byte_off(const sequence *s, const seq_run *r, uint32_t k) {
 static int split_at(sequence *s, seq_cur *c) {
   if (c->off == 0) return 0;
   uint32_t at = c->ri + 1;
-  opid id = cur_id(*c);
   int rc = make_room(s, &c->leaf, &at, 1);
   if (rc) return rc;
-  /* the run to split is at at-1 of the (possibly new) leaf, unless the
-   * split moved it to the other half: find it again */
-  if (!seq_find_id(s, id, c)) return ACCORD_EMALFORMED;
+  /* the run to split is at at-1 of the leaf make_room left in c->leaf: a
+   * leaf split keeps a slot and the run before it in one half (the half
+   * of the slot: at <= keep stays, at > keep moves, and at-1 with it) */
+  c->ri = at - 1;
   seq_leaf *l = c->leaf;
-  at = c->ri + 1;
   seq_run *head = &l->r[c->ri];
   seq_run tail = *head;
   uint32_t k = c->off, b = byte_off(s, head, k);
@@ -424,7 +432,11 @@ static int reserve_content(sequence *s, uint32_t n, uint32_t nbytes) {
 static void append_content(sequence *s, seq_run *r, uint32_t n,
                            const uint8_t *content, uint32_t nbytes, val *vals) {
   if (s->is_text) {
-    buf_put(&s->content, content, nbytes);
+    /* reserved (reserve_content); a keystroke is one byte, and a call to
+     * memcpy costs more than the copy */
+    if (nbytes == 1) s->content.p[s->content.len] = *content;
+    else if (nbytes) memcpy(s->content.p + s->content.len, content, nbytes);
+    s->content.len += nbytes;
   } else {
     memcpy(&s->vals[s->nvals], vals, n * sizeof *vals);
     s->nvals += n;
@@ -440,7 +452,7 @@ static int insert_at(sequence *s, seq_cur c, seq_run nr, const uint8_t *content,
   uint32_t n = nr.len;
   int rc = reserve_content(s, n, nbytes);
   if (rc) return rc;
-  if (c.leaf && (rc = split_at(s, &c))) return rc;
+  if (c.leaf && c.off && (rc = split_at(s, &c))) return rc;
   seq_leaf *l = c.leaf ? c.leaf : s->last;
   uint32_t at = c.leaf ? c.ri : s->last->n;
 
@@ -568,25 +580,6 @@ int seq_insert_at(sequence *s, seq_cur at, opid id, uint32_t n, opid left,
   return rc;
 }
 
-int seq_visible_ranges(const sequence *s, size_t pos, size_t n, seq_range_fn fn,
-                       void *ctx) {
-  seq_cur c;
-  if (n == 0) return 0;
-  if (!seq_find_visible(s, pos, &c)) return ACCORD_ERANGE;
-  while (n > 0 && c.leaf) {
-    const seq_run *r = run_at(c);
-    if (!r->deleted) {
-      uint32_t take = r->len - c.off;
-      if (take > n) take = (uint32_t)n;
-      int rc = fn(ctx, cur_id(c), take);
-      if (rc) return rc;
-      n -= take;
-    }
-    c = cur_next_run(c);
-  }
-  return n ? ACCORD_ERANGE : 0;
-}
-
 /* 1 if run b continues run a: they could have been inserted as one. */
 static int continues(const seq_run *a, const seq_run *b) {
   return a->id.actor == b->id.actor && a->id.ctr + a->len == b->id.ctr &&
@@ -655,18 +648,36 @@ static int grow_tombstone_forward(sequence *s, seq_leaf *l, uint32_t ri,
   return 0;
 }
 
-/* Marks [c.off, c.off+take) of the visible run at c deleted. */
-static int delete_in_run(sequence *s, seq_cur c, uint32_t take) {
+/* Marks [c.off, c.off+take) of the visible run at c deleted. When the
+ * tombstone grew, *near (if not NULL) receives the place of the visible
+ * element next to the deleted ones and *follows whether it follows them
+ * (else it precedes them); near->leaf stays NULL otherwise. */
+static int delete_in_run(sequence *s, seq_cur c, uint32_t take,
+                         seq_cur *near, int *follows) {
   seq_leaf *l = c.leaf;
   seq_run *r = run_at(c);
   seq_run dead = *r; /* r as a tombstone, to test continuity against */
   dead.deleted = 1;
   if (c.off > 0 && c.off + take == r->len && c.ri + 1 < l->n &&
-      continues(&dead, &l->r[c.ri + 1]))
+      continues(&dead, &l->r[c.ri + 1])) {
+    if (near) { /* r keeps its first c.off elements */
+      near->leaf = l;
+      near->ri = c.ri;
+      near->off = c.off - 1;
+      *follows = 0;
+    }
     return grow_tombstone_back(s, l, c.ri, c.off);
+  }
   if (c.off == 0 && take < r->len && c.ri > 0 &&
-      continues(&l->r[c.ri - 1], &dead))
+      continues(&l->r[c.ri - 1], &dead)) {
+    if (near) { /* r now starts after the deleted elements */
+      near->leaf = l;
+      near->ri = c.ri;
+      near->off = 0;
+      *follows = 1;
+    }
     return grow_tombstone_forward(s, l, c.ri, take);
+  }
   opid t = cur_id(c);
   int rc = split_at(s, &c);
   if (!rc && run_at(c)->len > take) {
@@ -680,6 +691,20 @@ static int delete_in_run(sequence *s, seq_cur c, uint32_t take) {
   adjust(s, c.leaf, -(int64_t)take);
   merge_around(s, c.leaf, c.ri);
   return 0;
+}
+
+int seq_delete_at(sequence *s, seq_cur c, size_t pos, uint32_t count) {
+  s->epoch++;
+  seq_cur near = {NULL, 0, 0};
+  int after = 0;
+  int rc = delete_in_run(s, c, count, &near, &after);
+  if (!rc && near.leaf && (after || pos > 0)) {
+    /* backspacing on (or deleting forward on) finds its place here */
+    s->tc = near;
+    s->tc_pos = after ? pos : pos - 1;
+    s->tc_epoch = s->epoch;
+  }
+  return rc;
 }
 
 int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly) {
@@ -702,7 +727,7 @@ int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly) {
     uint32_t take = r->len - c.off;
     if (take > count - done) take = count - done;
     if (!r->deleted) {
-      int rc = delete_in_run(s, c, take);
+      int rc = delete_in_run(s, c, take, NULL, NULL);
       if (rc) return rc;
       *newly += take;
     }

@@ -87,7 +87,10 @@ typedef struct sequence {
    * notes its position (lo_*); the seq_insert_at that follows it with no
    * change in between knows its last new element's visible position and
    * place, kept in tc_* while epoch stays the same, so typing on after it
-   * needs no position lookup. */
+   * needs no position lookup. A local delete that grew a tombstone
+   * (seq_delete_at) notes the visible element next to it there too, so
+   * backspacing on, deleting forward on, or typing where the deletion was
+   * needs none either. */
   uint64_t epoch, lo_epoch, tc_epoch;
   size_t lo_pos, tc_pos;
   seq_cur tc;
@@ -129,16 +132,17 @@ int seq_insert_at(sequence *s, seq_cur at, opid id, uint32_t n, opid left,
                   opid right, const uint8_t *content, uint32_t nbytes,
                   val *vals);
 
-/* Calls fn for each run-sized id range of the visible elements
- * [pos, pos+n) (pos+n <= visible), in order. No changes. */
-typedef int (*seq_range_fn)(void *ctx, opid first, uint32_t count);
-int seq_visible_ranges(const sequence *s, size_t pos, size_t n, seq_range_fn fn,
-                       void *ctx);
-
 /* Marks elements target..target+count-1 deleted; already deleted ones stay
  * so. *newly receives how many were visible. Errors: EMALFORMED (an id is
  * unknown), ENOMEM; on error nothing changed. */
 int seq_delete(sequence *s, opid target, uint32_t count, uint32_t *newly);
+
+/* The local fast path of seq_delete: deletes elements [c.off, c.off +
+ * count) of the visible run at c, the visible element pos, where c came
+ * from seq_find_visible with no change to the sequence since and count <=
+ * the run's len - c.off. Errors: ENOMEM (then the document rebuilds its
+ * state). */
+int seq_delete_at(sequence *s, seq_cur c, size_t pos, uint32_t count);
 
 /* Building a sequence from a snapshot: runs arrive in sequence order.
  * Text: content holds the run's nbytes of UTF-8 when it is visible (deleted

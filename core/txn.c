@@ -26,6 +26,50 @@ static int txn_usable(const accord_txn *t) {
   return t->doc->txn_err;
 }
 
+/* begin's rarer work, kept out of the keystroke path (noinline: so that
+ * the path itself needs no stack frame to speak of). */
+
+/* The refs start over as the local chain's actor table. */
+static __attribute__((noinline)) int begin_refs(accord_txn *t,
+                                                const chain *own) {
+  uint32_t ref;
+  int rc = 0;
+  for (uint32_t i = 0; i < t->nactors; i++) t->aref[t->actors[i]] = 0;
+  t->nactors = 0;
+  if (own->ntab == 0) rc = txn_ref(t, 0, &ref);
+  for (uint32_t i = 0; i < own->ntab && !rc; i++)
+    rc = txn_ref(t, own->tab[i], &ref);
+  return rc;
+}
+
+/* deps: heads of other actors that arrived since our last change, in
+ * actor id order (ranks are that order) */
+static __attribute__((noinline)) int begin_deps(accord_txn *t,
+                                                const accord_doc *doc) {
+  uint32_t n = 0, ref;
+  int rc;
+  for (uint32_t a = 1; a < doc->nactors; a++)
+    if (doc->chains[a].n > doc->seen[a]) n++;
+  if (!n) return 0;
+  uint32_t *deps = mem_realloc(t->deps, 2 * n * sizeof *deps);
+  if (!deps) return ACCORD_ENOMEM;
+  t->deps = deps;
+  for (uint32_t a = 1; a < doc->nactors; a++) {
+    if (doc->chains[a].n <= doc->seen[a]) continue;
+    uint32_t k = t->ndeps++;
+    while (k > 0 && doc->rank[deps[2 * (k - 1)]] > doc->rank[a]) {
+      deps[2 * k] = deps[2 * (k - 1)];
+      deps[2 * k + 1] = deps[2 * (k - 1) + 1];
+      k--;
+    }
+    deps[2 * k] = a;
+    deps[2 * k + 1] = doc->chains[a].n;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if ((rc = txn_ref(t, deps[2 * i], &ref))) return rc;
+  return 0;
+}
+
 int accord_txn_begin(accord_doc *doc, accord_txn **out) {
   if (!out) return ACCORD_EINVAL;
   *out = NULL;
@@ -48,42 +92,13 @@ int accord_txn_begin(accord_doc *doc, accord_txn **out) {
   /* the change's actor table starts as the previous change's. After a
    * commit that added no actor the refs hold exactly that table already
    * (the usual case when typing): keep them; else start over */
-  uint32_t ref;
-  int rc = 0;
-  if (own->ntab == 0 || t->nactors != own->ntab ||
-      memcmp(t->actors, own->tab, own->ntab * sizeof *own->tab) != 0) {
-    for (uint32_t i = 0; i < t->nactors; i++) t->aref[t->actors[i]] = 0;
-    t->nactors = 0;
-    if (own->ntab == 0) rc = txn_ref(t, 0, &ref);
-    for (uint32_t i = 0; i < own->ntab && !rc; i++)
-      rc = txn_ref(t, own->tab[i], &ref);
-    if (rc) return rc;
-  }
+  int rc;
+  uint32_t nt = own->ntab, same = nt != 0 && t->nactors == nt;
+  for (uint32_t i = 0; same && i < nt; i++) /* mostly one or two */
+    same = t->actors[i] == own->tab[i];
+  if (!same && (rc = begin_refs(t, own))) return rc;
   t->ninherit = t->nactors;
-
-  /* deps: heads of other actors that arrived since our last change, in
-   * actor id order (ranks are that order) */
-  uint32_t n = 0;
-  for (uint32_t a = 1; a < doc->nactors; a++)
-    if (doc->chains[a].n > doc->seen[a]) n++;
-  if (n) {
-    uint32_t *deps = mem_realloc(t->deps, 2 * n * sizeof *deps);
-    if (!deps) return ACCORD_ENOMEM;
-    t->deps = deps;
-    for (uint32_t a = 1; a < doc->nactors; a++) {
-      if (doc->chains[a].n <= doc->seen[a]) continue;
-      uint32_t k = t->ndeps++;
-      while (k > 0 && doc->rank[deps[2 * (k - 1)]] > doc->rank[a]) {
-        deps[2 * k] = deps[2 * (k - 1)];
-        deps[2 * k + 1] = deps[2 * (k - 1) + 1];
-        k--;
-      }
-      deps[2 * k] = a;
-      deps[2 * k + 1] = doc->chains[a].n;
-    }
-    for (uint32_t i = 0; i < n; i++)
-      if ((rc = txn_ref(t, deps[2 * i], &ref))) return rc;
-  }
+  if (doc->nactors > 1 && (rc = begin_deps(t, doc))) return rc;
   t->start_op = doc->st.max_op + 1;
   doc->txn_open = 1;
   doc->txn_err = 0;
@@ -164,7 +179,8 @@ int accord_txn_commit(accord_txn *t, accord_change_info *info) {
   }
   chain_push(c, doc->st.max_op + 1, t->time);
   if (newtab) chain_set_tab(c, t->actors, t->nactors); /* reserved */
-  for (uint32_t a = 0; a < doc->nactors; a++) doc->seen[a] = doc->chains[a].n;
+  doc->seen[0] = c->n;
+  for (uint32_t a = 1; a < doc->nactors; a++) doc->seen[a] = doc->chains[a].n;
   if (info) {
     info->seq = c->n;
     info->start_op = t->start_op;
@@ -211,6 +227,23 @@ static int ref_op(accord_txn *t, const oper *o) {
   return rc;
 }
 
+/* Drops what an op that failed added to the transaction: its bytes and
+ * the refs it registered (mark, marka: ops.len and nactors before it). */
+static void op_undo(accord_txn *t, size_t mark, uint32_t marka) {
+  t->ops.len = mark;
+  t->ops.err = 0;
+  while (t->nactors > marka) t->aref[t->actors[--t->nactors]] = 0;
+}
+
+/* An op was validated and encoded, so applying it could only fail for
+ * memory, and the state may be half changed: drop the op and rebuild the
+ * state as it was. */
+static int op_failed(accord_txn *t, size_t mark, uint32_t marka, int rc) {
+  op_undo(t, mark, marka);
+  if (txn_replay(t)) t->doc->txn_err = rc; /* could not: fail the txn */
+  return rc;
+}
+
 /* Gives o the next counter, encodes it into the change and applies it. */
 static int emit(accord_txn *t, oper *o) {
   accord_doc *doc = t->doc;
@@ -226,21 +259,80 @@ static int emit(accord_txn *t, oper *o) {
     rc = t->ops.err;
   }
   if (rc) {
-    t->ops.len = mark;
-    t->ops.err = 0;
-    while (t->nactors > marka) t->aref[t->actors[--t->nactors]] = 0;
+    op_undo(t, mark, marka);
     return rc;
   }
   rc = state_apply(doc, &doc->st, o);
+  if (rc) return op_failed(t, mark, marka, rc);
+  t->nops++;
+  return 0;
+}
+
+/* The keystroke path: emit() for the two ops typing makes, without an
+ * oper and without state_apply finding the object again (the caller holds
+ * it) or the place (the caller found it). The same checks, bytes, state
+ * and failure handling as emit(). */
+
+/* Inserts text s (len bytes, ncp code points, validated) at visible
+ * position pos of text object ob. */
+static int text_insert(accord_txn *t, object *ob, size_t pos, const char *s,
+                       uint32_t len, uint32_t ncp) {
+  accord_doc *doc = t->doc;
+  if ((uint64_t)doc->st.max_op + ncp > ACCORD_MAX_COUNTER)
+    return ACCORD_ETOOBIG;
+  uint32_t ctr = doc->st.max_op + 1;
+  opid left, right;
+  seq_cur at;
+  seq_local_origins(&ob->u.s, pos, &left, &right, &at);
+  size_t mark = t->ops.len;
+  uint32_t marka = t->nactors, r;
+  int rc = 0;
+  if (!opid_none(ob->id)) rc = txn_ref(t, ob->id.actor, &r);
+  if (!rc && !opid_none(left)) rc = txn_ref(t, left.actor, &r);
+  if (!rc && !opid_none(right)) rc = txn_ref(t, right.actor, &r);
+  if (!rc) {
+    change_put_text_ins(&t->ops, t, ob->id, ctr, left, right,
+                        (const uint8_t *)s, len);
+    rc = t->ops.err;
+  }
   if (rc) {
-    /* validated above, so only an allocation failed, and the state may be
-     * half changed: drop the op and rebuild the state as it was */
-    t->ops.len = mark;
-    t->ops.err = 0;
-    while (t->nactors > marka) t->aref[t->actors[--t->nactors]] = 0;
-    if (txn_replay(t)) doc->txn_err = rc; /* could not: fail the txn */
+    op_undo(t, mark, marka);
     return rc;
   }
+  rc = seq_insert_at(&ob->u.s, at, opid_make(0, ctr), ncp, left, right,
+                     (const uint8_t *)s, len, NULL);
+  if (rc) return op_failed(t, mark, marka, rc);
+  doc->st.max_op = ctr + ncp - 1; /* above max_op: ctr is max_op + 1 */
+  t->nops++;
+  return 0;
+}
+
+/* Removes count elements of sequence ob from the visible element pos, at
+ * c, on, all in c's run (c from seq_find_visible, no change since). */
+static int remove_at(accord_txn *t, object *ob, seq_cur c, size_t pos,
+                     uint32_t count) {
+  accord_doc *doc = t->doc;
+  if ((uint64_t)doc->st.max_op + 1 > ACCORD_MAX_COUNTER)
+    return ACCORD_ETOOBIG;
+  uint32_t ctr = doc->st.max_op + 1;
+  const seq_run *run = &c.leaf->r[c.ri];
+  opid target = opid_make(run->id.actor, run->id.ctr + c.off);
+  size_t mark = t->ops.len;
+  uint32_t marka = t->nactors, r;
+  int rc = 0;
+  if (!opid_none(ob->id)) rc = txn_ref(t, ob->id.actor, &r);
+  if (!rc) rc = txn_ref(t, target.actor, &r);
+  if (!rc) {
+    change_put_rmv(&t->ops, t, ob->id, ctr, target, count);
+    rc = t->ops.err;
+  }
+  if (rc) {
+    op_undo(t, mark, marka);
+    return rc;
+  }
+  rc = seq_delete_at(&ob->u.s, c, pos, count);
+  if (rc) return op_failed(t, mark, marka, rc);
+  doc->st.max_op = ctr;
   t->nops++;
   return 0;
 }
@@ -381,50 +473,36 @@ int accord_map_increment(accord_txn *t, accord_id objid, const char *key,
 
 /* ---- sequences ----------------------------------------------------------- */
 
-typedef struct rmv_ctx {
-  accord_txn *t;
-  opid obj;
-  opid *ranges; /* pairs stored as (first, count in .ctr) */
-  uint32_t n, cap;
-  opid small[16];
-} rmv_ctx;
-
-static int collect_range(void *ctx, opid first, uint32_t count) {
-  rmv_ctx *x = ctx;
-  if (x->n + 2 > x->cap) {
-    uint32_t cap = 2 * x->cap;
-    opid *r = mem_alloc(cap * sizeof *r);
-    if (!r) return ACCORD_ENOMEM;
-    memcpy(r, x->ranges, x->n * sizeof *r);
-    if (x->ranges != x->small) mem_free(x->ranges);
-    x->ranges = r;
-    x->cap = cap;
+/* Deletes visible elements [pos, pos+n) of sequence ob as RMV ops, one per
+ * run-sized id range, in sequence order. Removing a range changes only the
+ * run it cuts and the tombstones next to it, never the extent of a
+ * visible run after it, so each range starts at visible position pos once
+ * the ones before it are gone: found like a single delete, no ranges
+ * collected first. On failure the ranges removed before stay: the caller
+ * undoes the whole call (call_failed). */
+static int seq_remove(accord_txn *t, object *ob, size_t pos, size_t n) {
+  while (n > 0) {
+    seq_cur c;
+    if (!seq_find_visible(&ob->u.s, pos, &c)) return ACCORD_ERANGE;
+    uint32_t take = c.leaf->r[c.ri].len - c.off;
+    if (take > n) take = (uint32_t)n;
+    int rc = remove_at(t, ob, c, pos, take);
+    if (rc) return rc;
+    n -= take;
   }
-  x->ranges[x->n++] = first;
-  x->ranges[x->n++] = opid_make(0, count);
   return 0;
 }
 
-/* Deletes visible elements [pos, pos+n) of sequence ob as RMV ops, one per
- * run-sized id range (collected first: deleting shifts positions). */
-static int seq_remove(accord_txn *t, object *ob, size_t pos, size_t n) {
-  rmv_ctx x;
-  x.t = t;
-  x.obj = ob->id;
-  x.ranges = x.small;
-  x.n = 0;
-  x.cap = 16;
-  int rc = seq_visible_ranges(&ob->u.s, pos, n, collect_range, &x);
-  for (uint32_t i = 0; i < x.n && !rc; i += 2) {
-    oper o;
-    memset(&o, 0, sizeof o);
-    o.kind = OP_RMV;
-    o.obj = ob->id;
-    o.target = x.ranges[i];
-    o.count = x.ranges[i + 1].ctr;
-    rc = emit(t, &o);
-  }
-  if (x.ranges != x.small) mem_free(x.ranges);
+/* A public call that makes several ops failed after some of them were
+ * applied (each failed op undoes itself): drop the call's ops too, so that
+ * the call changes nothing (mark, marka, markn: ops.len, nactors and nops
+ * when it began). */
+static int call_failed(accord_txn *t, size_t mark, uint32_t marka,
+                       uint32_t markn, int rc) {
+  if (t->nops == markn) return rc;
+  op_undo(t, mark, marka);
+  t->nops = markn;
+  if (txn_replay(t)) t->doc->txn_err = rc; /* could not: fail the txn */
   return rc;
 }
 
@@ -442,22 +520,17 @@ int accord_text_splice(accord_txn *t, accord_id objid, size_t pos, size_t del,
   size_t ncp;
   if (!s && len) return ACCORD_EINVAL;
   if (len >= UINT32_MAX / 2) return ACCORD_ETOOBIG;
-  if (!utf8_valid((const uint8_t *)s, len, &ncp)) return ACCORD_EUTF8;
+  if (len <= 1 && (len == 0 || (uint8_t)s[0] < 0x80)) ncp = len; /* a key */
+  else if (!utf8_valid((const uint8_t *)s, len, &ncp)) return ACCORD_EUTF8;
   size_t vis = ob->u.s.visible;
   if (pos > vis || del > vis - pos) return ACCORD_ERANGE;
-  if (del && (rc = seq_remove(t, ob, pos, del))) return rc;
-  if (len == 0) return 0;
-  oper o;
-  memset(&o, 0, sizeof o);
-  o.kind = OP_INS;
-  o.obj = ob->id;
-  seq_cur at;
-  seq_local_origins(&ob->u.s, pos, &o.left, &o.right, &at);
-  o.at = &at;
-  o.n = (uint32_t)ncp;
-  o.content = (const uint8_t *)s;
-  o.nbytes = (uint32_t)len;
-  return emit(t, &o);
+  size_t mark = t->ops.len;
+  uint32_t marka = t->nactors, markn = t->nops;
+  if (del && (rc = seq_remove(t, ob, pos, del)))
+    return call_failed(t, mark, marka, markn, rc);
+  if (len && (rc = text_insert(t, ob, pos, s, (uint32_t)len, (uint32_t)ncp)))
+    return call_failed(t, mark, marka, markn, rc);
+  return 0;
 }
 
 static int list_insert(accord_txn *t, accord_id objid, size_t index,
@@ -519,5 +592,9 @@ int accord_list_delete(accord_txn *t, accord_id objid, size_t index,
   if (rc) return rc;
   size_t vis = ob->u.s.visible;
   if (index > vis || count > vis - index) return ACCORD_ERANGE;
-  return count ? seq_remove(t, ob, index, count) : 0;
+  size_t mark = t->ops.len;
+  uint32_t marka = t->nactors, markn = t->nops;
+  if (count && (rc = seq_remove(t, ob, index, count)))
+    return call_failed(t, mark, marka, markn, rc);
+  return 0;
 }

@@ -9,6 +9,12 @@
 int utf8_valid(const uint8_t *s, size_t len, size_t *ncp) {
   size_t i = 0, n = 0;
   while (i < len) {
+    uint64_t w;
+    if (len - i >= 8 && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080u))) {
+      i += 8; /* eight ASCII bytes */
+      n += 8;
+      continue;
+    }
     uint8_t c = s[i];
     if (c < 0x80) {
       i++;

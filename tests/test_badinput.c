@@ -657,6 +657,84 @@ static void failed_op_keeps_txn_usable(void **state) {
   fixture_free(&f);
 }
 
+/* A splice or list delete is one call even when it makes several ops (one
+ * RMV per run it deletes from, then the insert): when any of them fails
+ * for lack of memory, none stays, and the transaction goes on. Each k is
+ * a fresh document, so the buffers grow while the call runs. */
+static void sweep_multi_op_call(int text) {
+  static const char ins[] =
+      "a longer insert, so that the content and op buffers grow while the "
+      "call runs: \xe2\x82\xac\xe2\x82\xac\xe2\x82\xac and more text "
+      "after the deleted runs";
+  long seen = 0;
+  for (long k = 1; k < 100000; k++) {
+    accord_doc *d = du_new(1);
+    accord_txn *t = NULL;
+    accord_id o;
+    AOK(accord_txn_begin(d, &t));
+    AOK(accord_map_put_object(t, ACCORD_ROOT, "o",
+                              text ? ACCORD_TEXT : ACCORD_LIST, &o));
+    if (text) { /* runs abc, XYZ, def */
+      AOK(accord_text_splice(t, o, 0, 0, "abcdef", 6));
+      AOK(accord_text_splice(t, o, 3, 0, "XYZ", 3));
+    } else {
+      accord_value v[6];
+      for (int i = 0; i < 6; i++) v[i] = accord_int(i);
+      AOK(accord_list_insert_values(t, o, 0, v, 6));
+      AOK(accord_list_insert_values(t, o, 3, v, 3));
+    }
+    AOK(accord_txn_commit(t, NULL));
+    AOK(accord_txn_begin(d, &t));
+    char *before = test_json(d);
+    mem_fail_after(k);
+    int rc = text ? accord_text_splice(t, o, 1, 7, ins, strlen(ins))
+                  : accord_list_delete(t, o, 1, 7);
+    mem_fail_after(0);
+    if (rc == 0) {
+      accord_free(before);
+      accord_txn_abort(t);
+      accord_doc_free(d);
+      break;
+    }
+    assert_int_equal(rc, ACCORD_ENOMEM);
+    seen++;
+    du_assert_json(d, before); /* no op of the call stayed */
+    accord_free(before);
+    /* the transaction goes on, and holds only what succeeds now */
+    if (text) {
+      AOK(accord_text_splice(t, o, 1, 7, "-", 1));
+    } else {
+      AOK(accord_list_delete(t, o, 1, 7));
+    }
+    AOK(accord_txn_commit(t, NULL));
+    size_t n = 0;
+    if (text) {
+      du_assert_text(d, o, "a-f");
+    } else {
+      AOK(accord_list_len(d, o, &n));
+      assert_int_equal(n, 2);
+    }
+    accord_doc *back = du_new(2); /* a replica from the history */
+    du_sync(back, d);
+    du_assert_same_json(back, d);
+    accord_doc_free(back);
+    accord_doc_free(d);
+  }
+  printf("  %s: %ld allocation points failed cleanly\n",
+         text ? "text_splice" : "list_delete", seen);
+  assert_true(seen > 0);
+}
+
+static void failed_splice_changes_nothing(void **state) {
+  (void)state;
+  sweep_multi_op_call(1);
+}
+
+static void failed_list_delete_changes_nothing(void **state) {
+  (void)state;
+  sweep_multi_op_call(0);
+}
+
 /* An abort whose rebuild runs out of memory either restores the document
  * or leaves it refusing work with an error; it never crashes or leaks. */
 static void abort_under_pressure(void **state) {
@@ -698,5 +776,7 @@ TEST_MAIN(cmocka_unit_test(truncated_batches),
           cmocka_unit_test(fault_changes_since),
           cmocka_unit_test(fault_reads), cmocka_unit_test(fault_txn),
           cmocka_unit_test(failed_commit_aborts),
+          cmocka_unit_test(failed_splice_changes_nothing),
+          cmocka_unit_test(failed_list_delete_changes_nothing),
           cmocka_unit_test(failed_op_keeps_txn_usable),
           cmocka_unit_test(abort_under_pressure))

@@ -10,7 +10,9 @@
  *     of the largest keys, puts below, emptying, and a bulk build;
  *   - rekeying every key of a full tree (each a leaf's first key or not)
  *     downwards and back up keeps every floor search right: separators
- *     follow their keys.
+ *     follow their keys;
+ *   - setting the value of every present key changes exactly that value;
+ *     an absent key changes nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -221,5 +223,40 @@ static void ascending_puts(void **state) {
   free(m.v);
 }
 
+/* idx_set changes the value of every present key (in a tree three levels
+ * deep, so leaf first keys and separators are among them) and nothing for
+ * an absent key. */
+static void set_values(void **state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed("set_values"));
+  idx x;
+  memset(&x, 0, sizeof x);
+  model m = {0};
+  long n = test_scale(6000);
+  for (long s = 0; s < n; s++) {
+    uint64_t key = 2 + rng_below(&rng, 1u << 20) * 4;
+    assert_int_equal(idx_put(&x, key, (void *)(uintptr_t)(s + 1)), 0);
+    model_put(&m, key, (uintptr_t)(s + 1));
+  }
+  assert_true(x.height >= 2);
+  for (size_t i = 0; i < m.n; i++) {
+    uintptr_t v = (uintptr_t)(1000000 + i);
+    assert_int_equal(idx_set(&x, m.k[i], (void *)v), 1);
+    m.v[i] = v;
+    /* absent keys: just below and above (keys are 4 apart), and 0 */
+    assert_int_equal(idx_set(&x, m.k[i] - 1, (void *)1), 0);
+    assert_int_equal(idx_set(&x, m.k[i] + 1, (void *)1), 0);
+  }
+  assert_int_equal(idx_set(&x, 0, (void *)1), 0);
+  check_all(&x, &m);
+  idx_free(&x);
+  idx empty;
+  memset(&empty, 0, sizeof empty);
+  assert_int_equal(idx_set(&empty, 5, (void *)1), 0);
+  free(m.k);
+  free(m.v);
+}
+
 TEST_MAIN(cmocka_unit_test(rekey_random), cmocka_unit_test(rekey_every_key),
-          cmocka_unit_test(ascending_puts))
+          cmocka_unit_test(ascending_puts), cmocka_unit_test(set_values))

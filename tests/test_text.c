@@ -7,6 +7,9 @@
  *   - typing: inserts after inserts (the sequence's typing note) mixed
  *     with backspaces, jumps, aborts, reloads and a replica's edits, against
  *     the model;
+ *   - deleting on: runs of backspaces and Delete keys (the note a local
+ *     delete leaves), typing where the deletion was, and selections across
+ *     runs, against the model, a replica and a reload;
  *   - refused input: invalid UTF-8 (EUTF8), positions out of range (ERANGE),
  *     wrong object types — and the text is unchanged after each refusal;
  *   - the sequential editing traces replayed one transaction per trace
@@ -310,6 +313,79 @@ static void typing_with_interruptions(void **state) {
   accord_doc_free(b);
   free(m.p);
   free(saved.p);
+}
+
+/* Deleting on: runs of single backspaces and of the Delete key, typing
+ * where the deletion was, and deletes across several runs (one RMV per
+ * run), over text typed in bursts of ASCII and multi-byte code points. A
+ * local delete notes its neighbour's place for the next one (seq.c); the
+ * text is checked against the model after every transaction, and a
+ * replica built from the history and a reload must agree at the end. */
+static void deleting_on(void **state) {
+  (void)state;
+  uint64_t seed = test_seed("text.deleting_on");
+  test_rng r;
+  rng_init(&r, seed);
+  accord_doc *a = du_new(1);
+  accord_id t = new_text(a);
+  cpvec m = {0};
+  size_t cur = 0, chains = 0;
+  long steps = test_scale(10000);
+  for (long it = 0; it < steps; it++) {
+    uint64_t what = rng_below(&r, 10);
+    size_t len = what < 4 ? 1 + rng_below(&r, 12) : 1; /* chain length */
+    for (size_t k = 0; k < len; k++) {
+      size_t pos = cur, del = 0, nins = 0;
+      uint32_t ins[8];
+      if (what < 2) { /* backspace */
+        if (cur == 0) break;
+        pos = cur - 1;
+        del = 1;
+      } else if (what < 4) { /* the Delete key */
+        if (cur == m.n) break;
+        del = 1;
+      } else if (what < 5) { /* a selection across runs, maybe replaced */
+        pos = rng_below(&r, m.n + 1);
+        del = rng_below(&r, m.n - pos + 1);
+        nins = rng_below(&r, 3);
+      } else if (what < 6) { /* the cursor jumps, mostly a few places */
+        size_t lo = cur > 3 ? cur - 3 : 0, hi = cur + 3 < m.n ? cur + 3 : m.n;
+        cur = rng_below(&r, 3) ? lo + rng_below(&r, hi - lo + 1)
+                               : rng_below(&r, m.n + 1);
+        continue;
+      } else { /* typing */
+        nins = 1 + rng_below(&r, 8);
+      }
+      int ascii = rng_below(&r, 3) != 0;
+      for (size_t j = 0; j < nins; j++)
+        ins[j] = alphabet[rng_below(&r, ascii ? 12 : sizeof alphabet /
+                                                         sizeof *alphabet)];
+      size_t slen = 0;
+      char *str = cps_utf8(ins, nins, &slen);
+      accord_txn *txn = NULL;
+      AOK(accord_txn_begin(a, &txn));
+      int rc = accord_text_splice(txn, t, pos, del, str, slen);
+      free(str);
+      if (rc != 0)
+        fail_msg("step %ld splice(pos %zu, del %zu) on length %zu: %s", it,
+                 pos, del, m.n, accord_err_name(rc));
+      AOK(accord_txn_commit(txn, NULL));
+      cp_splice(&m, pos, del, ins, nins);
+      cur = pos + nins;
+      assert_text_is(a, t, &m);
+      if (k > 0) chains++;
+    }
+  }
+  accord_doc *b = du_new(2); /* the same text from the history */
+  du_sync(b, a);
+  du_assert_same_json(a, b);
+  a = du_reload(a);
+  assert_text_is(a, t, &m);
+  du_assert_same_json(a, b);
+  assert_true(chains > 200); /* deleting on was exercised */
+  accord_doc_free(a);
+  accord_doc_free(b);
+  free(m.p);
 }
 
 /* ---------------------------------------------------------------------------
@@ -698,6 +774,7 @@ static void words_with_concurrent_delete(void **state) {
 
 TEST_MAIN(cmocka_unit_test(reference_model),
           cmocka_unit_test(typing_with_interruptions),
+          cmocka_unit_test(deleting_on),
           cmocka_unit_test(invalid_utf8_refused),
           cmocka_unit_test(out_of_range_refused),
           cmocka_unit_test(wrong_objects_refused),

@@ -8,7 +8,8 @@
  * Covers: known valid and invalid sequences (overlong forms, surrogates,
  * code points above U+10FFFF, truncated and stray bytes), every code point,
  * every 1-, 2- and 3-byte string, a sample of 4-byte strings, and random
- * strings for validity, counting and offsets.
+ * strings (of all widths, and mostly ASCII) for validity, counting and
+ * offsets.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,7 +309,34 @@ static void random_strings(void **state) {
   }
 }
 
+/* Mostly ASCII, as typed text is: runs of 0..20 ASCII bytes (utf8_valid
+ * checks eight at a time) between single other code points, stray or
+ * truncated bytes, so that every alignment of a run end against the
+ * word-at-a-time check is met. */
+static void ascii_runs(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("utf8.ascii_runs"));
+  long iters = test_scale(20000);
+  uint8_t s[256];
+  for (long it = 0; it < iters; it++) {
+    size_t n = 0;
+    while (n + 24 <= sizeof s && rng_below(&r, 6) != 0) {
+      size_t run = rng_below(&r, 21);
+      for (size_t k = 0; k < run; k++) s[n++] = (uint8_t)rng_below(&r, 0x80);
+      switch (rng_below(&r, 4)) {
+        case 0: n += ref_encode(0x80 + (uint32_t)rng_below(&r, 0x10ff80),
+                                s + n); break; /* may be a surrogate */
+        case 1: s[n++] = (uint8_t)(0x80 + rng_below(&r, 0x80)); break;
+        default: break; /* ASCII goes on */
+      }
+    }
+    check_string(s, n);
+  }
+}
+
 TEST_MAIN(cmocka_unit_test(known_valid), cmocka_unit_test(known_invalid),
           cmocka_unit_test(every_code_point),
           cmocka_unit_test(every_short_string),
-          cmocka_unit_test(four_byte_edges), cmocka_unit_test(random_strings))
+          cmocka_unit_test(four_byte_edges), cmocka_unit_test(random_strings),
+          cmocka_unit_test(ascii_runs))
