@@ -273,6 +273,17 @@ ACCORD_API const uint8_t *accord_doc_actor(const accord_doc *doc);
  * bytes, as counted by the engine. */
 ACCORD_API size_t accord_doc_mem_bytes(const accord_doc *doc);
 
+/* Finishes the document's background work and waits for it: the history
+ * of old changes that commits and imports pack into compressed frames on
+ * the document's worker thread, a few thousand changes at a time, as the
+ * user types. Nothing needs this call (the work goes on at later commits
+ * and imports, and nothing waits for it to read or sync); it gives a
+ * document that was just written at machine speed the memory it settles
+ * to when the user pauses (benchmarks, before accord_doc_mem_bytes).
+ * Errors: EINVAL (doc NULL), EBUSY (a transaction is open), or the error
+ * that poisoned the document. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_settle(accord_doc *doc);
+
 /* The type of object obj, to *out. Errors: ENOTFOUND. */
 ACCORD_API ACCORD_NODISCARD int accord_obj_type(const accord_doc *doc,
                                                 accord_id obj,

@@ -1,0 +1,45 @@
+/*
+ * oplog_bg.h — packing cold changes into frames in the background
+ * (oplog_bg.c).
+ */
+#ifndef ACCORD_OPLOG_BG_H
+#define ACCORD_OPLOG_BG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doc.h"
+
+/* The newest changes of a chain that stay unpacked. */
+#define PACK_HOT 1024
+/* Changes per frame, unless their bodies pass PACK_FRAME_BYTES first. */
+#define PACK_FRAME 4096
+#define PACK_FRAME_BYTES ((size_t)1 << 20)
+/* zstd level of the frames made while typing; a save repacks the chain
+ * into one frame at PACK_LEVEL_SAVE. */
+#define PACK_LEVEL_FRAME 3
+
+typedef struct pack_job pack_job;
+
+/* After a commit or an import: installs a finished frame, and starts the
+ * next when a chain's tail is cold enough. Cannot fail (a failure to pack
+ * only stops packing). Cheap when there is nothing to do. */
+void oplog_bg_tick(accord_doc *doc);
+/* Packs everything that is cold, waiting for the worker: the document as
+ * it settles when the user pauses (accord_doc_settle). */
+void oplog_bg_settle(accord_doc *doc);
+/* Waits for a job in flight and frees the document's packing state. */
+void oplog_bg_free(accord_doc *doc);
+/* Frames installed so far (tests, bench). */
+uint64_t oplog_bg_frames(const accord_doc *doc);
+/* Bytes held by the packing state (copies of a job in flight). */
+size_t oplog_bg_mem(const accord_doc *doc);
+
+/* Whether the next commit to chain c should call oplog_bg_tick: a job is
+ * in flight, or the tail may be cold enough. Inline: every commit asks. */
+static inline int oplog_bg_due(const accord_doc *doc, const chain *c) {
+  return doc->pk_busy || c->n - c->base >= PACK_HOT + PACK_FRAME ||
+         c->bytes.len >= 2 * PACK_FRAME_BYTES;
+}
+
+#endif
