@@ -14,6 +14,7 @@
 #ifndef ACCORD_DOC_H
 #define ACCORD_DOC_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -135,7 +136,7 @@ typedef struct chain_frame {
 /* One actor's hash chain in this document: a list of packed frames
  * (fr[0..nfr), oldest first, pack.h: compressed columns) of the changes
  * 1..base, then an unpacked tail: change k > base is the body bytes
- * [off[k-base-1], off[k-base]) of bytes. Loading and saving leave a chain
+ * [off[k-base-1], off[k-base]) of bytes (bytes before off[0] are dead). Loading and saving leave a chain
  * as one frame (base == n), which keeps history that nothing reads small;
  * new changes append to the tail, and cold ones move from the tail into
  * new frames as the user types (oplog_bg.c, on the document's worker
@@ -150,7 +151,7 @@ typedef struct chain_frame {
 typedef struct chain {
   uint32_t n;       /* changes: the head sequence */
   uint32_t *off;    /* n - base + 1 offsets, or NULL until needed */
-  uint32_t cap;
+  uint32_t cap, skip; /* room from off; entries dropped before it (oplog.c) */
   buf bytes;
   uint32_t base;    /* changes held in frames */
   chain_frame *fr;
@@ -252,9 +253,11 @@ struct accord_doc {
   struct bg_pool *bg; /* worker thread for seal checks (sync_bg.c), or NULL */
   chain_rd rd; /* the import's reader of old changes, emptied after it */
   /* packing cold changes on the worker (oplog_bg.c): its job, or NULL
-   * until the first; pk_busy: a job is in flight */
+   * until the first; pk_busy: a job is in flight; pk_done: the worker
+   * finished it (the only field of the document the worker writes) */
   struct pack_job *pk;
   int pk_busy;
+  _Atomic int pk_done;
 };
 
 /* actors.c */

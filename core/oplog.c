@@ -32,11 +32,36 @@ static int index_tail(chain *c);
 /* Room a tail keeps when it shrinks (bytes; a quarter as many offsets). */
 #define CHAIN_SLACK ((size_t)64 << 10)
 
+/* The tail's offsets: off is skip entries into its allocation (those of
+ * changes that moved into frames, dropped without moving the others), and
+ * cap counts the entries from off. Offsets are positions in bytes: the
+ * bytes before off[0] are dead, bodies of changes now in frames. */
+static void off_free(chain *c) {
+  mem_free(c->off ? c->off - c->skip : NULL);
+  c->off = NULL;
+  c->cap = c->skip = 0;
+}
+
+/* Moves the live tail to the front of its allocations. */
+static void tail_compact(chain *c) {
+  uint32_t live = c->n - c->base, dead = c->off[0];
+  if (dead) {
+    memmove(c->bytes.p, c->bytes.p + dead, c->bytes.len - dead);
+    c->bytes.len -= dead;
+  }
+  uint32_t *o = c->off - c->skip;
+  for (uint32_t i = 0; i <= live; i++) o[i] = c->off[i] - dead;
+  c->off = o;
+  c->cap += c->skip;
+  c->skip = 0;
+}
+
 int chain_prepare(chain *c) {
   if (!c->off && c->n > c->base) { /* loaded from format 4 */
     int rc = index_tail(c);
     if (rc) return rc;
   }
+  if (c->skip && c->n - c->base + 2 > c->cap) tail_compact(c);
   if (c->n - c->base + 2 > c->cap) {
     uint32_t cap = c->cap ? 2 * c->cap : 16;
     uint32_t *off = mem_realloc(c->off, cap * sizeof *off);
@@ -103,7 +128,8 @@ static int chain_unpack(chain *c) {
     rc = unpack_bodies(c->fr[i].p, c->fr[i].len,
                        c->fr[i].last - frame_from(c, i), &nb);
   if (!rc) {
-    buf_put(&nb, c->bytes.p, c->bytes.len);
+    uint32_t dead = c->off ? c->off[0] : 0;
+    buf_put(&nb, c->bytes.p + dead, c->bytes.len - dead);
     rc = nb.err ? nb.err : nb.len > UINT32_MAX ? ACCORD_ETOOBIG : 0;
   }
   if (rc) {
@@ -112,9 +138,7 @@ static int chain_unpack(chain *c) {
   }
   buf_free(&c->bytes);
   c->bytes = nb;
-  mem_free(c->off);
-  c->off = NULL;
-  c->cap = 0;
+  off_free(c);
   frames_free(c, 0);
   c->gen++;
   return 0;
@@ -280,9 +304,7 @@ int chain_pack(chain *c, pack_z *z) {
   uint8_t *q = mem_realloc(p.p, p.len); /* the frame is far below its bound */
   if (q) p.p = q;
   buf_free(&c->bytes);
-  mem_free(c->off);
-  c->off = NULL;
-  c->cap = 0;
+  off_free(c);
   if (!c->capfr) {
     c->fr = fr;
     c->capfr = 1;
@@ -306,17 +328,20 @@ int chain_add_frame(chain *c, uint8_t *p, size_t len, uint32_t last) {
     c->fr = fr;
     c->capfr = cap;
   }
-  /* the tail loses its first k bodies */
-  uint32_t k = last - c->base, keep = c->n - last;
-  uint32_t cut = c->off[k];
-  memmove(c->bytes.p, c->bytes.p + cut, c->bytes.len - cut);
-  c->bytes.len -= cut;
-  for (uint32_t i = 0; i <= keep; i++) c->off[i] = c->off[k + i] - cut;
+  /* the tail loses its first k bodies: dropped from the offsets, and
+   * from the bytes once they outweigh the live ones (each live byte moves
+   * at most once per as many bytes dropped: O(1) a byte) */
+  uint32_t k = last - c->base;
+  c->off += k;
+  c->skip += k;
+  c->cap -= k;
   c->fr[c->nfr].p = p;
   c->fr[c->nfr].len = (uint32_t)len;
   c->fr[c->nfr].last = last;
   c->nfr++;
   c->base = last;
+  if (c->off[0] < c->bytes.len - c->off[0]) return 0;
+  tail_compact(c);
   /* a tail that was long (a backlog the worker caught up with, a chain
    * unpacked by chain_index) gives its room back: a shrink at most halves
    * the room, so appends do not pay for it again soon */
@@ -329,9 +354,9 @@ int chain_add_frame(chain *c, uint8_t *p, size_t len, uint32_t last) {
       c->bytes.cap = want;
     }
   }
-  if (c->cap > CHAIN_SLACK / 4 && c->cap / 4 > keep + 2) {
-    uint32_t want = 2 * (keep + 2) > CHAIN_SLACK / 4 ? 2 * (keep + 2)
-                                                     : CHAIN_SLACK / 4;
+  uint32_t need = c->n - c->base + 2;
+  if (c->cap > CHAIN_SLACK / 4 && c->cap / 4 > need) {
+    uint32_t want = 2 * need > CHAIN_SLACK / 4 ? 2 * need : CHAIN_SLACK / 4;
     uint32_t *o = mem_realloc(c->off, (size_t)want * sizeof *o);
     if (o) {
       c->off = o;
@@ -361,7 +386,7 @@ static int cut_into_frame(chain *c, uint32_t i, uint32_t n) {
   c->bytes = r.bytes; /* taken from the reader */
   memset(&r.bytes, 0, sizeof r.bytes);
   chain_rd_free(&r);
-  mem_free(c->off);
+  off_free(c);
   c->off = off;
   c->cap = k + 16;
   frames_free(c, i);
@@ -376,9 +401,7 @@ void chain_truncate(chain *c, const chain *h) {
     while (c->fr[i].last <= n) i++; /* the frame holding n + 1 */
     if (n == frame_from(c, i)) {
       /* a frame boundary: the frames after it and the tail go */
-      mem_free(c->off);
-      c->off = NULL;
-      c->cap = 0;
+      off_free(c);
       buf_free(&c->bytes);
       frames_free(c, i);
     } else if (cut_into_frame(c, i, n)) {
@@ -400,7 +423,7 @@ void chain_truncate(chain *c, const chain *h) {
 }
 
 void chain_free(chain *c) {
-  mem_free(c->off);
+  off_free(c);
   mem_free(c->tab);
   buf_free(&c->bytes);
   frames_free(c, 0);
@@ -432,7 +455,7 @@ size_t oplog_mem(const accord_doc *doc) {
                                sizeof(chain));
   for (uint32_t i = 0; i < doc->nactors; i++) {
     const chain *c = &doc->chains[i];
-    m += (c->cap + c->captab) * sizeof(uint32_t) + c->bytes.cap +
+    m += (c->cap + c->skip + c->captab) * sizeof(uint32_t) + c->bytes.cap +
          c->capfr * sizeof(chain_frame);
     for (uint32_t k = 0; k < c->nfr; k++) m += c->fr[k].len;
   }

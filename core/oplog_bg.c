@@ -30,6 +30,7 @@
  * bg_call, after bg_done/bg_finish). The chain itself is only ever
  * touched by the main thread.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "mem.h"
@@ -48,6 +49,7 @@ struct pack_job {
   buf out;        /* the frame */
   int rc;
   uint64_t frames; /* installed, for tests and the bench */
+  _Atomic int *done; /* the document's pk_done */
 };
 
 static void pack_run(void *arg) {
@@ -57,6 +59,7 @@ static void pack_run(void *arg) {
   j->out.err = 0;
   j->rc = pack_bodies(&j->src, &z, &j->out);
   pack_z_free(&z);
+  atomic_store_explicit(j->done, 1, memory_order_release);
 }
 
 /* How many of the tail's oldest changes the next frame takes, 0 if the
@@ -98,6 +101,8 @@ static int start(accord_doc *doc, pack_job *j, uint32_t actor, uint32_t k) {
   j->gen = c->gen;
   j->from = c->base;
   j->busy = doc->pk_busy = 1;
+  j->done = &doc->pk_done;
+  atomic_store_explicit(&doc->pk_done, 0, memory_order_relaxed);
   bg_call(&j->bg, &doc->bg, pack_run, j);
   return 0;
 }
