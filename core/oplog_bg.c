@@ -50,6 +50,7 @@ struct pack_job {
   int rc;
   uint64_t frames; /* installed, for tests and the bench */
   _Atomic int *done; /* the document's pk_done */
+  int fail;          /* tests: the next job fails */
 };
 
 static void pack_run(void *arg) {
@@ -57,7 +58,7 @@ static void pack_run(void *arg) {
   pack_z z = {PACK_LEVEL_FRAME, NULL, 0};
   j->out.len = 0;
   j->out.err = 0;
-  j->rc = pack_bodies(&j->src, &z, &j->out);
+  j->rc = j->fail ? ACCORD_ENOMEM : pack_bodies(&j->src, &z, &j->out);
   pack_z_free(&z);
   atomic_store_explicit(j->done, 1, memory_order_release);
 }
@@ -174,6 +175,11 @@ void oplog_bg_free(accord_doc *doc) {
   mem_free(j->src.off);
   mem_free(j);
   doc->pk = NULL;
+}
+
+void oplog_bg_fail_next(accord_doc *doc) {
+  if (!doc->pk) doc->pk = mem_calloc(1, sizeof *doc->pk);
+  if (doc->pk) doc->pk->fail = 1;
 }
 
 uint64_t oplog_bg_frames(const accord_doc *doc) {

@@ -32,6 +32,8 @@ void oplog_bg_settle(accord_doc *doc);
 void oplog_bg_free(accord_doc *doc);
 /* Frames installed so far (tests, bench). */
 uint64_t oplog_bg_frames(const accord_doc *doc);
+/* Tests: the next job fails as if the worker ran out of memory. */
+void oplog_bg_fail_next(accord_doc *doc);
 /* Bytes held by the packing state (copies of a job in flight). */
 size_t oplog_bg_mem(const accord_doc *doc);
 

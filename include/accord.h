@@ -704,7 +704,8 @@ ACCORD_API ACCORD_NODISCARD int accord_fork_verify(const uint8_t *evidence,
  * the fork evidence it recorded, and the current state, so loading is fast. The signer's secret key is
  * not saved: after accord_doc_load, set it again (accord_doc_set_signer).
  * The history is saved compressed, and the document keeps it that way in
- * memory until a sync, import or rollback needs old changes again.
+ * memory: a sync, import or rollback that needs old changes unpacks them a
+ * few thousand at a time and drops them again.
  * Errors: EBUSY (a transaction is open), ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_save(accord_doc *doc, uint8_t **out,
                                                 size_t *len);

@@ -251,5 +251,266 @@ static void reads_across_frames(void **state) {
   typed_free(&t);
 }
 
+/* The base a settled chain of n changes reaches: every full frame of the
+ * changes older than the hot ones. */
+static uint32_t settled_base(uint32_t n) {
+  return (n - PACK_HOT) / PACK_FRAME * PACK_FRAME;
+}
+
+/* Rolls back to a mark taken at seq `at` after typing to `total`: inside
+ * a frame, at a frame boundary, in the tail; settled first or with a job
+ * possibly in flight. The document reads as it did at the mark, its chain
+ * ends there, and it keeps working. */
+static void rollback_to(uint64_t seed, uint32_t at, uint32_t total,
+                        int settle) {
+  test_rng r;
+  rng_init(&r, seed);
+  typed t;
+  typed_new(&t, 1);
+  type(&t, &r, at - 1);
+  assert_int_equal(t.doc->chains[0].n, at);
+  doc_mark m;
+  AOK(doc_mark_take(t.doc, &m));
+  char *ref = malloc(t.len + 1), *json = test_json(t.doc);
+  assert_non_null(ref);
+  memcpy(ref, t.ref, t.len);
+  size_t len = t.len;
+  type(&t, &r, total - at);
+  if (settle) {
+    AOK(accord_doc_settle(t.doc));
+    assert_int_equal(t.doc->chains[0].base, settled_base(total));
+  }
+  AOK(doc_mark_restore(t.doc, &m));
+  const chain *c = &t.doc->chains[0];
+  assert_int_equal(c->n, at);
+  assert_true(c->base <= at);
+  if (settle) /* the frames before the cut stay */
+    assert_int_equal(c->base, at < settled_base(total)
+                                  ? at / PACK_FRAME * PACK_FRAME
+                                  : settled_base(total));
+  char *again = test_json(t.doc);
+  assert_string_equal(json, again);
+  check_text(t.doc, t.text, ref, len);
+  memcpy(t.ref, ref, len);
+  t.len = len;
+  /* it keeps working: typing on, packing on, a rebuild, a sync */
+  type(&t, &r, 2 * PACK_FRAME);
+  AOK(accord_doc_settle(t.doc));
+  check_text(t.doc, t.text, t.ref, t.len);
+  AOK(doc_rebuild(t.doc));
+  check_text(t.doc, t.text, t.ref, t.len);
+  accord_doc *u = unpacked_copy(t.doc);
+  check_text(u, t.text, t.ref, t.len);
+  accord_doc_free(u);
+  accord_free(json);
+  accord_free(again);
+  free(ref);
+  typed_free(&t);
+}
+
+static void rollback_across_frames(void **state) {
+  (void)state;
+  uint64_t seed = test_seed("rollback_across_frames");
+  uint32_t total = 5 * PACK_FRAME + 1500, base = settled_base(total);
+  rollback_to(seed, PACK_FRAME + 100, total, 1);  /* inside frame 1 */
+  rollback_to(seed, 2 * PACK_FRAME, total, 1);    /* a frame boundary */
+  rollback_to(seed, PACK_FRAME - 1, total, 1);    /* frame 0's last but one */
+  rollback_to(seed, base + 100, total, 1);        /* in the tail */
+  rollback_to(seed, PACK_FRAME + 100, total, 0);  /* a job may be running */
+  rollback_to(seed, 2, total, 0);
+}
+
+/* A peer that has a few changes catches up from a framed document; what it
+ * sends back is all duplicates; neither side unpacks its chains. Sealed
+ * and verified, so the seal's hash is read through the frames too. */
+static void sync_far_behind_peer(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("sync_far_behind_peer"));
+  static const uint8_t ws[ACCORD_WS_ID_BYTES] = {1, 2, 3};
+  uint8_t pk[32], sk[64], actor[ACCORD_ACTOR_BYTES];
+  AOK(accord_sign_keypair(pk, sk));
+  AOK(accord_key_actor(pk, actor));
+  typed a;
+  memset(&a, 0, sizeof a);
+  AOK(accord_doc_new(doc_id, actor, &a.doc));
+  AOK(accord_doc_set_signer(a.doc, sk, ws));
+  accord_txn *x;
+  AOK(accord_txn_begin(a.doc, &x));
+  AOK(accord_map_put_object(x, ACCORD_ROOT, "text", ACCORD_TEXT, &a.text));
+  AOK(accord_txn_commit(x, NULL));
+  a.cap = 1024;
+  a.ref = malloc(a.cap);
+  type(&a, &r, 100);
+  uint8_t *b0, *b1, *vv;
+  size_t l0, l1, vlen;
+  AOK(accord_doc_changes_since(a.doc, NULL, 0, &b0, &l0));
+  accord_doc *b;
+  uint8_t ba[ACCORD_ACTOR_BYTES];
+  test_actor(ba, 2);
+  AOK(accord_doc_new(doc_id, ba, &b));
+  AOK(accord_doc_set_workspace(b, ws));
+  AOK(accord_doc_import(b, b0, l0, NULL));
+  accord_free(b0);
+  type(&a, &r, 6 * PACK_FRAME);
+  AOK(accord_doc_settle(a.doc));
+  const chain *c = &a.doc->chains[0];
+  uint32_t nfr = c->nfr, base = c->base;
+  assert_true(nfr >= 5);
+  size_t mem = accord_doc_mem_bytes(a.doc);
+  AOK(accord_doc_version(b, &vv, &vlen));
+  AOK(accord_doc_changes_since(a.doc, vv, vlen, &b1, &l1));
+  accord_free(vv);
+  accord_import_stats st;
+  AOK(accord_doc_import(b, b1, l1, &st));
+  assert_int_equal(st.applied, 6 * PACK_FRAME);
+  accord_free(b1);
+  check_text(b, a.text, a.ref, a.len);
+  /* the sender read its frames one at a time and kept them */
+  assert_int_equal(c->nfr, nfr);
+  assert_int_equal(c->base, base);
+  assert_true(accord_doc_mem_bytes(a.doc) <= mem);
+  /* everything back: all duplicates, compared frame by frame */
+  AOK(accord_doc_changes_since(b, NULL, 0, &b1, &l1));
+  AOK(accord_doc_import(a.doc, b1, l1, &st));
+  assert_int_equal(st.applied, 0);
+  assert_int_equal(st.duplicates, 6 * PACK_FRAME + 101);
+  accord_free(b1);
+  assert_int_equal(c->nfr, nfr);
+  assert_int_equal(c->base, base);
+  check_text(a.doc, a.text, a.ref, a.len);
+  /* the importer packs what it received */
+  AOK(accord_doc_settle(b));
+  uint32_t ai;
+  assert_true(doc_actor_find(b, actor, &ai));
+  assert_true(b->chains[ai].nfr >= 5);
+  check_text(b, a.text, a.ref, a.len);
+  /* the seal, checked by b over hashes read through the frames */
+  uint64_t sseq;
+  AOK(accord_doc_chain_seal(b, actor, &sseq, NULL));
+  assert_int_equal(sseq, c->n);
+  accord_doc_free(b);
+  typed_free(&a);
+}
+
+static void save_load_framed(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("save_load_framed"));
+  typed t;
+  typed_new(&t, 1);
+  type(&t, &r, 4 * PACK_FRAME + 3000);
+  AOK(accord_doc_settle(t.doc));
+  chain *c = &t.doc->chains[0];
+  uint32_t nfr = c->nfr;
+  assert_true(nfr >= 3);
+  /* the node store's fast save: plain bodies, the chain stays framed */
+  uint8_t *fast, *s1, *s2;
+  size_t flen, l1, l2;
+  AOK(doc_save(t.doc, 0, &fast, &flen));
+  assert_int_equal(c->nfr, nfr);
+  accord_doc *f;
+  uint8_t la[ACCORD_ACTOR_BYTES];
+  test_actor(la, 3);
+  AOK(accord_doc_load(fast, flen, la, &f));
+  check_text(f, t.text, t.ref, t.len);
+  /* a save repacks into one frame: the same file as the unpacked chain */
+  accord_doc *u = unpacked_copy(t.doc);
+  AOK(accord_doc_save(t.doc, &s1, &l1));
+  assert_int_equal(c->nfr, 1);
+  assert_int_equal(c->base, c->n);
+  accord_doc *l;
+  AOK(accord_doc_load(s1, l1, la, &l));
+  check_text(l, t.text, t.ref, t.len);
+  uint8_t *bl, *bu;
+  size_t lbl, lbu;
+  AOK(accord_doc_changes_since(l, NULL, 0, &bl, &lbl));
+  AOK(accord_doc_changes_since(u, NULL, 0, &bu, &lbu));
+  assert_int_equal(lbl, lbu);
+  assert_memory_equal(bl, bu, lbl);
+  /* the same file as a chain that was never framed gives (both loaded
+   * with the same local actor) */
+  AOK(accord_doc_save(f, &s2, &l2));
+  uint8_t *s3;
+  size_t l3;
+  AOK(accord_doc_save(l, &s3, &l3));
+  assert_int_equal(l2, l3);
+  assert_memory_equal(s2, s3, l2);
+  /* typing on after the save frames again behind the one frame */
+  type(&t, &r, 2 * PACK_FRAME);
+  AOK(accord_doc_settle(t.doc));
+  assert_true(c->nfr >= 2);
+  assert_int_equal(c->fr[0].last, c->fr[1].last - PACK_FRAME);
+  check_text(t.doc, t.text, t.ref, t.len);
+  accord_free(fast);
+  accord_free(s1);
+  accord_free(s2);
+  accord_free(s3);
+  accord_free(bl);
+  accord_free(bu);
+  accord_doc_free(f);
+  accord_doc_free(l);
+  accord_doc_free(u);
+  typed_free(&t);
+}
+
+/* A job that fails (as out of memory on the worker) stops packing; the
+ * document goes on as one that never packs. */
+static void failed_job_stops_packing(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("failed_job_stops_packing"));
+  typed t;
+  typed_new(&t, 1);
+  type(&t, &r, PACK_FRAME + 10);
+  oplog_bg_fail_next(t.doc);
+  type(&t, &r, 3 * PACK_FRAME);
+  AOK(accord_doc_settle(t.doc));
+  const chain *c = &t.doc->chains[0];
+  assert_int_equal(c->nfr, 0);
+  assert_int_equal(oplog_bg_frames(t.doc), 0);
+  check_text(t.doc, t.text, t.ref, t.len);
+  accord_doc *u = unpacked_copy(t.doc);
+  check_text(u, t.text, t.ref, t.len);
+  accord_doc_free(u);
+  typed_free(&t);
+}
+
+/* In a fork() child the worker thread stayed in the parent: jobs run
+ * inline at the commit that starts them, and frames still come. */
+static void no_worker_packs_inline(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("no_worker_packs_inline"));
+  typed t;
+  typed_new(&t, 1);
+  type(&t, &r, PACK_HOT + PACK_FRAME + 10);
+  AOK(accord_doc_settle(t.doc)); /* the pool exists, and is idle */
+  assert_int_equal(t.doc->chains[0].nfr, 1);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int ok = 1;
+    type(&t, &r, 3 * PACK_FRAME); /* cmocka asserts: exit non-zero */
+    ok = ok && t.doc->chains[0].nfr >= 3 && !t.doc->pk_busy;
+    char *s;
+    size_t n;
+    ok = ok && accord_text_read(t.doc, t.text, &s, &n) == 0 && n == t.len &&
+         !memcmp(s, t.ref, n);
+    _exit(ok ? 0 : 1);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  typed_free(&t);
+}
+
 TEST_MAIN(cmocka_unit_test(frames_made_and_installed),
-          cmocka_unit_test(reads_across_frames))
+          cmocka_unit_test(reads_across_frames),
+          cmocka_unit_test(rollback_across_frames),
+          cmocka_unit_test(sync_far_behind_peer),
+          cmocka_unit_test(save_load_framed),
+          cmocka_unit_test(failed_job_stops_packing),
+          cmocka_unit_test(no_worker_packs_inline))
