@@ -61,15 +61,24 @@ int chain_prepare(chain *c) {
     int rc = index_tail(c);
     if (rc) return rc;
   }
-  if (c->skip && c->n - c->base + 2 > c->cap) tail_compact(c);
-  if (c->n - c->base + 2 > c->cap) {
-    uint32_t cap = c->cap ? 2 * c->cap : 16;
-    uint32_t *off = mem_realloc(c->off, cap * sizeof *off);
-    if (!off) return ACCORD_ENOMEM;
-    if (c->cap == 0) off[0] = 0;
-    c->off = off;
-    c->cap = cap;
+  uint32_t live = c->n - c->base + 1;
+  if (live + 1 <= c->cap) return 0;
+  /* out of room: the skipped entries are worth reclaiming only when they
+   * are as many as the live ones (else compacting every few thousand
+   * appends would move a long tail each time: a backlog is O(tail)) */
+  if (c->skip && c->skip >= live) {
+    tail_compact(c);
+    if (live + 1 <= c->cap) return 0;
   }
+  size_t total = (size_t)c->skip + c->cap;
+  size_t cap = total ? 2 * total : 16;
+  if (cap > UINT32_MAX) return ACCORD_ETOOBIG;
+  uint32_t *off = mem_realloc(c->off ? c->off - c->skip : NULL,
+                              cap * sizeof *off);
+  if (!off) return ACCORD_ENOMEM;
+  if (total == 0) off[0] = 0;
+  c->off = off + c->skip;
+  c->cap = (uint32_t)(cap - c->skip);
   return 0;
 }
 

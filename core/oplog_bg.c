@@ -189,6 +189,8 @@ uint64_t oplog_bg_frames(const accord_doc *doc) {
 size_t oplog_bg_mem(const accord_doc *doc) {
   const pack_job *j = doc->pk;
   if (!j) return 0;
+  /* out belongs to the worker while the job runs (not counted then: it
+   * is a fraction of the copies) */
   return sizeof *j + j->src.bytes.cap + j->src.cap * sizeof(uint32_t) +
-         j->out.cap;
+         (j->busy ? 0 : j->out.cap);
 }
