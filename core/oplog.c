@@ -133,7 +133,7 @@ static void frames_free(chain *c, uint32_t from) {
 static int chain_unpack(chain *c) {
   buf nb = {0};
   int rc = 0;
-  for (uint32_t i = 0; i < c->nfr && !rc; i++)
+  for (uint32_t i = 0; i < c->nfr && !rc && !nb.err; i++)
     rc = unpack_bodies(c->fr[i].p, c->fr[i].len,
                        c->fr[i].last - frame_from(c, i), &nb);
   if (!rc) {
@@ -204,6 +204,7 @@ static int rd_load(chain *c, chain_rd *r, uint32_t i) {
     r->capoff = n + 1;
   }
   int rc = unpack_bodies(c->fr[i].p, c->fr[i].len, n, &r->bytes);
+  if (!rc && r->bytes.err) rc = r->bytes.err; /* a write that failed */
   if (!rc && r->bytes.len > UINT32_MAX) rc = ACCORD_ETOOBIG;
   if (!rc) rc = find_bodies(r->bytes.p, r->bytes.len, n, r->off);
   if (rc) return rc;
