@@ -350,7 +350,10 @@ int chain_add_frame(chain *c, uint8_t *p, size_t len, uint32_t last) {
   c->fr[c->nfr].last = last;
   c->nfr++;
   c->base = last;
-  if (c->off[0] < c->bytes.len - c->off[0]) return 0;
+  size_t live = c->bytes.len - c->off[0];
+  if (c->off[0] < live &&
+      !(c->bytes.cap > CHAIN_SLACK && c->bytes.cap / 4 > live))
+    return 0; /* neither many dead bytes nor much room to give back */
   tail_compact(c);
   /* a tail that was long (a backlog the worker caught up with, a chain
    * unpacked by chain_index) gives its room back: a shrink at most halves

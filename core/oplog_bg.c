@@ -17,6 +17,15 @@
  * dropped. Without a worker thread the job runs inline: the document then
  * pays for packing on the commit that starts it, and still works.
  *
+ * The worker packs at most a PACK_DUTY-th of the time while changes come
+ * at machine speed (a benchmark's replay, a bulk import; B4x100 writes 26 M
+ * changes in seconds): after a job, the next may start only when PACK_DUTY
+ * times its length has passed since it started, checked every PACK_RECHECK
+ * commits (one clock read). On this project's shared 2-core machines a
+ * worker busy all along took the typing thread's core as often as not;
+ * people type thousands of times slower than that limit, so it never
+ * holds them back. oplog_bg_settle packs what is left at once.
+ *
  * Frames hold PACK_FRAME changes (or PACK_FRAME_BYTES of bodies): small
  * enough that a verified import waits little behind a job (one frame,
  * ~0.5 ms), and that a reader unpacks little to reach an old change; big
@@ -30,8 +39,10 @@
  * bg_call, after bg_done/bg_finish). The chain itself is only ever
  * touched by the main thread.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "mem.h"
 #include "oplog_bg.h"
@@ -51,15 +62,24 @@ struct pack_job {
   uint64_t frames; /* installed, for tests and the bench */
   _Atomic int *done; /* the document's pk_done */
   int fail;          /* tests: the next job fails */
+  int64_t t0, t1;    /* the worker's clock when the job ran */
 };
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static void pack_run(void *arg) {
   pack_job *j = arg;
   pack_z z = {PACK_LEVEL_FRAME, NULL, 0};
+  j->t0 = mono_ns();
   j->out.len = 0;
   j->out.err = 0;
   j->rc = j->fail ? ACCORD_ENOMEM : pack_bodies(&j->src, &z, &j->out);
   pack_z_free(&z);
+  j->t1 = mono_ns();
   atomic_store_explicit(j->done, 1, memory_order_release);
 }
 
@@ -112,6 +132,7 @@ static int start(accord_doc *doc, pack_job *j, uint32_t actor, uint32_t k) {
  * those changes as the job copied them. */
 static void install(accord_doc *doc, pack_job *j) {
   j->busy = doc->pk_busy = 0;
+  doc->pk_after = j->t0 + PACK_DUTY * (j->t1 - j->t0);
   uint32_t last = j->from + j->src.n;
   if (j->rc) {
     j->off = 1; /* ENOMEM or past PACK_MAX_RAW: stop trying */
@@ -136,7 +157,8 @@ static void install(accord_doc *doc, pack_job *j) {
   j->src.cap = 0;
 }
 
-void oplog_bg_tick(accord_doc *doc) {
+/* force: start a job even if the worker's share says wait (settling). */
+static void tick(accord_doc *doc, int force) {
   pack_job *j = doc->pk;
   if (j && j->busy) {
     if (!bg_done(&j->bg)) return;
@@ -146,11 +168,19 @@ void oplog_bg_tick(accord_doc *doc) {
   for (uint32_t a = 0; a < doc->nactors; a++) {
     uint32_t k = frame_take(&doc->chains[a]);
     if (!k) continue;
+    if (!force && doc->pk_after && mono_ns() < doc->pk_after) {
+      /* too soon after the last job: look again a while later */
+      doc->pk_next = doc->chains[0].n + PACK_RECHECK;
+      return;
+    }
+    doc->pk_next = 0;
     if (!j && !(j = doc->pk = mem_calloc(1, sizeof *j))) return;
     if (start(doc, j, a, k)) j->off = 1; /* no memory for the copy */
     return;
   }
 }
+
+void oplog_bg_tick(accord_doc *doc) { tick(doc, 0); }
 
 void oplog_bg_settle(accord_doc *doc) {
   for (;;) {
@@ -159,7 +189,7 @@ void oplog_bg_settle(accord_doc *doc) {
       bg_finish(&j->bg);
       install(doc, j);
     }
-    oplog_bg_tick(doc);
+    tick(doc, 1);
     j = doc->pk;
     if (!j || !j->busy) return;
   }

@@ -18,6 +18,11 @@
 /* zstd level of the frames made while typing; a save repacks the chain
  * into one frame at PACK_LEVEL_SAVE. */
 #define PACK_LEVEL_FRAME 3
+/* While changes come at machine speed, the worker packs at most one
+ * PACK_DUTY-th of the time (oplog_bg.c), looking again every PACK_RECHECK
+ * commits. */
+#define PACK_DUTY 4
+#define PACK_RECHECK 1024
 
 typedef struct pack_job pack_job;
 
@@ -45,8 +50,8 @@ static inline int oplog_bg_due(accord_doc *doc, const chain *c) {
   if (doc->pk_busy)
     return atomic_load_explicit(&doc->pk_done, memory_order_relaxed);
   /* bytes.len counts the dead bytes too: at worst a few extra ticks */
-  return c->n - c->base >= PACK_HOT + PACK_FRAME ||
-         c->bytes.len >= 2 * PACK_FRAME_BYTES;
+  return c->n >= doc->pk_next && (c->n - c->base >= PACK_HOT + PACK_FRAME ||
+                                  c->bytes.len >= 2 * PACK_FRAME_BYTES);
 }
 
 #endif
