@@ -21,7 +21,7 @@
 /* While changes come at machine speed, the worker packs at most one
  * PACK_DUTY-th of the time (oplog_bg.c), looking again every PACK_RECHECK
  * commits. */
-#define PACK_DUTY 4
+#define PACK_DUTY 16
 #define PACK_RECHECK 1024
 
 typedef struct pack_job pack_job;
