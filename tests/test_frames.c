@@ -28,6 +28,7 @@
 /* engine internals */
 #include "doc.h"
 #include "oplog_bg.h"
+#include "sync_bg.h"
 
 static const uint8_t doc_id[ACCORD_DOC_ID_BYTES] = {7, 7, 7};
 
@@ -365,7 +366,25 @@ static void sync_far_behind_peer(void **state) {
   AOK(accord_doc_import(b, b1, l1, &st));
   assert_int_equal(st.applied, 6 * PACK_FRAME);
   accord_free(b1);
+  assert_int_equal(c->nfr, nfr); /* the sender read frames, kept them */
+  assert_int_equal(c->base, base);
+  assert_true(accord_doc_mem_bytes(a.doc) <= mem);
   check_text(b, a.text, a.ref, a.len);
+  /* the import left b packing its long new tail: a verified bulk import
+   * (seal checks on the same worker) waits for that job, then runs */
+  assert_true(b->pk_busy);
+  AOK(accord_doc_version(b, &vv, &vlen));
+  type(&a, &r, 2 * BG_MIN);
+  AOK(accord_doc_changes_since(a.doc, vv, vlen, &b1, &l1));
+  accord_free(vv);
+  AOK(accord_doc_import(b, b1, l1, &st));
+  assert_int_equal(st.applied, 2 * BG_MIN);
+  accord_free(b1);
+  check_text(b, a.text, a.ref, a.len);
+  AOK(accord_doc_settle(a.doc));
+  nfr = c->nfr;
+  base = c->base;
+  mem = accord_doc_mem_bytes(a.doc);
   /* the sender read its frames one at a time and kept them */
   assert_int_equal(c->nfr, nfr);
   assert_int_equal(c->base, base);
@@ -374,7 +393,7 @@ static void sync_far_behind_peer(void **state) {
   AOK(accord_doc_changes_since(b, NULL, 0, &b1, &l1));
   AOK(accord_doc_import(a.doc, b1, l1, &st));
   assert_int_equal(st.applied, 0);
-  assert_int_equal(st.duplicates, 6 * PACK_FRAME + 101);
+  assert_int_equal(st.duplicates, 6 * PACK_FRAME + 2 * BG_MIN + 101);
   accord_free(b1);
   assert_int_equal(c->nfr, nfr);
   assert_int_equal(c->base, base);
@@ -509,10 +528,24 @@ static void no_worker_packs_inline(void **state) {
   typed_free(&t);
 }
 
+/* Freeing a document whose job may still run on the worker waits for it
+ * (ASan and TSan see the rest). */
+static void free_with_job_in_flight(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("free_with_job_in_flight"));
+  typed t;
+  typed_new(&t, 1);
+  type(&t, &r, PACK_HOT + PACK_FRAME + 10);
+  assert_true(t.doc->pk_busy); /* posted at the commit that made it due */
+  typed_free(&t);
+}
+
 TEST_MAIN(cmocka_unit_test(frames_made_and_installed),
           cmocka_unit_test(reads_across_frames),
           cmocka_unit_test(rollback_across_frames),
           cmocka_unit_test(sync_far_behind_peer),
           cmocka_unit_test(save_load_framed),
           cmocka_unit_test(failed_job_stops_packing),
-          cmocka_unit_test(no_worker_packs_inline))
+          cmocka_unit_test(no_worker_packs_inline),
+          cmocka_unit_test(free_with_job_in_flight))
