@@ -26,6 +26,8 @@
  * people type thousands of times slower than that limit, so it never
  * holds them back. oplog_bg_settle packs what is left at once.
  *
+ * Chains shorter than PACK_MIN_CHAIN are not packed at all.
+ *
  * Frames hold PACK_FRAME changes (or PACK_FRAME_BYTES of bodies): small
  * enough that a verified import waits little behind a job (one frame,
  * ~0.5 ms), and that a reader unpacks little to reach an old change; big
@@ -87,7 +89,7 @@ static void pack_run(void *arg) {
  * tail is not cold enough yet. */
 static uint32_t frame_take(const chain *c) {
   uint32_t tail = c->n - c->base;
-  if (!c->off || tail <= PACK_HOT) return 0;
+  if (!c->off || tail <= PACK_HOT || c->n < PACK_MIN_CHAIN) return 0;
   uint32_t cold = tail - PACK_HOT, k = cold < PACK_FRAME ? cold : PACK_FRAME;
   size_t bytes = c->off[k] - c->off[0];
   if (k == PACK_FRAME && bytes <= PACK_FRAME_BYTES) return k;
