@@ -258,8 +258,8 @@ struct accord_doc {
   struct pack_job *pk;
   int pk_busy;
   _Atomic int pk_done;
-  /* no job starts before pk_after (monotonic ns) unless settling; commits
-   * look again once the local chain reaches pk_next */
+  /* no job starts before pk_after (monotonic ns; 0: not set yet) unless
+   * settling; commits look again once the local chain reaches pk_next */
   int64_t pk_after;
   uint32_t pk_next;
 };

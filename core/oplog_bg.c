@@ -21,10 +21,13 @@
  * at machine speed (a benchmark's replay, a bulk import; B4x100 writes 26 M
  * changes in seconds): after a job, the next may start only when PACK_DUTY
  * times its length has passed since it started, checked every PACK_RECHECK
- * commits (one clock read). On this project's shared 2-core machines a
- * worker busy all along took the typing thread's core as often as not;
- * people type thousands of times slower than that limit, so it never
- * holds them back. oplog_bg_settle packs what is left at once.
+ * commits (one clock read). The first job of a document waits PACK_GRACE
+ * after its chain first became due: that first job also makes the thread,
+ * which starts on the typing thread's core and shares it until the next
+ * load balance. On this project's shared 2-core machines a worker busy all
+ * along took the typing thread's core as often as not. People type
+ * thousands of times slower than those limits, so they never hold them
+ * back. oplog_bg_settle packs what is left at once.
  *
  * Chains shorter than PACK_MIN_CHAIN are not packed at all.
  *
@@ -170,10 +173,15 @@ static void tick(accord_doc *doc, int force) {
   for (uint32_t a = 0; a < doc->nactors; a++) {
     uint32_t k = frame_take(&doc->chains[a]);
     if (!k) continue;
-    if (!force && doc->pk_after && mono_ns() < doc->pk_after) {
-      /* too soon after the last job: look again a while later */
-      doc->pk_next = doc->chains[0].n + PACK_RECHECK;
-      return;
+    if (!force) {
+      int64_t now = mono_ns();
+      if (!doc->pk_after) doc->pk_after = now + PACK_GRACE;
+      if (now < doc->pk_after) {
+        /* too soon after the last job, or in a burst that just made the
+         * first one due: look again a while later */
+        doc->pk_next = doc->chains[0].n + PACK_RECHECK;
+        return;
+      }
     }
     doc->pk_next = 0;
     if (!j && !(j = doc->pk = mem_calloc(1, sizeof *j))) return;

@@ -28,6 +28,8 @@
  * commits. */
 #define PACK_DUTY 16
 #define PACK_RECHECK 1024
+/* The first job waits this long (ns) after the chain first became due. */
+#define PACK_GRACE ((int64_t)50 * 1000000)
 
 typedef struct pack_job pack_job;
 
