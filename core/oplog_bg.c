@@ -39,10 +39,11 @@
  * little behind, and a merge comparing what both hold, read them as they
  * are.
  *
- * Threading: the worker reads the job's copies and writes the job's out
- * and rc; the main thread touches them only while the job is idle (before
- * bg_call, after bg_done/bg_finish). The chain itself is only ever
- * touched by the main thread.
+ * Threading: the worker reads the job's copies and writes the job's out,
+ * rc and times, then the document's pk_done (release; a commit's only
+ * look at the job). The main thread touches the job only while it is idle
+ * (before bg_call, after bg_done/bg_finish, which acquire the pool's
+ * state). The chain itself is only ever touched by the main thread.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
