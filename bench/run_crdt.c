@@ -24,6 +24,10 @@
  *   mem_bytes    stands for the suite's "(memUsed)", the heap that holds the
  *                parsed document: accord_doc_mem_bytes of the loaded one
  *   ns_per_edit  B4 only: time_ms per edit
+ *   mem_replay_bytes, mem_settled_bytes  B4 only: accord_doc_mem_bytes of
+ *                the replayed document before any save, right after the
+ *                replay and after accord_doc_settle waited for the packing
+ *                of its cold history (settle_ms: the wait)
  *
  * How the suite's AbstractCrdt maps onto accord.h:
  *   - a call made outside transact() (insertText, deleteText, insertArray,
@@ -122,6 +126,8 @@ typedef struct crdt_run {
   double update_div; /* > 0: update_bytes / update_div is an average */
   size_t doc_bytes, mem_bytes, clients;
   uint64_t edits;
+  size_t mem_replay, mem_settled; /* B4 */
+  double settle_ms;
 } crdt_run;
 
 /* ==== random input ====================================================== */
@@ -1205,6 +1211,16 @@ static int run_b4(crdt_run *c)
   if (b4_replay(&p, t, passes) != 0)
     goto done;
   c->time_ms = bench_now_ms() - t0;
+  c->mem_replay = accord_doc_mem_bytes(p.doc);
+  t0 = bench_now_ms();
+  rc = accord_doc_settle(p.doc);
+  c->settle_ms = bench_now_ms() - t0;
+  if (rc != 0) {
+    rc = bench_efail(rc, "accord_doc_settle");
+    goto done;
+  }
+  rc = -1;
+  c->mem_settled = accord_doc_mem_bytes(p.doc);
   c->edits = (uint64_t)t->npatches * passes;
   c->update_bytes = p.bytes;
   c->updates = p.commits;
@@ -1315,7 +1331,10 @@ static void print_result(const crdt_run *c)
          "\"parse_ms\":%.3f,\"mem_bytes\":%zu",
          c->updates, c->doc_bytes, c->encode_ms, c->parse_ms, c->mem_bytes);
   if (c->edits > 0)
-    printf(",\"ns_per_edit\":%.1f", c->time_ms * 1e6 / (double)c->edits);
+    printf(",\"ns_per_edit\":%.1f,\"mem_replay_bytes\":%zu,"
+           "\"mem_settled_bytes\":%zu,\"settle_ms\":%.3f",
+           c->time_ms * 1e6 / (double)c->edits, c->mem_replay, c->mem_settled,
+           c->settle_ms);
   printf("}\n");
 }
 

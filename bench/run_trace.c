@@ -9,7 +9,12 @@
  * change_bytes sums accord_change_info.len over the commits: the encoded
  * changes a peer would receive. After the replay: the text must equal
  * endContent; save/load are measured (bench_save_load) and the loaded text
- * checked too; mem_bytes is accord_doc_mem_bytes of the replayed document;
+ * checked too; mem_bytes is accord_doc_mem_bytes of the replayed document
+ * after that save (which packs its history into one frame); before any
+ * save, mem_replay_bytes is the same right after the replay (the worker
+ * may still be packing cold changes, and the tail it has not reached yet
+ * is unpacked), and mem_settled_bytes after accord_doc_settle waited for
+ * that packing to finish (settle_ms: how long the wait took);
  * baseline_ms is the gap buffer doing the same patches in this process.
  *
  * Actors: the editor is actor 1, the loaded copy actor 2 (engine.h).
@@ -118,7 +123,8 @@ int cmd_trace(const trace *t, const bench_opts *o)
   replay_result best = {0, 0};
   bench_saveload sl;
   char *base_text = NULL;
-  size_t base_len = 0, mem;
+  size_t base_len = 0, mem, mem_replay, mem_settled;
+  double settle_ms, t0;
   double base_ms = 0;
   uint64_t ops = t->ins_cps + t->del_cps;
   int rc = -1;
@@ -132,6 +138,16 @@ int cmd_trace(const trace *t, const bench_opts *o)
     if (r == 0 || res.ms < best.ms)
       best = res;
   }
+  mem_replay = accord_doc_mem_bytes(doc);
+  t0 = bench_now_ms();
+  rc = accord_doc_settle(doc);
+  settle_ms = bench_now_ms() - t0;
+  if (rc != 0) {
+    rc = bench_efail(rc, "accord_doc_settle");
+    goto done;
+  }
+  rc = -1;
+  mem_settled = accord_doc_mem_bytes(doc);
   if (bench_check_doc(doc, text, t, "replayed document", o->out) != 0)
     goto done;
   if (bench_save_load(doc, text, t, 2, o->repeat, &sl) != 0)
@@ -149,12 +165,15 @@ int cmd_trace(const trace *t, const bench_opts *o)
          "\"ops_per_s\":%.0f,\"change_bytes\":%" PRIu64 ","
          "\"change_bytes_per_edit\":%.2f,\"save_bytes\":%zu,"
          "\"save_ms\":%.3f,\"first_save_ms\":%.3f,\"load_ms\":%.3f,"
+         "\"mem_replay_bytes\":%zu,\"mem_settled_bytes\":%zu,"
+         "\"settle_ms\":%.3f,"
          "\"mem_bytes\":%zu,\"baseline_ms\":%.3f,\"ratio_vs_baseline\":%.2f}\n",
          t->npatches, ops, best.ms,
          best.ms > 0 ? (double)ops / (best.ms / 1e3) : 0.0, best.change_bytes,
          t->npatches > 0 ? (double)best.change_bytes / (double)t->npatches
                          : 0.0,
-         sl.save_bytes, sl.save_ms, sl.first_save_ms, sl.load_ms, mem,
+         sl.save_bytes, sl.save_ms, sl.first_save_ms, sl.load_ms, mem_replay,
+         mem_settled, settle_ms, mem,
          base_ms,
          base_ms > 0 ? best.ms / base_ms : 0.0);
   rc = fflush(stdout) == 0 ? 0 : bench_fail("cannot write to stdout");

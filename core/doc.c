@@ -15,6 +15,7 @@
 #include "change.h"
 #include "crypto.h"
 #include "mem.h"
+#include "oplog_bg.h"
 #include "sync_bg.h"
 
 const accord_id accord_root_id = {0, {0}};
@@ -58,7 +59,9 @@ void accord_doc_free(accord_doc *doc) {
   mem_free(doc->pending);
   fork_truncate(doc, 0);
   mem_free(doc->forks);
+  oplog_bg_free(doc); /* before the pool: its job may be running there */
   bg_pool_free(doc->bg);
+  chain_rd_free(&doc->rd);
   mem_free(doc->chains);
   mem_free(doc->actor);
   mem_free(doc->rank);
@@ -86,7 +89,15 @@ const uint8_t *accord_doc_actor(const accord_doc *doc) { return doc->actor[0]; }
 
 size_t accord_doc_mem_bytes(const accord_doc *doc) {
   return sizeof *doc + state_mem(&doc->st) + oplog_mem(doc) +
-         doc->txn.ops.cap;
+         oplog_bg_mem(doc) + doc->txn.ops.cap;
+}
+
+int accord_doc_settle(accord_doc *doc) {
+  if (!doc) return ACCORD_EINVAL;
+  if (doc->poisoned) return doc->poisoned;
+  if (doc->txn_open) return ACCORD_EBUSY;
+  oplog_bg_settle(doc);
+  return 0;
 }
 
 int doc_opid(const accord_doc *doc, accord_id id, opid *out) {

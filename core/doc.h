@@ -14,6 +14,7 @@
 #ifndef ACCORD_DOC_H
 #define ACCORD_DOC_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -131,21 +132,38 @@ typedef struct chain_seal {
   uint8_t sig[64];
 } chain_seal;
 
-/* One actor's hash chain in this document. Changes 1..base are packed
- * (pack.h: compressed columns, in packed); change k > base is the body
- * bytes [off[k-base-1], off[k-base]) of bytes. Loading and saving leave
- * chains packed (base == n), which keeps history that nothing reads
- * small; chain_index unpacks (base becomes 0) the first time something
- * needs old bodies, and new changes append to bytes behind the packed
- * ones. A document loaded from format 4 gets its bodies in one piece and
- * off == NULL: chain_index finds the boundaries. */
+/* A pack.h frame of consecutive changes of one chain: it holds the
+ * changes after the previous frame's last (or from 1) up to last. */
+typedef struct chain_frame {
+  uint32_t last;
+  uint32_t len;
+  uint8_t *p; /* exactly len bytes */
+} chain_frame;
+
+/* One actor's hash chain in this document: a list of packed frames
+ * (fr[0..nfr), oldest first, pack.h: compressed columns) of the changes
+ * 1..base, then an unpacked tail: change k > base is the body bytes
+ * [off[k-base-1], off[k-base]) of bytes (bytes before off[0] are dead). Loading and saving leave a chain
+ * as one frame (base == n), which keeps history that nothing reads small;
+ * new changes append to the tail, and cold ones move from the tail into
+ * new frames as the user types (oplog_bg.c, on the document's worker
+ * thread). Readers of old changes unpack one frame at a time (chain_rd);
+ * chain_index unpacks everything (base becomes 0) for the few that need
+ * every body in one piece. A document loaded from format 4 gets its
+ * bodies in one piece and off == NULL: chain_index finds the boundaries.
+ * Invariants: fr[i].last ascend; base == fr[nfr-1].last (0 if nfr == 0);
+ * base <= n. gen changes whenever frames are removed or replaced, or
+ * changes cut (chain_truncate), so a reader's cached frame and a packing
+ * job made before then are known stale. */
 typedef struct chain {
   uint32_t n;       /* changes: the head sequence */
   uint32_t *off;    /* n - base + 1 offsets, or NULL until needed */
-  uint32_t cap;
+  uint32_t cap, skip; /* room from off; entries dropped before it (oplog.c) */
   buf bytes;
-  uint32_t base;    /* changes held in packed */
-  buf packed;
+  uint32_t base;    /* changes held in frames */
+  chain_frame *fr;
+  uint32_t nfr, capfr;
+  uint32_t gen;
   uint32_t end_op;  /* first counter after the head change */
   int64_t time;     /* head change's time */
   uint32_t hashed;  /* changes covered by hash */
@@ -158,6 +176,19 @@ typedef struct chain {
   chain_seal seal;
 } chain;
 
+/* Reading old changes without unpacking the chain: a reader holds at most
+ * one frame of one chain unpacked, as long as the chain keeps its frames
+ * (gen); zero-initialised, freed with chain_rd_free. A reader is one
+ * operation's scratch: it holds the frame's bodies until freed. */
+typedef struct chain_rd {
+  const chain *c; /* the chain whose frame fi it holds, NULL: none */
+  const uint8_t *fp; /* that frame's bytes (c->fr[fi].p) */
+  uint32_t gen, fi;
+  uint32_t from; /* the seq before the frame's first change */
+  buf bytes;     /* the frame's bodies */
+  uint32_t *off; /* their boundaries */
+  uint32_t capoff;
+} chain_rd;
 /* A change that arrived before its dependencies. */
 typedef struct pend {
   uint32_t actor, seq;
@@ -227,6 +258,17 @@ struct accord_doc {
   fork_ev *forks; /* evidence of forks, in the order found (fork.c) */
   uint32_t nforks, capforks;
   struct bg_pool *bg; /* worker thread for seal checks (sync_bg.c), or NULL */
+  chain_rd rd; /* the import's reader of old changes, emptied after it */
+  /* packing cold changes on the worker (oplog_bg.c): its job, or NULL
+   * until the first; pk_busy: a job is in flight; pk_done: the worker
+   * finished it (the only field of the document the worker writes) */
+  struct pack_job *pk;
+  int pk_busy;
+  _Atomic int pk_done;
+  /* no job starts before pk_after (monotonic ns; 0: not set yet) unless
+   * settling; commits look again once the local chain reaches pk_next */
+  int64_t pk_after;
+  uint32_t pk_next;
 };
 
 /* actors.c */
@@ -289,23 +331,45 @@ int chain_set_tab(chain *c, const uint32_t *tab, uint32_t n);
 /* Cuts the chain back to the head h had (n, end_op, time, ntab). */
 void chain_truncate(chain *c, const chain *h);
 void chain_free(chain *c);
-/* Body of change seq > c->base (after chain_index: any seq). */
+/* Body of change seq > c->base (after chain_index: any seq), of a chain
+ * whose tail is indexed (c->off set). */
 static inline const uint8_t *chain_body(const chain *c, uint32_t seq,
                                         size_t *len) {
   seq -= c->base;
   *len = c->off[seq] - c->off[seq - 1];
   return c->bytes.p + c->off[seq - 1];
 }
-/* Makes every body readable: unpacks packed changes and finds the change
+/* Makes every body readable: unpacks every frame and finds the change
  * boundaries of a loaded chain. Errors: EMALFORMED (the bodies do not
  * parse, or do not fill the bytes), ETOOBIG, ENOMEM. */
 int chain_index(chain *c);
-/* Packs every change of the chain (pack.h), dropping the bodies: the
- * opposite of chain_index. A chain whose packed form would not be smaller
- * than its bodies stays as it is (indexed, base == 0). Errors: those of
- * chain_index, ENOMEM. */
+/* Makes changes from+1..n readable with chain_body: only the tail's
+ * boundaries when from >= base, else chain_index. Errors: chain_index's. */
+int chain_index_from(chain *c, uint32_t from);
+/* Packs every change of the chain into one frame (pack.h), dropping the
+ * bodies and any other frames: the opposite of chain_index. A chain whose
+ * packed form would not be smaller than its bodies stays as it is
+ * (indexed, base == 0). Errors: those of chain_index, ENOMEM. */
 struct pack_z;
 int chain_pack(chain *c, struct pack_z *z);
+/* Moves the tail's changes up to last (base < last <= n) into a new frame
+ * p[0..len) (taken on success) holding exactly them, which the caller made
+ * from the same bodies. The tail must be indexed. Errors: EINVAL, ENOMEM
+ * (nothing changed). */
+int chain_add_frame(chain *c, uint8_t *p, size_t len, uint32_t last);
+
+void chain_rd_free(chain_rd *r);
+/* Changes from+1..*upto (from < to <= c->n; from < *upto <= to) lie back to
+ * back: change s is p[off[s-from-1], off[s-from]). Valid until the chain
+ * or r changes. Unpacks at most one frame into r. Errors: EINVAL (bad
+ * range), EMALFORMED, ETOOBIG, ENOMEM. */
+int chain_span(chain *c, chain_rd *r, uint32_t from, uint32_t to,
+               const uint8_t **p, const uint32_t **off, uint32_t *upto);
+/* Change seq (1..n), as chain_span. */
+int chain_get(chain *c, chain_rd *r, uint32_t seq, const uint8_t **body,
+              size_t *len);
+/* Appends the bodies from+1..to to out. Errors: chain_span's, out's. */
+int chain_copy(chain *c, chain_rd *r, uint32_t from, uint32_t to, buf *out);
 int doc_index_chains(accord_doc *doc);
 /* Brings the chain's hash up to its head. */
 int chain_hash(const accord_doc *doc, uint32_t actor);

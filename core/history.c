@@ -7,6 +7,10 @@
  * next change waits for a dependency, until a round makes no progress. Every
  * stored change was applied once, so a complete walk always exists; one that
  * stops short means the stored history is corrupt (EMALFORMED).
+ *
+ * Each author's changes are read through a reader of its own (chain_rd),
+ * which holds one unpacked frame at a time while the walk moves along the
+ * chain: a rebuild never unpacks whole chains in the document.
  */
 #include <string.h>
 
@@ -17,17 +21,20 @@ int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx) {
   uint32_t n = doc->nactors;
   uint32_t *done = mem_calloc(n, sizeof *done);
   chain *head = mem_calloc(n, sizeof *head); /* each author's walk so far */
+  chain_rd *rd = mem_calloc(n ? n : 1, sizeof *rd);
   decoder d;
   memset(&d, 0, sizeof d);
-  int rc = doc_index_chains(doc);
-  if (!rc && (!done || !head)) rc = ACCORD_ENOMEM;
+  int rc = !done || !head || !rd ? ACCORD_ENOMEM : 0;
   if (rc) goto out;
   for (int progress = 1; progress && !rc;) {
     progress = 0;
     for (uint32_t a = 0; a < n && !rc; a++) {
       while (done[a] < doc->chains[a].n) {
         size_t len;
-        const uint8_t *body = chain_body(&doc->chains[a], done[a] + 1, &len);
+        const uint8_t *body;
+        if ((rc = chain_get(&doc->chains[a], &rd[a], done[a] + 1, &body,
+                            &len)))
+          break;
         dchange ch;
         chain_ctx prev = chain_context(&head[a]);
         if ((rc = change_decode(doc, &d, a, &prev, body, len, &ch))) break;
@@ -49,6 +56,8 @@ int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx) {
 out:
   decoder_free(&d);
   for (uint32_t a = 0; head && a < n; a++) mem_free(head[a].tab);
+  for (uint32_t a = 0; rd && a < n; a++) chain_rd_free(&rd[a]);
+  mem_free(rd);
   mem_free(done);
   mem_free(head);
   return rc;

@@ -132,7 +132,7 @@ static int persist_txn(store_txn *t, void *ctx) {
       continue;
     }
     if (s != k) return ACCORD_ESTALE;
-    store_run run = {ch->bytes.p, &ch->off[k], k + 1, ch->n - k};
+    store_run run = {ch->bytes.p, &ch->off[k - ch->base], k + 1, ch->n - k};
     store_head nh;
     memcpy(nh.actor, doc->actor[a], ACCORD_ACTOR_BYTES);
     nh.seq = ch->n;
@@ -181,10 +181,12 @@ int node_persist(accord_node *node, ndoc *nd) {
   /* this node's own new changes: only a member's are stored */
   if (!rc && nd->doc->chains[0].n > node_known_of(nd, 0))
     rc = members_write_check(node, nd);
-  /* a loaded chain finds its change boundaries when first needed */
+  /* a loaded chain finds its change boundaries when first needed; the
+   * changes to store must be in the tail (unpacked only if a frame took
+   * some, which needs thousands of unstored changes) */
   for (uint32_t a = 0; a < nd->doc->nactors && !rc; a++)
     if (nd->doc->chains[a].n > node_known_of(nd, a))
-      rc = chain_index(&nd->doc->chains[a]);
+      rc = chain_index_from(&nd->doc->chains[a], node_known_of(nd, a));
   if (rc) return rc;
   if (nd->pending_dirty && nd->doc->npending &&
       !(c.pend = mem_alloc(nd->doc->npending * sizeof *c.pend)))

@@ -198,8 +198,7 @@ int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
   *nchanges = 0;
   *more = 0;
   if (doc->poisoned) return doc->poisoned;
-  int rc = doc_index_chains(doc);
-  if (!rc) rc = seal_own(doc);
+  int rc = seal_own(doc);
   if (rc) return rc;
   /* which actors and how far: in actor index order (any order is a valid
    * batch; the receiver applies in causal order) */
@@ -207,6 +206,8 @@ int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
   if (!sel) return ACCORD_ENOMEM;
   uint32_t k = 0;
   size_t budget = max_bytes;
+  chain_rd rd;
+  memset(&rd, 0, sizeof rd);
   for (uint32_t a = 0; a < doc->nactors; a++) {
     uint32_t from = known_of(known, doc->actor[a]), to = sync_send_to(doc, a);
     if (to <= from) continue;
@@ -214,24 +215,44 @@ int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
       *more = 1;
       continue;
     }
-    const chain *c = &doc->chains[a];
-    /* the furthest seq whose bodies fit the budget (at least one) */
-    uint32_t end = to;
-    if ((size_t)(c->off[to] - c->off[from]) > budget) {
-      uint32_t lo = from + 1, hi = to;
+    chain *c = &doc->chains[a];
+    /* the furthest seq whose bodies fit the budget (at least one), span by
+     * span: old changes are read from their frames, one at a time */
+    uint32_t end = from;
+    size_t used = 0;
+    while (end < to) {
+      const uint8_t *p;
+      const uint32_t *off;
+      uint32_t upto;
+      if ((rc = chain_span(c, &rd, end, to, &p, &off, &upto))) break;
+      size_t span = off[upto - end] - off[0];
+      if (used + span <= budget) {
+        used += span;
+        end = upto;
+        continue;
+      }
+      uint32_t lo = end, hi = upto; /* the last that fits, or end + 1 */
       while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
-        if ((size_t)(c->off[mid] - c->off[from]) <= budget) lo = mid;
+        if (used + (off[mid - end] - off[0]) <= budget) lo = mid;
         else hi = mid - 1;
       }
+      if (lo == from) lo = from + 1;
+      used += off[lo - end] - off[0];
       end = lo;
       *more = 1;
+      break;
     }
-    size_t used = c->off[end] - c->off[from];
+    if (rc) break;
     budget = used >= budget ? 0 : budget - used;
     sel[2 * k] = a;
     sel[2 * k + 1] = end;
     k++;
+  }
+  chain_rd_free(&rd);
+  if (rc) {
+    mem_free(sel);
+    return rc;
   }
   mp_put_array(b, 4);
   mp_put_uint(b, BATCH_VERSION);

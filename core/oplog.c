@@ -4,10 +4,15 @@
  * Bodies are stored back to back in one buffer per chain with an offset
  * array: a change costs its encoded bytes plus 4. Sending changes to a peer
  * copies bodies as they are; nothing is re-encoded. Saving and loading
- * leave a chain packed (pack.h): its bodies compressed as columns, about
- * 1/30 of their size for typing, unpacked again only when something reads
- * old bodies (sync, import, rebuild, hashing); local commits append behind
- * the packed changes without unpacking them.
+ * leave a chain as one packed frame (pack.h): its bodies compressed as
+ * columns, about 1/30 of their size for typing. Local commits append to
+ * the unpacked tail behind the frames, and cold changes of the tail move
+ * into further frames in the background (oplog_bg.c), so a document being
+ * typed into holds little more than its state. Readers of old bodies
+ * (sync, import, rebuild, hashing) unpack one frame at a time into a
+ * chain_rd and drop it afterwards, so memory stays bounded after a sync;
+ * chain_index unpacks everything, for the few readers that still want all
+ * bodies in one piece (membership, the node store's loading).
  *
  * Hashes are computed lazily: chain_hash brings a chain's hash up to its
  * head when a head is needed (sealing, comparing, saving), so typing pays
@@ -22,19 +27,58 @@
 #include "mp.h"
 #include "pack.h"
 
+static int index_tail(chain *c);
+
+/* Room a tail keeps when it shrinks (bytes; a quarter as many offsets). */
+#define CHAIN_SLACK ((size_t)64 << 10)
+
+/* The tail's offsets: off is skip entries into its allocation (those of
+ * changes that moved into frames, dropped without moving the others), and
+ * cap counts the entries from off. Offsets are positions in bytes: the
+ * bytes before off[0] are dead, bodies of changes now in frames. */
+static void off_free(chain *c) {
+  mem_free(c->off ? c->off - c->skip : NULL);
+  c->off = NULL;
+  c->cap = c->skip = 0;
+}
+
+/* Moves the live tail to the front of its allocations. */
+static void tail_compact(chain *c) {
+  uint32_t live = c->n - c->base, dead = c->off[0];
+  if (dead) {
+    memmove(c->bytes.p, c->bytes.p + dead, c->bytes.len - dead);
+    c->bytes.len -= dead;
+  }
+  uint32_t *o = c->off - c->skip;
+  for (uint32_t i = 0; i <= live; i++) o[i] = c->off[i] - dead;
+  c->off = o;
+  c->cap += c->skip;
+  c->skip = 0;
+}
+
 int chain_prepare(chain *c) {
   if (!c->off && c->n > c->base) { /* loaded from format 4 */
-    int rc = chain_index(c);
+    int rc = index_tail(c);
     if (rc) return rc;
   }
-  if (c->n - c->base + 2 > c->cap) {
-    uint32_t cap = c->cap ? 2 * c->cap : 16;
-    uint32_t *off = mem_realloc(c->off, cap * sizeof *off);
-    if (!off) return ACCORD_ENOMEM;
-    if (c->cap == 0) off[0] = 0;
-    c->off = off;
-    c->cap = cap;
+  uint32_t live = c->n - c->base + 1;
+  if (live + 1 <= c->cap) return 0;
+  /* out of room: the skipped entries are worth reclaiming only when they
+   * are as many as the live ones (else compacting every few thousand
+   * appends would move a long tail each time: a backlog is O(tail)) */
+  if (c->skip && c->skip >= live) {
+    tail_compact(c);
+    if (live + 1 <= c->cap) return 0;
   }
+  size_t total = (size_t)c->skip + c->cap;
+  size_t cap = total ? 2 * total : 16;
+  if (cap > UINT32_MAX) return ACCORD_ETOOBIG;
+  uint32_t *off = mem_realloc(c->off ? c->off - c->skip : NULL,
+                              cap * sizeof *off);
+  if (!off) return ACCORD_ENOMEM;
+  if (total == 0) off[0] = 0;
+  c->off = off + c->skip;
+  c->cap = (uint32_t)(cap - c->skip);
   return 0;
 }
 
@@ -56,12 +100,45 @@ int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
   return 0;
 }
 
-/* Unpacks changes 1..base in front of the bodies that follow them. */
+/* Fills off[0..n] with the boundaries of the n bodies in p[0..len), which
+ * they must fill exactly. EMALFORMED otherwise. */
+static int find_bodies(const uint8_t *p, size_t len, uint32_t n,
+                       uint32_t *off) {
+  off[0] = 0;
+  for (uint32_t i = 1; i <= n; i++) {
+    size_t l = change_body_len(p + off[i - 1], len - off[i - 1]);
+    if (!l) return ACCORD_EMALFORMED;
+    off[i] = off[i - 1] + (uint32_t)l;
+  }
+  return off[n] == len ? 0 : ACCORD_EMALFORMED;
+}
+
+/* The seq before frame i's first change. */
+static inline uint32_t frame_from(const chain *c, uint32_t i) {
+  return i ? c->fr[i - 1].last : 0;
+}
+
+static void frames_free(chain *c, uint32_t from) {
+  for (uint32_t i = from; i < c->nfr; i++) mem_free(c->fr[i].p);
+  c->nfr = from;
+  c->base = from ? c->fr[from - 1].last : 0;
+  if (!from) {
+    mem_free(c->fr);
+    c->fr = NULL;
+    c->capfr = 0;
+  }
+}
+
+/* Unpacks every frame in front of the tail's bodies. */
 static int chain_unpack(chain *c) {
   buf nb = {0};
-  int rc = unpack_bodies(c->packed.p, c->packed.len, c->base, &nb);
+  int rc = 0;
+  for (uint32_t i = 0; i < c->nfr && !rc && !nb.err; i++)
+    rc = unpack_bodies(c->fr[i].p, c->fr[i].len,
+                       c->fr[i].last - frame_from(c, i), &nb);
   if (!rc) {
-    buf_put(&nb, c->bytes.p, c->bytes.len);
+    uint32_t dead = c->off ? c->off[0] : 0;
+    buf_put(&nb, c->bytes.p + dead, c->bytes.len - dead);
     rc = nb.err ? nb.err : nb.len > UINT32_MAX ? ACCORD_ETOOBIG : 0;
   }
   if (rc) {
@@ -70,38 +147,123 @@ static int chain_unpack(chain *c) {
   }
   buf_free(&c->bytes);
   c->bytes = nb;
-  mem_free(c->off);
-  c->off = NULL;
-  c->cap = 0;
-  buf_free(&c->packed);
-  c->base = 0;
+  off_free(c);
+  frames_free(c, 0);
+  c->gen++;
   return 0;
 }
 
-int chain_index(chain *c) {
-  if (c->base) {
-    int rc = chain_unpack(c);
-    if (rc) return rc;
-  }
-  if (c->off || c->n == 0) return 0;
-  uint32_t *off = mem_alloc(((size_t)c->n + 16) * sizeof *off);
+/* Finds the boundaries of a tail loaded in one piece (format 4). */
+static int index_tail(chain *c) {
+  if (c->off || c->n == c->base) return 0;
+  uint32_t n = c->n - c->base;
+  uint32_t *off = mem_alloc(((size_t)n + 16) * sizeof *off);
   if (!off) return ACCORD_ENOMEM;
-  off[0] = 0;
-  for (uint32_t i = 1; i <= c->n; i++) {
-    size_t len = change_body_len(c->bytes.p + off[i - 1],
-                                 c->bytes.len - off[i - 1]);
-    if (!len) {
-      mem_free(off);
-      return ACCORD_EMALFORMED;
-    }
-    off[i] = off[i - 1] + (uint32_t)len;
-  }
-  if (off[c->n] != c->bytes.len) {
+  if (find_bodies(c->bytes.p, c->bytes.len, n, off)) {
     mem_free(off);
     return ACCORD_EMALFORMED;
   }
   c->off = off;
-  c->cap = c->n + 16;
+  c->cap = n + 16;
+  return 0;
+}
+
+int chain_index(chain *c) {
+  if (c->nfr) {
+    int rc = chain_unpack(c);
+    if (rc) return rc;
+  }
+  return index_tail(c);
+}
+
+int chain_index_from(chain *c, uint32_t from) {
+  return from < c->base ? chain_index(c) : index_tail(c);
+}
+
+/* ---- reading old changes one frame at a time ----------------------------- */
+
+void chain_rd_free(chain_rd *r) {
+  buf_free(&r->bytes);
+  mem_free(r->off);
+  memset(r, 0, sizeof *r);
+}
+
+/* Makes r hold frame i of c. */
+static int rd_load(chain *c, chain_rd *r, uint32_t i) {
+  if (r->c == c && r->gen == c->gen && r->fi == i && r->fp == c->fr[i].p &&
+      r->from == frame_from(c, i))
+    return 0;
+  uint32_t from = frame_from(c, i), n = c->fr[i].last - from;
+  r->c = NULL;
+  r->bytes.len = 0;
+  r->bytes.err = 0;
+  if (n + 1 > r->capoff) {
+    uint32_t *off = mem_realloc(r->off, ((size_t)n + 1) * sizeof *off);
+    if (!off) return ACCORD_ENOMEM;
+    r->off = off;
+    r->capoff = n + 1;
+  }
+  int rc = unpack_bodies(c->fr[i].p, c->fr[i].len, n, &r->bytes);
+  if (!rc && r->bytes.err) rc = r->bytes.err; /* a write that failed */
+  if (!rc && r->bytes.len > UINT32_MAX) rc = ACCORD_ETOOBIG;
+  if (!rc) rc = find_bodies(r->bytes.p, r->bytes.len, n, r->off);
+  if (rc) return rc;
+  r->c = c;
+  r->fp = c->fr[i].p;
+  r->gen = c->gen;
+  r->fi = i;
+  r->from = from;
+  return 0;
+}
+
+int chain_span(chain *c, chain_rd *r, uint32_t from, uint32_t to,
+               const uint8_t **p, const uint32_t **off, uint32_t *upto) {
+  if (from >= to || to > c->n) return ACCORD_EINVAL;
+  if (from >= c->base) {
+    int rc = index_tail(c); /* a format 4 tail: find its boundaries */
+    if (rc) return rc;
+    *p = c->bytes.p;
+    *off = c->off + (from - c->base);
+    *upto = to;
+    return 0;
+  }
+  uint32_t lo = 0, hi = c->nfr - 1; /* the frame holding from + 1 */
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (c->fr[mid].last > from) hi = mid;
+    else lo = mid + 1;
+  }
+  int rc = rd_load(c, r, lo);
+  if (rc) return rc;
+  *p = r->bytes.p;
+  *off = r->off + (from - r->from);
+  *upto = to < c->fr[lo].last ? to : c->fr[lo].last;
+  return 0;
+}
+
+int chain_get(chain *c, chain_rd *r, uint32_t seq, const uint8_t **body,
+              size_t *len) {
+  const uint8_t *p;
+  const uint32_t *off;
+  uint32_t upto;
+  int rc = chain_span(c, r, seq - 1, seq, &p, &off, &upto);
+  if (rc) return rc;
+  *body = p + off[0];
+  *len = off[1] - off[0];
+  return 0;
+}
+
+int chain_copy(chain *c, chain_rd *r, uint32_t from, uint32_t to, buf *out) {
+  while (from < to) {
+    const uint8_t *p;
+    const uint32_t *off;
+    uint32_t upto;
+    int rc = chain_span(c, r, from, to, &p, &off, &upto);
+    if (rc) return rc;
+    buf_put(out, p + off[0], off[upto - from] - off[0]);
+    if (out->err) return out->err;
+    from = upto;
+  }
   return 0;
 }
 
@@ -134,7 +296,7 @@ int chain_set_tab(chain *c, const uint32_t *tab, uint32_t n) {
 }
 
 int chain_pack(chain *c, pack_z *z) {
-  if (c->base == c->n) return 0; /* packed already, or empty */
+  if (c->base == c->n && c->nfr <= 1) return 0; /* packed already, or empty */
   int rc = chain_index(c);
   if (rc) return rc;
   buf p = {0};
@@ -144,29 +306,129 @@ int chain_pack(chain *c, pack_z *z) {
     buf_free(&p);
     return rc == ACCORD_ETOOBIG ? 0 : rc;
   }
-  uint8_t *q = mem_realloc(p.p, p.len); /* the frame is far below its bound */
-  if (q) {
-    p.p = q;
-    p.cap = p.len;
+  chain_frame *fr = c->fr;
+  if (!c->capfr && !(fr = mem_alloc(sizeof *fr))) {
+    buf_free(&p);
+    return ACCORD_ENOMEM;
   }
+  uint8_t *q = mem_realloc(p.p, p.len); /* the frame is far below its bound */
+  if (q) p.p = q;
   buf_free(&c->bytes);
-  mem_free(c->off);
-  c->off = NULL;
-  c->cap = 0;
-  c->packed = p;
+  off_free(c);
+  if (!c->capfr) {
+    c->fr = fr;
+    c->capfr = 1;
+  }
+  c->fr[0].p = p.p;
+  c->fr[0].len = (uint32_t)p.len;
+  c->fr[0].last = c->n;
+  c->nfr = 1;
   c->base = c->n;
+  c->gen++;
+  return 0;
+}
+
+int chain_add_frame(chain *c, uint8_t *p, size_t len, uint32_t last) {
+  if (last <= c->base || last > c->n || !c->off || len > UINT32_MAX)
+    return ACCORD_EINVAL;
+  if (c->nfr == c->capfr) {
+    uint32_t cap = c->capfr ? 2 * c->capfr : 8;
+    chain_frame *fr = mem_realloc(c->fr, cap * sizeof *fr);
+    if (!fr) return ACCORD_ENOMEM;
+    c->fr = fr;
+    c->capfr = cap;
+  }
+  /* the tail loses its first k bodies: dropped from the offsets, and
+   * from the bytes once they outweigh the live ones (each live byte moves
+   * at most once per as many bytes dropped: O(1) a byte) */
+  uint32_t k = last - c->base;
+  c->off += k;
+  c->skip += k;
+  c->cap -= k;
+  c->fr[c->nfr].p = p;
+  c->fr[c->nfr].len = (uint32_t)len;
+  c->fr[c->nfr].last = last;
+  c->nfr++;
+  c->base = last;
+  size_t live = c->bytes.len - c->off[0];
+  if (c->off[0] < live &&
+      !(c->bytes.cap > CHAIN_SLACK && c->bytes.cap / 4 > live))
+    return 0; /* neither many dead bytes nor much room to give back */
+  tail_compact(c);
+  /* a tail that was long (a backlog the worker caught up with, a chain
+   * unpacked by chain_index) gives its room back: a shrink at most halves
+   * the room, so appends do not pay for it again soon */
+  if (c->bytes.cap > CHAIN_SLACK && c->bytes.cap / 4 > c->bytes.len) {
+    size_t want = 2 * c->bytes.len > CHAIN_SLACK ? 2 * c->bytes.len
+                                                 : CHAIN_SLACK;
+    uint8_t *q = mem_realloc(c->bytes.p, want);
+    if (q) {
+      c->bytes.p = q;
+      c->bytes.cap = want;
+    }
+  }
+  uint32_t need = c->n - c->base + 2;
+  if (c->cap > CHAIN_SLACK / 4 && c->cap / 4 > need) {
+    uint32_t want = 2 * need > CHAIN_SLACK / 4 ? 2 * need : CHAIN_SLACK / 4;
+    uint32_t *o = mem_realloc(c->off, (size_t)want * sizeof *o);
+    if (o) {
+      c->off = o;
+      c->cap = want;
+    }
+  }
+  return 0;
+}
+
+/* Makes the changes of frame i up to n (its from < n <= its last) the
+ * tail, dropping frames i.. and the tail after them. */
+static int cut_into_frame(chain *c, uint32_t i, uint32_t n) {
+  chain_rd r;
+  memset(&r, 0, sizeof r);
+  int rc = rd_load(c, &r, i);
+  uint32_t k = n - r.from;
+  uint32_t *off = NULL;
+  if (!rc && !(off = mem_alloc(((size_t)k + 16) * sizeof *off)))
+    rc = ACCORD_ENOMEM;
+  if (rc) {
+    chain_rd_free(&r);
+    return rc;
+  }
+  memcpy(off, r.off, ((size_t)k + 1) * sizeof *off);
+  r.bytes.len = off[k];
+  buf_free(&c->bytes);
+  c->bytes = r.bytes; /* taken from the reader */
+  memset(&r.bytes, 0, sizeof r.bytes);
+  chain_rd_free(&r);
+  off_free(c);
+  c->off = off;
+  c->cap = k + 16;
+  frames_free(c, i);
   return 0;
 }
 
 void chain_truncate(chain *c, const chain *h) {
   uint32_t n = h ? h->n : 0;
   if (n >= c->n) return;
-  if ((n < c->base || !c->off) && chain_index(c)) return;
+  if (n < c->base) {
+    uint32_t i = 0;
+    while (c->fr[i].last <= n) i++; /* the frame holding n + 1 */
+    if (n == frame_from(c, i)) {
+      /* a frame boundary: the frames after it and the tail go */
+      off_free(c);
+      buf_free(&c->bytes);
+      frames_free(c, i);
+    } else if (cut_into_frame(c, i, n)) {
+      if (chain_index(c)) return; /* as before frames: left as it was */
+    }
+  } else if (index_tail(c)) {
+    return;
+  }
+  c->gen++;
   c->n = n;
   c->end_op = h ? h->end_op : 0;
   c->time = h ? h->time : 0;
   c->ntab = h ? h->ntab : 0;
-  c->bytes.len = c->off[n - c->base];
+  if (n > c->base || c->off) c->bytes.len = c->off[n - c->base];
   if (c->hashed > n) {
     c->hashed = 0; /* recomputed from the start when next needed */
     memset(c->hash, 0, sizeof c->hash);
@@ -174,35 +436,42 @@ void chain_truncate(chain *c, const chain *h) {
 }
 
 void chain_free(chain *c) {
-  mem_free(c->off);
+  off_free(c);
   mem_free(c->tab);
   buf_free(&c->bytes);
-  buf_free(&c->packed);
+  frames_free(c, 0);
   memset(c, 0, sizeof *c);
 }
 
 int chain_hash(const accord_doc *doc, uint32_t actor) {
   chain *c = &doc->chains[actor];
-  if (c->hashed < c->n && (c->hashed < c->base || !c->off)) {
-    int rc = chain_index(c);
-    if (rc) return rc;
+  chain_rd r;
+  memset(&r, 0, sizeof r);
+  int rc = 0;
+  while (c->hashed < c->n && !rc) {
+    const uint8_t *p;
+    const uint32_t *off;
+    uint32_t from = c->hashed, upto;
+    if ((rc = chain_span(c, &r, from, c->n, &p, &off, &upto))) break;
+    for (uint32_t seq = from + 1; seq <= upto; seq++)
+      change_chain_step(doc->id, doc->actor[actor], seq,
+                        p + off[seq - from - 1],
+                        off[seq - from] - off[seq - from - 1], c->hash);
+    c->hashed = upto;
   }
-  while (c->hashed < c->n) {
-    uint32_t seq = c->hashed + 1;
-    size_t len;
-    const uint8_t *body = chain_body(c, seq, &len);
-    change_chain_step(doc->id, doc->actor[actor], seq, body, len, c->hash);
-    c->hashed = seq;
-  }
-  return 0;
+  chain_rd_free(&r);
+  return rc;
 }
 
 size_t oplog_mem(const accord_doc *doc) {
   size_t m = doc->capactors * (ACCORD_ACTOR_BYTES + 2 * sizeof(uint32_t) +
                                sizeof(chain));
-  for (uint32_t i = 0; i < doc->nactors; i++)
-    m += (doc->chains[i].cap + doc->chains[i].captab) * sizeof(uint32_t) +
-         doc->chains[i].bytes.cap + doc->chains[i].packed.cap;
+  for (uint32_t i = 0; i < doc->nactors; i++) {
+    const chain *c = &doc->chains[i];
+    m += (c->cap + c->skip + c->captab) * sizeof(uint32_t) + c->bytes.cap +
+         c->capfr * sizeof(chain_frame);
+    for (uint32_t k = 0; k < c->nfr; k++) m += c->fr[k].len;
+  }
   for (uint32_t i = 0; i < doc->npending; i++) m += doc->pending[i].len;
   return m + doc->cappending * sizeof(pend);
 }

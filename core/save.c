@@ -68,7 +68,7 @@ static int history_prefix(const accord_doc *doc, const uint32_t *actors,
   for (uint32_t i = 0; i < na; i++) {
     const chain *c = &doc->chains[actors ? actors[i] : i];
     if (c->n == 0) continue;
-    if (c->base && c->base != c->n) return ACCORD_EINVAL;
+    if (c->nfr > 1 || (c->base && c->base != c->n)) return ACCORD_EINVAL;
     if (!c->base) {
       if (c->bytes.len > SAVE_PREFIX_MAX - pre->len) return ACCORD_ETOOBIG;
       int rc = buf_try_reserve(pre, c->bytes.len);
@@ -76,7 +76,7 @@ static int history_prefix(const accord_doc *doc, const uint32_t *actors,
       buf_put(pre, c->bytes.p, c->bytes.len);
       continue;
     }
-    int rc = pack_text(c->packed.p, c->packed.len, SAVE_PREFIX_MAX, &budget,
+    int rc = pack_text(c->fr[0].p, c->fr[0].len, SAVE_PREFIX_MAX, &budget,
                        pre);
     if (rc) return rc;
   }
@@ -108,9 +108,10 @@ int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len) {
       /* bodies loaded as they were and never read yet: a damaged history
        * is saved as it is, and refused when something reads it */
       if (rc == ACCORD_EMALFORMED && c->base == 0) rc = 0;
-    } else if (c->base && c->base != c->n) {
-      rc = chain_index(c); /* packed changes and a tail: one form */
     }
+    /* without packing, a chain of several frames, or of frames and a
+     * tail, is written as plain bodies unpacked for the file only (below):
+     * unpacking it in memory would keep it large */
   }
   z.level = pack ? PACK_LEVEL_SNAPSHOT : PACK_LEVEL_FAST;
   z.strategy = 0;
@@ -141,7 +142,7 @@ int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len) {
     for (uint32_t a = 0; a < doc->nactors; a++) with += doc->chains[a].n > 0;
     mp_put_array(&b, with);
     for (uint32_t a = 0; a < doc->nactors; a++) {
-      const chain *c = &doc->chains[a];
+      chain *c = &doc->chains[a];
       if (c->n == 0) continue;
       mp_put_array(&b, 8);
       mp_put_uint(&b, a);
@@ -150,9 +151,23 @@ int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len) {
       mp_put_int(&b, c->time);
       mp_put_array(&b, c->ntab);
       for (uint32_t i = 0; i < c->ntab; i++) mp_put_uint(&b, c->tab[i]);
-      mp_put_uint(&b, c->base != 0);
-      if (c->base) mp_put_bin(&b, c->packed.p, c->packed.len);
-      else mp_put_bin(&b, c->bytes.p, c->bytes.len); /* base 0: all bodies */
+      if (c->nfr == 1 && c->base == c->n) {
+        mp_put_uint(&b, 1);
+        mp_put_bin(&b, c->fr[0].p, c->fr[0].len);
+      } else if (c->nfr == 0) {
+        mp_put_uint(&b, 0);
+        mp_put_bin(&b, c->bytes.p, c->bytes.len); /* all bodies */
+      } else {
+        buf all = {0};
+        chain_rd r;
+        memset(&r, 0, sizeof r);
+        int crc = chain_copy(c, &r, 0, c->n, &all);
+        chain_rd_free(&r);
+        if (crc && !b.err) b.err = crc;
+        mp_put_uint(&b, 0);
+        mp_put_bin(&b, all.p, all.len);
+        buf_free(&all);
+      }
       if (c->seal.seq) {
         uint8_t s[SEAL_WIRE_BYTES];
         memcpy(s, c->seal.pk, 32);
@@ -230,10 +245,21 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
       return ACCORD_EMALFORMED;
     /* bodies are indexed, packed ones unpacked, when first read; both are
      * checked then */
-    buf *into = packed ? &c->packed : &c->bytes;
-    if (!buf_reserve(into, blen)) return into->err;
-    buf_put(into, bodies, blen);
-    if (packed) c->base = (uint32_t)n;
+    if (packed) {
+      if (!(c->fr = mem_alloc(sizeof *c->fr)) ||
+          !(c->fr[0].p = mem_alloc(blen))) {
+        if (c->fr) c->capfr = 1; /* freed with the chain */
+        return ACCORD_ENOMEM;
+      }
+      c->capfr = c->nfr = 1;
+      memcpy(c->fr[0].p, bodies, blen);
+      c->fr[0].len = (uint32_t)blen;
+      c->fr[0].last = (uint32_t)n;
+      c->base = (uint32_t)n;
+    } else {
+      if (!buf_reserve(&c->bytes, blen)) return c->bytes.err;
+      buf_put(&c->bytes, bodies, blen);
+    }
     c->n = (uint32_t)n;
     c->end_op = (uint32_t)end_op;
     c->time = time;

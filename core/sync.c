@@ -57,6 +57,7 @@
 #include "crypto.h"
 #include "mem.h"
 #include "mp.h"
+#include "oplog_bg.h"
 #include "sync.h"
 #include "sync_bg.h"
 
@@ -147,7 +148,7 @@ uint32_t sync_send_to(const accord_doc *doc, uint32_t actor) {
 
 void sync_put_chain(buf *b, const accord_doc *doc, uint32_t actor,
                     uint32_t ref, uint32_t from, uint32_t to) {
-  const chain *c = &doc->chains[actor];
+  chain *c = &doc->chains[actor];
   uint64_t fields = 3 + 6 * (uint64_t)(to - from);
   if (fields > UINT32_MAX) {
     if (!b->err) b->err = ACCORD_ETOOBIG;
@@ -164,12 +165,16 @@ void sync_put_chain(buf *b, const accord_doc *doc, uint32_t actor,
   } else {
     mp_put_nil(b);
   }
-  buf_put(b, c->bytes.p + c->off[from], c->off[to] - c->off[from]);
+  /* old changes are read a frame at a time, never unpacked in the chain */
+  chain_rd r;
+  memset(&r, 0, sizeof r);
+  int rc = chain_copy(c, &r, from, to, b);
+  chain_rd_free(&r);
+  if (rc && !b->err) b->err = rc;
 }
 
 int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
-  int rc = doc_index_chains(doc);
-  if (!rc) rc = seal_own(doc);
+  int rc = seal_own(doc);
   if (rc) return rc;
   uint32_t n, small[SMALL_ACTORS], *a = sorted_actors(doc, &n, small);
   if (!a) return ACCORD_ENOMEM;
@@ -179,7 +184,11 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
     uint32_t from = known ? known[a[i]] : 0, to = sync_send_to(doc, a[i]);
     if (to > from) {
       const chain *c = &doc->chains[a[i]];
-      bytes += c->off[to] - c->off[from];
+      /* the tail's bytes: the frames' grow b as they are read */
+      if (c->off && to > c->base) {
+        uint32_t f = from > c->base ? from - c->base : 0;
+        bytes += c->off[to - c->base] - c->off[f];
+      }
       a[k++] = a[i];
     }
   }
@@ -295,9 +304,11 @@ static int add_cand(importer *im, uint32_t actor, uint32_t seq,
 }
 
 /* A change we already have: the same bytes, or evidence of a fork. */
-static int check_known(const accord_doc *doc, const cand *x) {
+static int check_known(accord_doc *doc, const cand *x) {
   size_t len;
-  const uint8_t *have = chain_body(&doc->chains[x->actor], x->seq, &len);
+  const uint8_t *have;
+  int rc = chain_get(&doc->chains[x->actor], &doc->rd, x->seq, &have, &len);
+  if (rc) return rc == ACCORD_EMALFORMED ? ACCORD_EFORK : rc;
   if (len == x->len && memcmp(have, x->body, len) == 0) return 0;
   return ACCORD_EFORK;
 }
@@ -305,19 +316,25 @@ static int check_known(const accord_doc *doc, const cand *x) {
 /* The chain hash of actor's chain at seq (<= its head): from the start,
  * or the cached head hash. For forks only: they are rare, and cost no more
  * than the import of the chain did. */
-static void hash_at(const accord_doc *doc, uint32_t a, uint32_t seq,
-                    uint8_t *h) {
-  const chain *c = &doc->chains[a];
+static int hash_at(accord_doc *doc, uint32_t a, uint32_t seq, uint8_t *h) {
+  chain *c = &doc->chains[a];
   if (c->hashed == seq) {
     memcpy(h, c->hash, ACCORD_HASH_BYTES);
-    return;
+    return 0;
   }
   memset(h, 0, ACCORD_HASH_BYTES);
-  for (uint32_t q = 1; q <= seq; q++) {
-    size_t len;
-    const uint8_t *body = chain_body(c, q, &len);
-    change_chain_step(doc->id, doc->actor[a], q, body, len, h);
+  for (uint32_t q = 0; q < seq;) {
+    const uint8_t *p;
+    const uint32_t *off;
+    uint32_t upto;
+    int rc = chain_span(c, &doc->rd, q, seq, &p, &off, &upto);
+    if (rc) return rc;
+    for (uint32_t k = 0; k < upto - q; k++)
+      change_chain_step(doc->id, doc->actor[a], q + k + 1, p + off[k],
+                        off[k + 1] - off[k], h);
+    q = upto;
   }
+  return 0;
 }
 
 /* Candidate j of the actor run [i, e), from the batch, differs from the
@@ -331,9 +348,9 @@ static int fork_found(importer *im, size_t i, size_t e, size_t j) {
   accord_doc *doc = im->doc;
   const cand *x = &im->c[j];
   uint32_t a = x->actor, s = x->seq;
-  const chain *c = &doc->chains[a];
+  chain *c = &doc->chains[a];
   if (!doc->verify || c->seal.seq < s) return ACCORD_EFORK;
-  buf theirs = {0}, ev = {0};
+  buf theirs = {0}, ours = {0}, ev = {0};
   uint32_t expect = s, tseq = 0;
   const uint8_t *tseal = NULL;
   for (size_t k = j; k < e && !tseal; k++) {
@@ -351,14 +368,16 @@ static int fork_found(importer *im, size_t i, size_t e, size_t j) {
   if (!rc && !tseal) rc = ACCORD_EFORK;
   if (!rc) {
     uint8_t prev[ACCORD_HASH_BYTES], oseal[SEAL_WIRE_BYTES];
-    hash_at(doc, a, s - 1, prev);
+    rc = hash_at(doc, a, s - 1, prev);
+    if (!rc) rc = chain_copy(c, &doc->rd, s - 1, c->seal.seq, &ours);
     memcpy(oseal, c->seal.pk, 32);
     memcpy(oseal + 32, c->seal.sig, 64);
-    rc = fork_build(doc, a, s, prev, c->bytes.p + c->off[s - 1],
-                    c->off[c->seal.seq] - c->off[s - 1], c->seal.seq, oseal,
-                    theirs.p, theirs.len, tseq, tseal, &ev);
+    if (!rc)
+      rc = fork_build(doc, a, s, prev, ours.p, ours.len, c->seal.seq, oseal,
+                      theirs.p, theirs.len, tseq, tseal, &ev);
   }
   buf_free(&theirs);
+  buf_free(&ours);
   if (rc) return rc;
   int known = fork_find(doc, a, s) >= 0;
   size_t bytes = fork_bytes(doc) + ev.len;
@@ -400,14 +419,26 @@ static int fork_found(importer *im, size_t i, size_t e, size_t j) {
  * concatenated are exactly those bodies; anything else (a fork, a
  * malformed body) is left to the candidates. A merge that pulls from a
  * replica holding what we hold skips sizing and comparing each change. */
-static uint32_t known_prefix(const accord_doc *doc, uint32_t actor,
+static uint32_t known_prefix(accord_doc *doc, uint32_t actor,
                              uint32_t first, uint32_t nch, mp_reader *r) {
-  const chain *c = &doc->chains[actor];
-  if (!nch || first > c->n || c->base || !c->off || r->err) return 0;
+  chain *c = &doc->chains[actor];
+  if (!nch || first > c->n || r->err) return 0;
   uint32_t k = c->n - first + 1 < nch ? c->n - first + 1 : nch;
-  size_t from = c->off[first - 1], len = c->off[first - 1 + k] - from;
-  if (len > mp_left(r) || memcmp(r->p, c->bytes.p + from, len)) return 0;
-  r->p += len;
+  const uint8_t *at = r->p;
+  size_t left = mp_left(r);
+  /* old changes are compared span by span, each read from its frame */
+  for (uint32_t from = first - 1, to = from + k; from < to;) {
+    const uint8_t *p;
+    const uint32_t *off;
+    uint32_t upto;
+    if (chain_span(c, &doc->rd, from, to, &p, &off, &upto)) return 0;
+    size_t len = off[upto - from] - off[0];
+    if (len > left || memcmp(at, p + off[0], len)) return 0;
+    at += len;
+    left -= len;
+    from = upto;
+  }
+  r->p = at;
   return k;
 }
 
@@ -908,8 +939,8 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   im.cap = sizeof im.small / sizeof *im.small;
   chain heads[MARK_SMALL];
   uint32_t seen[MARK_SMALL];
-  int rc = doc_index_chains(doc);
-  if (!rc) rc = doc_mark_take_in(doc, &im.mark, heads, seen, MARK_SMALL);
+  /* old changes are read from their frames when needed (doc->rd) */
+  int rc = doc_mark_take_in(doc, &im.mark, heads, seen, MARK_SMALL);
   if (rc) return rc;
   for (uint32_t i = 0; i < doc->npending && !rc; i++)
     rc = add_cand(&im, doc->pending[i].actor, doc->pending[i].seq,
@@ -954,6 +985,7 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
     doc_mark_restore(doc, &im.mark);
   } else {
     doc_mark_free(&im.mark);
+    oplog_bg_tick(doc); /* cold changes move into frames */
     if (stats) {
       *stats = im.st;
       stats->pending = doc->npending;
@@ -961,6 +993,7 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   }
   if (im.c != im.small) mem_free(im.c);
   mem_free(im.hash);
+  chain_rd_free(&doc->rd);
   return rc;
 }
 

@@ -20,8 +20,9 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b);
  * unsealed tail could not be checked by the receiver). */
 uint32_t sync_send_to(const accord_doc *doc, uint32_t actor);
 /* Appends one batch chain entry: [ref, from + 1, seal or nil, the bodies
- * of seqs from+1..to of actor's chain] (chains indexed). The seal goes
- * only when it covers exactly to. */
+ * of seqs from+1..to of actor's chain] (bodies in frames are read one
+ * frame at a time, oplog.c; a failure to read them sets b->err). The seal
+ * goes only when it covers exactly to. */
 void sync_put_chain(buf *b, const accord_doc *doc, uint32_t actor,
                     uint32_t ref, uint32_t from, uint32_t to);
 

@@ -36,6 +36,12 @@
  * thread is not an error: the job then runs on the calling thread, as it
  * does in a child of fork(), which keeps the parent's pool (never used, freed
  * without a join) and makes no thread.
+ *
+ * Call jobs (bg_call) run any function on the same thread: the document
+ * packs cold changes there (oplog_bg.c). They are left running after
+ * bg_call returns and collected with bg_done; posting another job finishes
+ * one still in flight first (post), so the pool's single slot holds one
+ * job at a time whoever posted it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -115,6 +121,10 @@ static void worker_early(bg_job *j) {
 
 static void *worker(void *arg) {
   bg_job *j = arg;
+  if (j->fn) {
+    j->fn(j->arg);
+    return NULL;
+  }
   if (j->early) {
     worker_early(j);
     return NULL;
@@ -305,6 +315,8 @@ int bg_add_body(bg_job *j, const uint8_t *body, size_t len) {
 }
 
 static void post(bg_pool *p, bg_job *j) {
+  /* the slot holds one job: one still in flight (a call job) ends first */
+  if (p->job && p->job != j) bg_finish(p->job);
   p->job = j;
   pthread_mutex_lock(&p->mu);
   atomic_store_explicit(&p->state, BG_POSTED, memory_order_release);
@@ -404,9 +416,33 @@ int bg_finish(bg_job *j) {
     atomic_store(&p->state, BG_IDLE);
     j->pool = NULL;
   }
+  if (p && p->job == j) p->job = NULL;
   for (uint32_t i = 0; i < j->nruns; i++)
     if (!j->runs[i].ok) return ACCORD_ESEAL;
   return 0;
+}
+
+int bg_call(bg_job *j, bg_pool **pool, void (*fn)(void *), void *arg) {
+  j->fn = fn;
+  j->arg = arg;
+  if ((*pool && (*pool)->pid != getpid()) ||
+      (!*pool && !(*pool = pool_new()))) {
+    fn(arg); /* see bg_start */
+    return 1;
+  }
+  post(*pool, j);
+  return 0;
+}
+
+int bg_done(bg_job *j) {
+  bg_pool *p = j->pool;
+  if (!p) return 1;
+  if (atomic_load_explicit(&p->state, memory_order_acquire) != BG_DONE)
+    return 0;
+  atomic_store(&p->state, BG_IDLE);
+  j->pool = NULL;
+  p->job = NULL;
+  return 1;
 }
 
 void bg_free(bg_job *j) {

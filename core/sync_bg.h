@@ -1,5 +1,7 @@
 /*
- * sync_bg.h — seal checks of a bulk import on a second thread (sync_bg.c).
+ * sync_bg.h — seal checks of a bulk import on a second thread (sync_bg.c),
+ * and other work for that thread (call jobs: packing cold changes,
+ * oplog_bg.c).
  */
 #ifndef ACCORD_SYNC_BG_H
 #define ACCORD_SYNC_BG_H
@@ -50,6 +52,10 @@ typedef struct bg_job {
   int early;
   _Atomic uint32_t nposted;
   _Atomic int closed, cancel;
+  /* a call job (bg_call): the worker runs fn(arg) and nothing else; fn
+   * touches only what the job's owner gave it until bg_done or bg_finish */
+  void (*fn)(void *arg);
+  void *arg;
 } bg_job;
 
 /* Building a job (before bg_start): a run, then its bodies in order.
@@ -83,8 +89,19 @@ void bg_early_close(bg_job *j);
 void bg_cancel(bg_job *j);
 /* Early jobs finished (not cancelled) in this process, for tests. */
 uint64_t bg_early_done(void);
-/* Waits for the checks: 0 when every seal checks, else ESEAL. */
+/* Waits for the checks: 0 when every seal checks, else ESEAL. A call job
+ * not yet taken by the worker runs here. */
 int bg_finish(bg_job *j);
+/* Starts a call job: fn(arg) on the document's worker thread, or here and
+ * now when no thread can be made (returns 1 then, else 0). Another job of
+ * the pool that is still in flight is finished first (bg_finish): a pool
+ * runs one job at a time, so a seal check waits for at most one call job,
+ * which its owner keeps short. */
+int bg_call(bg_job *j, bg_pool **pool, void (*fn)(void *), void *arg);
+/* 1 when j is finished (then the worker no longer touches it; the job
+ * need not be freed), 0 while the worker runs or has yet to take it. Does
+ * not wait. */
+int bg_done(bg_job *j);
 /* Waits if needed and frees. */
 void bg_free(bg_job *j);
 

@@ -17,6 +17,7 @@
 
 #include "change.h"
 #include "mem.h"
+#include "oplog_bg.h"
 #include "utf8.h"
 
 static int txn_usable(const accord_txn *t) {
@@ -157,6 +158,9 @@ int accord_txn_commit(accord_txn *t, accord_change_info *info) {
     accord_txn_abort(t);
     return ACCORD_ETOOBIG;
   }
+  /* cold changes move into frames (oplog_bg.c); before the body is
+   * written, so that installing a frame cannot move it under info */
+  if (oplog_bg_due(doc, c)) oplog_bg_tick(doc);
   if (!t->time_set) t->time = doc_now_ms();
   /* the body is written straight into the chain; everything that can fail
    * comes before chain_push */

@@ -273,6 +273,17 @@ ACCORD_API const uint8_t *accord_doc_actor(const accord_doc *doc);
  * bytes, as counted by the engine. */
 ACCORD_API size_t accord_doc_mem_bytes(const accord_doc *doc);
 
+/* Finishes the document's background work and waits for it: the history
+ * of old changes that commits and imports pack into compressed frames on
+ * the document's worker thread, a few thousand changes at a time, as the
+ * user types. Nothing needs this call (the work goes on at later commits
+ * and imports, and nothing waits for it to read or sync); it gives a
+ * document that was just written at machine speed the memory it settles
+ * to when the user pauses (benchmarks, before accord_doc_mem_bytes).
+ * Errors: EINVAL (doc NULL), EBUSY (a transaction is open), or the error
+ * that poisoned the document. */
+ACCORD_API ACCORD_NODISCARD int accord_doc_settle(accord_doc *doc);
+
 /* The type of object obj, to *out. Errors: ENOTFOUND. */
 ACCORD_API ACCORD_NODISCARD int accord_obj_type(const accord_doc *doc,
                                                 accord_id obj,
@@ -693,7 +704,8 @@ ACCORD_API ACCORD_NODISCARD int accord_fork_verify(const uint8_t *evidence,
  * the fork evidence it recorded, and the current state, so loading is fast. The signer's secret key is
  * not saved: after accord_doc_load, set it again (accord_doc_set_signer).
  * The history is saved compressed, and the document keeps it that way in
- * memory until a sync, import or rollback needs old changes again.
+ * memory: a sync, import or rollback that needs old changes unpacks them a
+ * few thousand at a time and drops them again.
  * Errors: EBUSY (a transaction is open), ENOMEM. */
 ACCORD_API ACCORD_NODISCARD int accord_doc_save(accord_doc *doc, uint8_t **out,
                                                 size_t *len);
