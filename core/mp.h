@@ -140,16 +140,89 @@ mp_kind mp_peek(const mp_reader *r);
 /* Each getter returns 0 on success, ACCORD_EMALFORMED on a wrong kind,
  * a non-shortest form or a length beyond the input. */
 int mp_get_nil(mp_reader *r);
-int mp_try_nil(mp_reader *r); /* 1 if a nil was consumed, else 0 */
 int mp_get_bool(mp_reader *r, int *v);
-int mp_get_uint(mp_reader *r, uint64_t *v);
-int mp_get_int(mp_reader *r, int64_t *v);
 int mp_get_double(mp_reader *r, double *v);
-int mp_get_str(mp_reader *r, const char **p, size_t *len);
-int mp_get_bin(mp_reader *r, const uint8_t **p, size_t *len);
-/* Counts are bounded by the bytes left (every element takes >= 1 byte). */
-int mp_get_array(mp_reader *r, uint32_t *n);
 int mp_get_map(mp_reader *r, uint32_t *n);
+
+/* The getters below read the one-byte forms (fixint, fixarray, fixstr,
+ * nil, bin8) inline and leave everything else, errors included, to the
+ * *_slow function of the same name in mp.c: those forms are nearly every
+ * value of a change body, a version or a batch header, and a call per
+ * value was ~40% of decoding a keystroke's change (callgrind,
+ * friendsforever). The one-byte forms are canonical by construction, and
+ * the bounds are the slow path's: a count or a length must fit in the
+ * bytes after the header. A reader with err set has p == end (every
+ * failure moves p there), so p < end also means no error. */
+int mp_get_uint_slow(mp_reader *r, uint64_t *v);
+int mp_get_int_slow(mp_reader *r, int64_t *v);
+int mp_get_str_slow(mp_reader *r, const char **p, size_t *len);
+int mp_get_bin_slow(mp_reader *r, const uint8_t **p, size_t *len);
+int mp_get_array_slow(mp_reader *r, uint32_t *n);
+
+static inline int mp_try_nil(mp_reader *r) { /* 1 if a nil was consumed */
+  if (r->p < r->end && !r->err && *r->p == 0xc0) {
+    r->p++;
+    return 1;
+  }
+  return 0;
+}
+static inline int mp_get_uint(mp_reader *r, uint64_t *v) {
+  if (r->p < r->end && !r->err) {
+    uint8_t c = *r->p;
+    if (c <= 0x7f) {
+      r->p++;
+      *v = c;
+      return 0;
+    }
+    /* uint16, shortest form only: seqs and counters of a long history */
+    if (c == 0xcd && r->end - r->p >= 3 && r->p[1]) {
+      *v = (uint64_t)r->p[1] << 8 | r->p[2];
+      r->p += 3;
+      return 0;
+    }
+  }
+  return mp_get_uint_slow(r, v);
+}
+static inline int mp_get_int(mp_reader *r, int64_t *v) {
+  if (r->p < r->end && !r->err) {
+    uint8_t c = *r->p;
+    if (c <= 0x7f || c >= 0xe0) { /* positive, negative fixint */
+      r->p++;
+      *v = c <= 0x7f ? (int64_t)c : (int64_t)(int8_t)c;
+      return 0;
+    }
+  }
+  return mp_get_int_slow(r, v);
+}
+static inline int mp_get_str(mp_reader *r, const char **p, size_t *len) {
+  if (r->p < r->end && !r->err && (*r->p & 0xe0) == 0xa0 &&
+      (size_t)(*r->p & 0x1f) < (size_t)(r->end - r->p)) {
+    *len = *r->p & 0x1fu;
+    *p = (const char *)r->p + 1;
+    r->p += 1 + *len;
+    return 0;
+  }
+  return mp_get_str_slow(r, p, len);
+}
+static inline int mp_get_bin(mp_reader *r, const uint8_t **p, size_t *len) {
+  if (r->end - r->p >= 2 && !r->err && *r->p == 0xc4 &&
+      (size_t)r->p[1] <= (size_t)(r->end - r->p) - 2) {
+    *len = r->p[1];
+    *p = r->p + 2;
+    r->p += 2 + *len;
+    return 0;
+  }
+  return mp_get_bin_slow(r, p, len);
+}
+/* Counts are bounded by the bytes left (every element takes >= 1 byte). */
+static inline int mp_get_array(mp_reader *r, uint32_t *n) {
+  if (r->p < r->end && !r->err && (*r->p & 0xf0) == 0x90 &&
+      (size_t)(*r->p & 0x0f) < (size_t)(r->end - r->p)) {
+    *n = *r->p++ & 0x0fu;
+    return 0;
+  }
+  return mp_get_array_slow(r, n);
+}
 int mp_get_ext(mp_reader *r, int8_t *type, const uint8_t **p, size_t *len);
 /* Skips one complete value (nesting at most MP_MAX_DEPTH deep). */
 #define MP_MAX_DEPTH 64
@@ -159,6 +232,13 @@ int mp_skip(mp_reader *r);
 int mp_skip_n(mp_reader *r, uint32_t count);
 
 /* Convenience: a uint that must fit in max. */
-int mp_get_uint_max(mp_reader *r, uint64_t max, uint64_t *v);
+int mp_get_uint_max_slow(mp_reader *r, uint64_t max, uint64_t *v);
+static inline int mp_get_uint_max(mp_reader *r, uint64_t max, uint64_t *v) {
+  const uint8_t *p = r->p;
+  if (mp_get_uint(r, v)) return r->err;
+  if (*v <= max) return 0;
+  r->p = p; /* the slow path fails it the same way */
+  return mp_get_uint_max_slow(r, max, v);
+}
 
 #endif
