@@ -274,7 +274,7 @@ int mp_get_array_slow(mp_reader *r, uint32_t *n) {
   return 0;
 }
 
-int mp_get_map(mp_reader *r, uint32_t *n) {
+int mp_get_map_slow(mp_reader *r, uint32_t *n) {
   size_t len;
   if (get_len(r, 0x80, 0x0f, 15, 0, 0xde, 0xdf, &len)) return r->err;
   if (len > mp_left(r) / 2) return fail(r);

@@ -106,6 +106,16 @@ static inline uint8_t *mp_w_bin(uint8_t *p, const void *s, uint32_t len) {
   return p + len;
 }
 
+/* Bytes the writers above take for a uint of value v, an array header of
+ * n elements (n < 2^32: larger counts do not fit the format). */
+static inline size_t mp_uint_size(uint64_t v) {
+  return v < 0x80 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3
+                                     : v <= 0xffffffffu ? 5 : 9;
+}
+static inline size_t mp_array_size(uint64_t n) {
+  return n <= 15 ? 1 : n <= 0xffff ? 3 : 5;
+}
+
 /* Reader ------------------------------------------------------------------ */
 typedef enum mp_kind {
   MP_NONE = 0, /* end of input or error */
@@ -142,7 +152,6 @@ mp_kind mp_peek(const mp_reader *r);
 int mp_get_nil(mp_reader *r);
 int mp_get_bool(mp_reader *r, int *v);
 int mp_get_double(mp_reader *r, double *v);
-int mp_get_map(mp_reader *r, uint32_t *n);
 
 /* The getters below read the one-byte forms (fixint, fixarray, fixstr,
  * nil, bin8) inline and leave everything else, errors included, to the
@@ -153,20 +162,26 @@ int mp_get_map(mp_reader *r, uint32_t *n);
  * the bounds are the slow path's: a count or a length must fit in the
  * bytes after the header. A reader with err set has p == end (every
  * failure moves p there), so p < end also means no error. */
+#if defined(__GNUC__)
+#define MP_INLINE static inline __attribute__((always_inline))
+#else
+#define MP_INLINE static inline
+#endif
 int mp_get_uint_slow(mp_reader *r, uint64_t *v);
 int mp_get_int_slow(mp_reader *r, int64_t *v);
 int mp_get_str_slow(mp_reader *r, const char **p, size_t *len);
 int mp_get_bin_slow(mp_reader *r, const uint8_t **p, size_t *len);
 int mp_get_array_slow(mp_reader *r, uint32_t *n);
+int mp_get_map_slow(mp_reader *r, uint32_t *n);
 
-static inline int mp_try_nil(mp_reader *r) { /* 1 if a nil was consumed */
+MP_INLINE int mp_try_nil(mp_reader *r) { /* 1 if a nil was consumed */
   if (r->p < r->end && !r->err && *r->p == 0xc0) {
     r->p++;
     return 1;
   }
   return 0;
 }
-static inline int mp_get_uint(mp_reader *r, uint64_t *v) {
+MP_INLINE int mp_get_uint(mp_reader *r, uint64_t *v) {
   if (r->p < r->end && !r->err) {
     uint8_t c = *r->p;
     if (c <= 0x7f) {
@@ -183,7 +198,7 @@ static inline int mp_get_uint(mp_reader *r, uint64_t *v) {
   }
   return mp_get_uint_slow(r, v);
 }
-static inline int mp_get_int(mp_reader *r, int64_t *v) {
+MP_INLINE int mp_get_int(mp_reader *r, int64_t *v) {
   if (r->p < r->end && !r->err) {
     uint8_t c = *r->p;
     if (c <= 0x7f || c >= 0xe0) { /* positive, negative fixint */
@@ -194,7 +209,7 @@ static inline int mp_get_int(mp_reader *r, int64_t *v) {
   }
   return mp_get_int_slow(r, v);
 }
-static inline int mp_get_str(mp_reader *r, const char **p, size_t *len) {
+MP_INLINE int mp_get_str(mp_reader *r, const char **p, size_t *len) {
   if (r->p < r->end && !r->err && (*r->p & 0xe0) == 0xa0 &&
       (size_t)(*r->p & 0x1f) < (size_t)(r->end - r->p)) {
     *len = *r->p & 0x1fu;
@@ -204,7 +219,7 @@ static inline int mp_get_str(mp_reader *r, const char **p, size_t *len) {
   }
   return mp_get_str_slow(r, p, len);
 }
-static inline int mp_get_bin(mp_reader *r, const uint8_t **p, size_t *len) {
+MP_INLINE int mp_get_bin(mp_reader *r, const uint8_t **p, size_t *len) {
   if (r->end - r->p >= 2 && !r->err && *r->p == 0xc4 &&
       (size_t)r->p[1] <= (size_t)(r->end - r->p) - 2) {
     *len = r->p[1];
@@ -215,7 +230,7 @@ static inline int mp_get_bin(mp_reader *r, const uint8_t **p, size_t *len) {
   return mp_get_bin_slow(r, p, len);
 }
 /* Counts are bounded by the bytes left (every element takes >= 1 byte). */
-static inline int mp_get_array(mp_reader *r, uint32_t *n) {
+MP_INLINE int mp_get_array(mp_reader *r, uint32_t *n) {
   if (r->p < r->end && !r->err && (*r->p & 0xf0) == 0x90 &&
       (size_t)(*r->p & 0x0f) < (size_t)(r->end - r->p)) {
     *n = *r->p++ & 0x0fu;
@@ -231,9 +246,18 @@ int mp_skip(mp_reader *r);
  * values: change bodies are six). Same checks as mp_skip. */
 int mp_skip_n(mp_reader *r, uint32_t count);
 
+/* Pairs are bounded by half the bytes left. */
+MP_INLINE int mp_get_map(mp_reader *r, uint32_t *n) {
+  if (r->p < r->end && !r->err && (*r->p & 0xf0) == 0x80 &&
+      (size_t)(*r->p & 0x0f) <= (size_t)(r->end - r->p - 1) / 2) {
+    *n = *r->p++ & 0x0fu;
+    return 0;
+  }
+  return mp_get_map_slow(r, n);
+}
 /* Convenience: a uint that must fit in max. */
 int mp_get_uint_max_slow(mp_reader *r, uint64_t max, uint64_t *v);
-static inline int mp_get_uint_max(mp_reader *r, uint64_t max, uint64_t *v) {
+MP_INLINE int mp_get_uint_max(mp_reader *r, uint64_t max, uint64_t *v) {
   const uint8_t *p = r->p;
   if (mp_get_uint(r, v)) return r->err;
   if (*v <= max) return 0;

@@ -185,15 +185,20 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
     uint32_t from = known ? known[a[i]] : 0, to = sync_send_to(doc, a[i]);
     if (to > from) {
       const chain *c = &doc->chains[a[i]];
-      bytes += c->off[to] - c->off[from];
+      /* per chain: its actor (bin8), array header, ref, first seq, seal
+       * (bin96 or nil) and the bodies */
+      bytes += 10 + mp_array_size(3 + 6 * (uint64_t)(to - from)) +
+               mp_uint_size(k) + mp_uint_size((uint64_t)from + 1) +
+               (c->seal.seq == to ? 2 + SEAL_WIRE_BYTES : 1) +
+               (c->off[to] - c->off[from]);
       a[k++] = a[i];
     }
   }
-  /* one allocation: headers (array, version, bin16, two array headers),
-   * per chain its actor (bin8), array header, ref, first seq and seal
-   * (bin96), the bodies, and buf_take's NUL */
-  if (!buf_reserve(b, 1 + 1 + 18 + 10 + (size_t)k * (10 + 5 + 5 + 5 + 98) +
-                         bytes + 1)) {
+  /* one allocation of the exact size: headers (array, version, bin16, two
+   * array headers), the chains, and buf_take's NUL (a bound with room for
+   * a seal per chain made a batch of one keystroke 256 bytes, not 64, and
+   * a peer keeping batches touched 4x the pages) */
+  if (!buf_reserve(b, 1 + 1 + 18 + 2 * mp_array_size(k) + bytes + 1)) {
     if (a != small) mem_free(a);
     return b->err;
   }
