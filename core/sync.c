@@ -305,17 +305,26 @@ typedef struct importer {
   cand small[8];
 } importer;
 
+/* Makes room for n more candidates. */
+static int reserve_cands(importer *im, size_t n) {
+  if (im->cap - im->n >= n) return 0;
+  size_t cap = im->cap;
+  while (cap - im->n < n) cap *= 2;
+  cand *c = im->c == im->small ? mem_alloc(cap * sizeof *c)
+                               : mem_realloc(im->c, cap * sizeof *c);
+  if (!c) return ACCORD_ENOMEM;
+  if (im->c == im->small) memcpy(c, im->small, sizeof im->small);
+  im->c = c;
+  im->cap = cap;
+  return 0;
+}
+
 static int add_cand(importer *im, uint32_t actor, uint32_t seq,
                     const uint8_t *body, size_t len, const uint8_t *seal,
                     int from_pending, int verified) {
   if (im->n == im->cap) {
-    size_t cap = 2 * im->cap;
-    cand *c = im->c == im->small ? mem_alloc(cap * sizeof *c)
-                                 : mem_realloc(im->c, cap * sizeof *c);
-    if (!c) return ACCORD_ENOMEM;
-    if (im->c == im->small) memcpy(c, im->small, sizeof im->small);
-    im->c = c;
-    im->cap = cap;
+    int rc = reserve_cands(im, 1);
+    if (rc) return rc;
   }
   cand *x = &im->c[im->n++];
   x->actor = actor;
@@ -557,6 +566,13 @@ static int read_batch(importer *im, const uint8_t *p, size_t len,
       break;
     uint32_t k = known_prefix(doc, map[ref], (uint32_t)first, nch, &r);
     im->st.duplicates += k;
+    /* room for the chain's candidates at once (a merge of a whole history
+     * grew the array by doubling, copying it each time); a body takes at
+     * least 6 bytes, so a claimed count the batch cannot hold reserves
+     * nothing beyond what it holds */
+    if (nch - k > 1 && nch - k <= mp_left(&r) / 6 &&
+        (rc = reserve_cands(im, nch - k)))
+      break;
     for (; k < nch && !rc; k++) {
       size_t blen = change_body_len(r.p, mp_left(&r));
       if (!blen) {
@@ -595,7 +611,10 @@ static int try_apply(importer *im, const cand *x, int *applied) {
   if ((rc = chain_tab_reserve(c, ch.ntab)) ||
       (rc = chain_append(c, x->body, x->len, ch.end_op, ch.time)))
     return rc;
-  chain_set_tab(c, ch.tab, ch.ntab); /* reserved: cannot fail */
+  /* a change's table is its predecessor's plus the actors it adds: the
+   * same length is the same table (most changes add none) */
+  if (ch.ntab != c->ntab)
+    chain_set_tab(c, ch.tab, ch.ntab); /* reserved: cannot fail */
   *applied = 1;
   return 0;
 }
@@ -995,7 +1014,8 @@ static int import_one(accord_doc *doc, const uint8_t *batch, size_t len) {
     doc_rebuild(doc); /* poisons the document if it cannot */
     return rc;
   }
-  chain_set_tab(c, ch.tab, ch.ntab); /* reserved: cannot fail */
+  if (ch.ntab != c->ntab) /* else the same table (see try_apply) */
+    chain_set_tab(c, ch.tab, ch.ntab); /* reserved: cannot fail */
   return 1;
 }
 

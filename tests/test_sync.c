@@ -11,7 +11,8 @@
  *     and nothing pending;
  *   - causal delivery: a change whose dependencies are missing waits
  *     (stats.pending) and is applied when they arrive; importing a batch
- *     twice changes nothing (stats.duplicates);
+ *     twice changes nothing (stats.duplicates); a one-change import that
+ *     fails half way through its ops changes nothing;
  *   - the concurrent trace friendsforever replayed with one replica per
  *     agent converges to its endContent.
  */
@@ -476,6 +477,58 @@ static void causal_order_pending(void **state) {
   for (int i = 0; i < 4; i++) accord_doc_free(docs[i]);
 }
 
+/* A batch of one change that extends its author's chain, with its deps
+ * present, is applied straight from the batch (sync.c, import_one). When
+ * its second op does not fit the state (an insert into an object that does
+ * not exist) after its first op was applied, the import fails and changes
+ * nothing: the first op is undone, the chain does not move, nothing waits;
+ * the intact change then applies. */
+static void one_change_import_failure_changes_nothing(void **state) {
+  (void)state;
+  accord_doc *a = du_new(1), *b = du_new(2);
+  accord_id t = du_put_object(a, ACCORD_ROOT, "t", ACCORD_TEXT);
+  accord_id u = du_put_object(a, ACCORD_ROOT, "u", ACCORD_TEXT);
+  assert_true(u.counter < 0x70);
+  du_sync(b, a);
+  size_t vlen, blen, v1len, v2len;
+  uint8_t *v = du_version(a, &vlen);
+  accord_txn *txn = NULL;
+  AOK(accord_txn_begin(a, &txn));
+  AOK(accord_text_splice(txn, t, 0, 0, "hello", 5));
+  AOK(accord_text_splice(txn, u, 0, 0, "world", 5));
+  AOK(accord_txn_commit(txn, NULL));
+  uint8_t *batch = changes_after(a, v, vlen, &blen);
+  /* the second insert: [2, ref, u's counter, nil, nil, "world"] */
+  size_t at = 0;
+  while (at + 6 <= blen && memcmp(batch + at, "\xa5world", 6)) at++;
+  assert_true(at >= 3 && at + 6 <= blen);
+  assert_int_equal(batch[at - 3], u.counter);
+  char *j1 = test_json(b);
+  uint8_t *v1 = du_version(b, &v1len);
+  batch[at - 3] = 0x7f; /* no object there */
+  accord_import_stats st;
+  assert_int_equal(accord_doc_import(b, batch, blen, &st), ACCORD_EMALFORMED);
+  du_assert_json(b, j1);
+  du_assert_text(b, t, "");
+  uint8_t *v2 = du_version(b, &v2len);
+  assert_int_equal(v1len, v2len);
+  assert_memory_equal(v1, v2, v1len);
+  assert_int_equal(accord_doc_pending(b), 0);
+  batch[at - 3] = (uint8_t)u.counter;
+  AOK(accord_doc_import(b, batch, blen, &st));
+  assert_int_equal(st.applied, 1);
+  assert_int_equal(st.pending, 0);
+  du_assert_same_json(a, b);
+  du_assert_text(b, t, "hello");
+  accord_free(j1);
+  accord_free(v);
+  accord_free(v1);
+  accord_free(v2);
+  accord_free(batch);
+  accord_doc_free(a);
+  accord_doc_free(b);
+}
+
 static void duplicate_import_noop(void **state) {
   (void)state;
   accord_doc *a = du_new(1), *b = du_new(2);
@@ -655,6 +708,7 @@ static void trace_friendsforever(void **state) {
 TEST_MAIN(cmocka_unit_test(convergence_3_replicas),
           cmocka_unit_test(convergence_5_replicas),
           cmocka_unit_test(causal_order_pending),
+          cmocka_unit_test(one_change_import_failure_changes_nothing),
           cmocka_unit_test(duplicate_import_noop),
           cmocka_unit_test(known_changes_altered_refused),
           cmocka_unit_test(reload_continues_chain),
