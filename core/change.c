@@ -349,7 +349,7 @@ DEC_INLINE int get_back(dec *x, uint32_t ctr, int may_none, opid *o) {
 
 /* A str of at most max bytes, valid UTF-8; its code points go to ncp when
  * not NULL. */
-static int get_text(dec *x, const char **s, uint32_t *len, uint32_t max,
+DEC_INLINE int get_text(dec *x, const char **s, uint32_t *len, uint32_t max,
                     size_t *ncp) {
   size_t n;
   if (mp_get_str(&x->r, s, &n)) return bad(x);
@@ -476,7 +476,9 @@ static int get_op(dec *x, uint32_t ctr, oper *o) {
       got += opid_none(o->left) ? 1 : 2;
       if (get_back(x, ctr, 1, &o->right)) return x->err;
       got += opid_none(o->right) ? 1 : 2;
-      if (mp_peek(&x->r) == MP_STR) {
+      /* a str (fixstr, str8/16/32: mp_peek's MP_STR, tested inline) */
+      uint8_t c0 = x->r.p < x->r.end ? *x->r.p : 0;
+      if ((c0 & 0xe0) == 0xa0 || (c0 >= 0xd9 && c0 <= 0xdb)) {
         const char *s;
         size_t ncp;
         if (get_text(x, &s, &o->nbytes, UINT32_MAX - 1, &ncp)) return x->err;
@@ -533,7 +535,8 @@ static int get_actors_deps(dec *x, uint32_t author, const chain_ctx *prev,
     return x->err = ACCORD_ENOMEM, bad(x);
   if (prev->ntab) {
     if (prev->tab[0] != author) return bad(x);
-    memcpy(x->d->refs, prev->tab, inherit * sizeof(uint32_t));
+    /* a few entries: a loop, not a call */
+    for (uint32_t i = 0; i < inherit; i++) x->d->refs[i] = prev->tab[i];
   } else {
     x->d->refs[0] = author;
   }
