@@ -160,8 +160,9 @@ int mp_get_double(mp_reader *r, double *v);
  * value was ~40% of decoding a keystroke's change (callgrind,
  * friendsforever). The one-byte forms are canonical by construction, and
  * the bounds are the slow path's: a count or a length must fit in the
- * bytes after the header. A reader with err set has p == end (every
- * failure moves p there), so p < end also means no error. */
+ * bytes after the header. Invariant: a reader with err set has p == end
+ * (every failure moves p there, and nothing moves p after one), so the
+ * fast paths test p < end and not err. */
 #if defined(__GNUC__)
 #define MP_INLINE static inline __attribute__((always_inline))
 #else
@@ -175,14 +176,14 @@ int mp_get_array_slow(mp_reader *r, uint32_t *n);
 int mp_get_map_slow(mp_reader *r, uint32_t *n);
 
 MP_INLINE int mp_try_nil(mp_reader *r) { /* 1 if a nil was consumed */
-  if (r->p < r->end && !r->err && *r->p == 0xc0) {
+  if (r->p < r->end && *r->p == 0xc0) {
     r->p++;
     return 1;
   }
   return 0;
 }
 MP_INLINE int mp_get_uint(mp_reader *r, uint64_t *v) {
-  if (r->p < r->end && !r->err) {
+  if (r->p < r->end) {
     uint8_t c = *r->p;
     if (c <= 0x7f) {
       r->p++;
@@ -199,7 +200,7 @@ MP_INLINE int mp_get_uint(mp_reader *r, uint64_t *v) {
   return mp_get_uint_slow(r, v);
 }
 MP_INLINE int mp_get_int(mp_reader *r, int64_t *v) {
-  if (r->p < r->end && !r->err) {
+  if (r->p < r->end) {
     uint8_t c = *r->p;
     if (c <= 0x7f || c >= 0xe0) { /* positive, negative fixint */
       r->p++;
@@ -210,7 +211,7 @@ MP_INLINE int mp_get_int(mp_reader *r, int64_t *v) {
   return mp_get_int_slow(r, v);
 }
 MP_INLINE int mp_get_str(mp_reader *r, const char **p, size_t *len) {
-  if (r->p < r->end && !r->err && (*r->p & 0xe0) == 0xa0 &&
+  if (r->p < r->end && (*r->p & 0xe0) == 0xa0 &&
       (size_t)(*r->p & 0x1f) < (size_t)(r->end - r->p)) {
     *len = *r->p & 0x1fu;
     *p = (const char *)r->p + 1;
@@ -220,7 +221,7 @@ MP_INLINE int mp_get_str(mp_reader *r, const char **p, size_t *len) {
   return mp_get_str_slow(r, p, len);
 }
 MP_INLINE int mp_get_bin(mp_reader *r, const uint8_t **p, size_t *len) {
-  if (r->end - r->p >= 2 && !r->err && *r->p == 0xc4 &&
+  if (r->end - r->p >= 2 && *r->p == 0xc4 &&
       (size_t)r->p[1] <= (size_t)(r->end - r->p) - 2) {
     *len = r->p[1];
     *p = r->p + 2;
@@ -231,7 +232,7 @@ MP_INLINE int mp_get_bin(mp_reader *r, const uint8_t **p, size_t *len) {
 }
 /* Counts are bounded by the bytes left (every element takes >= 1 byte). */
 MP_INLINE int mp_get_array(mp_reader *r, uint32_t *n) {
-  if (r->p < r->end && !r->err && (*r->p & 0xf0) == 0x90 &&
+  if (r->p < r->end && (*r->p & 0xf0) == 0x90 &&
       (size_t)(*r->p & 0x0f) < (size_t)(r->end - r->p)) {
     *n = *r->p++ & 0x0fu;
     return 0;
@@ -248,7 +249,7 @@ int mp_skip_n(mp_reader *r, uint32_t count);
 
 /* Pairs are bounded by half the bytes left. */
 MP_INLINE int mp_get_map(mp_reader *r, uint32_t *n) {
-  if (r->p < r->end && !r->err && (*r->p & 0xf0) == 0x80 &&
+  if (r->p < r->end && (*r->p & 0xf0) == 0x80 &&
       (size_t)(*r->p & 0x0f) <= (size_t)(r->end - r->p - 1) / 2) {
     *n = *r->p++ & 0x0fu;
     return 0;
