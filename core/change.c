@@ -288,6 +288,7 @@ typedef struct dec {
   mp_reader r;
   accord_doc *doc;
   decoder *d;
+  int fixup;         /* some op keeps an index into ids or vals */
   uint32_t nrefs;    /* entries in the change's actor table (author incl.) */
   uint32_t next_ref; /* the next ref that may appear for the first time */
   uint32_t nids, nvals;
@@ -354,8 +355,15 @@ DEC_INLINE int get_text(dec *x, const char **s, uint32_t *len, uint32_t max,
   size_t n;
   if (mp_get_str(&x->r, s, &n)) return bad(x);
   if (n > max) return x->err = ACCORD_ETOOBIG, bad(x);
-  if (!utf8_valid((const uint8_t *)*s, n, ncp))
+  /* a keystroke is a byte or two of ASCII: valid, a code point a byte */
+  size_t i = 0;
+  if (n <= 16)
+    while (i < n && (uint8_t)(*s)[i] < 0x80) i++;
+  if (i == n) {
+    if (ncp) *ncp = n;
+  } else if (!utf8_valid((const uint8_t *)*s, n, ncp)) {
     return x->err = ACCORD_EUTF8, bad(x);
+  }
   *len = (uint32_t)n;
   return 0;
 }
@@ -458,6 +466,7 @@ static int get_op(dec *x, uint32_t ctr, oper *o) {
       uint32_t np;
       if (mp_get_array(&x->r, &np) || np % 2) return bad(x);
       o->npred = np / 2;
+      x->fixup = 1;
       if (grow((void **)&x->d->ids, &x->d->capids, x->nids + o->npred,
                sizeof(opid)))
         return x->err = ACCORD_ENOMEM, bad(x);
@@ -491,6 +500,7 @@ static int get_op(dec *x, uint32_t ctr, oper *o) {
                  sizeof(val)))
           return x->err = ACCORD_ENOMEM, bad(x);
         o->vals = IDX_PTR(x->nvals);
+        x->fixup = 1;
         o->n = nv;
         for (uint32_t i = 0; i < nv; i++)
           if (get_val(x, &x->d->vals[x->nvals++])) return x->err;
@@ -613,7 +623,7 @@ int change_decode(accord_doc *doc, decoder *d, uint32_t author,
     if (ctr > ACCORD_MAX_COUNTER) return x.err = ACCORD_ETOOBIG, bad(&x);
   }
   if (x.r.p != x.r.end || x.next_ref != x.nrefs) return bad(&x);
-  for (uint32_t k = 0; k < nops; k++) {
+  for (uint32_t k = 0; x.fixup && k < nops; k++) {
     oper *o = &d->ops[k];
     if ((o->kind == OP_SET || o->kind == OP_DEL) && o->npred)
       o->pred = d->ids + PTR_IDX(o->pred);
