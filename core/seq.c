@@ -484,12 +484,17 @@ int seq_integrate(sequence *s, const uint32_t *ranks, opid id, uint32_t n,
                   opid left, opid right, const uint8_t *content,
                   uint32_t nbytes, val *vals) {
   seq_cur lc, e;
+  /* typing on after the last insert, with no change since: left's place
+   * is where that insert put its last element */
+  int cont = s->rc_epoch == s->epoch && !opid_none(left) &&
+             opid_eq(left, s->rc_id);
   s->epoch++;
   if (n == 0) return ACCORD_EMALFORMED;
   if (opid_none(left)) {
     e = cur_start(s);
   } else {
-    if (!seq_find_id(s, left, &lc)) return ACCORD_EMALFORMED;
+    if (cont) lc = s->rc;
+    else if (!seq_find_id(s, left, &lc)) return ACCORD_EMALFORMED;
     e = cur_next(lc);
   }
   /* right must exist. Without concurrency it is the element right after
@@ -560,6 +565,11 @@ int seq_insert_at(sequence *s, seq_cur at, opid id, uint32_t n, opid left,
   s->epoch++;
   seq_cur last;
   int rc = insert_at(s, at, nr, content, nbytes, vals, &last);
+  if (!rc && n > 0) {
+    s->rc = last;
+    s->rc_id = opid_make(id.actor, id.ctr + n - 1);
+    s->rc_epoch = s->epoch;
+  }
   if (!rc && local) {
     s->tc = last;
     s->tc_pos = s->lo_pos + n - 1;
