@@ -565,17 +565,17 @@ int seq_insert_at(sequence *s, seq_cur at, opid id, uint32_t n, opid left,
   s->epoch++;
   seq_cur last;
   int rc = insert_at(s, at, nr, content, nbytes, vals, &last);
-  if (!rc && n > 0) {
+  if (rc) return rc;
+  if (local) {
+    s->tc = last;
+    s->tc_pos = s->lo_pos + n - 1;
+    s->tc_epoch = s->epoch;
+  } else if (n > 0) { /* local typing has its own note: keep its path lean */
     s->rc = last;
     s->rc_id = opid_make(id.actor, id.ctr + n - 1);
     s->rc_epoch = s->epoch;
   }
-  if (!rc && local) {
-    s->tc = last;
-    s->tc_pos = s->lo_pos + n - 1;
-    s->tc_epoch = s->epoch;
-  }
-  return rc;
+  return 0;
 }
 
 int seq_visible_ranges(const sequence *s, size_t pos, size_t n, seq_range_fn fn,

@@ -91,7 +91,7 @@ typedef struct sequence {
   uint64_t epoch, lo_epoch, tc_epoch;
   size_t lo_pos, tc_pos;
   seq_cur tc;
-  /* The last element any insert made (rc_id, at rc) while epoch stays
+  /* The last element a remote insert made (rc_id, at rc) while epoch stays
    * rc_epoch: a remote typist's next keystroke names it as its left
    * origin, and seq_integrate then needs no id lookup. */
   uint64_t rc_epoch;
