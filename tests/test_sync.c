@@ -529,6 +529,95 @@ static void one_change_import_failure_changes_nothing(void **state) {
   accord_doc_free(b);
 }
 
+/* One keystroke (a one-char splice or a one-value list insert) committed
+ * on a, its change sent to b at once. */
+static void key_to(accord_doc *a, accord_doc *b, accord_id obj, int list,
+                   size_t pos, char c) {
+  size_t vlen, blen;
+  uint8_t *v = du_version(a, &vlen);
+  accord_txn *t = NULL;
+  AOK(accord_txn_begin(a, &t));
+  if (list) {
+    accord_value x = accord_int(c);
+    AOK(accord_list_insert(t, obj, pos, &x));
+  } else {
+    AOK(accord_text_splice(t, obj, pos, 0, &c, 1));
+  }
+  AOK(accord_txn_commit(t, NULL));
+  uint8_t *batch = changes_after(a, v, vlen, &blen);
+  accord_import_stats st;
+  AOK(accord_doc_import(b, batch, blen, &st));
+  assert_int_equal(st.applied, 1);
+  accord_free(batch);
+  accord_free(v);
+}
+
+/* A peer's typing arrives a keystroke at a time: the receiver extends the
+ * run of the previous keystroke without a lookup or a scan (seq.c) only
+ * when nothing else sits after it; a local insert in between, an element
+ * of its own after the run, or typing elsewhere take the general path.
+ * Text and lists end as on the sender. */
+static void remote_typing_runs(void **state) {
+  (void)state;
+  for (int list = 0; list < 2; list++) {
+    accord_doc *a = du_new(1), *b = du_new(2);
+    accord_id t = du_put_object(a, ACCORD_ROOT, "t",
+                                list ? ACCORD_LIST : ACCORD_TEXT);
+    du_sync(b, a);
+    key_to(a, b, t, list, 0, 'a'); /* left: the start */
+    key_to(a, b, t, list, 1, 'b'); /* extends a's run */
+    key_to(a, b, t, list, 2, 'c');
+    du_assert_same_json(a, b);
+    /* b types after 'a' itself: its note is gone, and a's next keystroke
+     * after 'c' finds 'c' by lookup */
+    size_t vlen, blen;
+    uint8_t *v = du_version(b, &vlen);
+    accord_txn *x = NULL;
+    AOK(accord_txn_begin(b, &x));
+    if (list) {
+      accord_value y = accord_int('Y');
+      AOK(accord_list_insert(x, t, 1, &y));
+    } else {
+      AOK(accord_text_splice(x, t, 1, 0, "Y", 1));
+    }
+    AOK(accord_txn_commit(x, NULL));
+    uint8_t *yb = changes_after(b, v, vlen, &blen);
+    key_to(a, b, t, list, 3, 'd');
+    key_to(a, b, t, list, 4, 'e'); /* extends again */
+    /* a types at the start, then after its own 'e' (run continues, but
+     * the note points at the start now) */
+    key_to(a, b, t, list, 0, '0');
+    key_to(a, b, t, list, 6, 'f');
+    AOK(accord_doc_import(a, yb, blen, NULL));
+    du_assert_same_json(a, b);
+    if (!list) {
+      du_assert_text(a, t, "0aYbcdef");
+      du_assert_text(b, t, "0aYbcdef");
+    }
+    /* b receives a keystroke whose right origin is not what follows its
+     * left origin here: b's own 'Z' sits between them */
+    v = (accord_free(v), du_version(a, &vlen));
+    accord_txn *z = NULL;
+    AOK(accord_txn_begin(b, &z));
+    if (list) {
+      accord_value y = accord_int('Z');
+      AOK(accord_list_insert(z, t, 8, &y));
+    } else {
+      AOK(accord_text_splice(z, t, 8, 0, "Z", 1));
+    }
+    AOK(accord_txn_commit(z, NULL));
+    key_to(a, b, t, list, 8, 'g'); /* after 'f', concurrent with 'Z' */
+    key_to(a, b, t, list, 9, 'h');
+    du_sync_both(a, b);
+    du_assert_same_json(a, b);
+    if (!list) du_assert_text(a, t, "0aYbcdefghZ");
+    accord_free(v);
+    accord_free(yb);
+    accord_doc_free(a);
+    accord_doc_free(b);
+  }
+}
+
 static void duplicate_import_noop(void **state) {
   (void)state;
   accord_doc *a = du_new(1), *b = du_new(2);
@@ -709,6 +798,7 @@ TEST_MAIN(cmocka_unit_test(convergence_3_replicas),
           cmocka_unit_test(convergence_5_replicas),
           cmocka_unit_test(causal_order_pending),
           cmocka_unit_test(one_change_import_failure_changes_nothing),
+          cmocka_unit_test(remote_typing_runs),
           cmocka_unit_test(duplicate_import_noop),
           cmocka_unit_test(known_changes_altered_refused),
           cmocka_unit_test(reload_continues_chain),
