@@ -73,17 +73,16 @@ decoder *doc_decoder(accord_doc *doc) {
  * version and a batch per edit, so these stay off the heap for documents
  * with few authors. */
 #define SMALL_ACTORS 16
-static uint32_t *sorted_actors(const accord_doc *doc, uint32_t *n,
-                               uint32_t *small) {
-  uint32_t *by_rank = doc->nactors <= SMALL_ACTORS
-                          ? small
-                          : mem_alloc(doc->nactors * sizeof *by_rank);
-  if (!by_rank) return NULL;
-  for (uint32_t i = 0; i < doc->nactors; i++) by_rank[doc->rank[i]] = i;
+static inline uint32_t *sorted_actors(const accord_doc *doc, uint32_t *n,
+                                      uint32_t *small) {
+  uint32_t *a = doc->nactors <= SMALL_ACTORS
+                    ? small
+                    : mem_alloc(doc->nactors * sizeof *a);
+  if (!a) return NULL;
   *n = 0;
   for (uint32_t r = 0; r < doc->nactors; r++)
-    if (doc->chains[by_rank[r]].n > 0) by_rank[(*n)++] = by_rank[r];
-  return by_rank;
+    if (doc->chains[doc->order[r]].n > 0) a[(*n)++] = doc->order[r];
+  return a;
 }
 
 int accord_doc_version(const accord_doc *doc, uint8_t **out, size_t *len) {
