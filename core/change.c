@@ -450,7 +450,11 @@ static int get_val(dec *x, val *v) {
 
 static int get_op(dec *x, uint32_t ctr, oper *o) {
   uint32_t n;
-  memset(o, 0, sizeof *o);
+  /* a copy of a zero op, not memset: GCC makes the memset a rep stos,
+   * whose start-up costs more than the few vector stores of a copy (an op
+   * is decoded per keystroke) */
+  static const oper zero;
+  *o = zero;
   o->id = opid_make(0, ctr); /* actor set by the caller */
   uint64_t kind;
   if (mp_get_array(&x->r, &n) || n < 3 || mp_get_uint(&x->r, &kind) ||

@@ -407,6 +407,11 @@ static int collect_range(void *ctx, opid first, uint32_t count) {
 
 /* Deletes visible elements [pos, pos+n) of sequence ob as RMV ops, one per
  * run-sized id range (collected first: deleting shifts positions). */
+/* A zero op to start a keystroke's op from: GCC makes a memset of an
+ * oper a rep stos, whose start-up costs more than the vector moves of a
+ * copy. */
+static const oper zero_op;
+
 static int seq_remove(accord_txn *t, object *ob, size_t pos, size_t n) {
   rmv_ctx x;
   x.t = t;
@@ -416,8 +421,7 @@ static int seq_remove(accord_txn *t, object *ob, size_t pos, size_t n) {
   x.cap = 16;
   int rc = seq_visible_ranges(&ob->u.s, pos, n, collect_range, &x);
   for (uint32_t i = 0; i < x.n && !rc; i += 2) {
-    oper o;
-    memset(&o, 0, sizeof o);
+    oper o = zero_op;
     o.kind = OP_RMV;
     o.obj = ob->id;
     o.target = x.ranges[i];
@@ -447,8 +451,7 @@ int accord_text_splice(accord_txn *t, accord_id objid, size_t pos, size_t del,
   if (pos > vis || del > vis - pos) return ACCORD_ERANGE;
   if (del && (rc = seq_remove(t, ob, pos, del))) return rc;
   if (len == 0) return 0;
-  oper o;
-  memset(&o, 0, sizeof o);
+  oper o = zero_op;
   o.kind = OP_INS;
   o.obj = ob->id;
   seq_cur at;
