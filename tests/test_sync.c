@@ -618,6 +618,68 @@ static void remote_typing_runs(void **state) {
   }
 }
 
+/* A version's actors come in strictly ascending id order: the same
+ * version with two entries swapped, or one twice, is refused; in order,
+ * it gives what the version from the document gives. */
+static void version_order_checked(void **state) {
+  (void)state;
+  accord_doc *a = du_new(1), *b = du_new(2), *c = du_new(3);
+  put_int(b, "x", 1);
+  put_int(c, "y", 2);
+  du_sync(a, b);
+  du_sync(a, c);
+  put_int(a, "z", 3);
+  uint8_t ida[ACCORD_ACTOR_BYTES], idb[ACCORD_ACTOR_BYTES];
+  test_actor(ida, 2);
+  test_actor(idb, 3);
+  if (memcmp(ida, idb, sizeof ida) > 0) { /* ida: the smaller id */
+    uint8_t t[ACCORD_ACTOR_BYTES];
+    memcpy(t, ida, sizeof t);
+    memcpy(ida, idb, sizeof t);
+    memcpy(idb, t, sizeof t);
+  }
+  for (int form = 0; form < 3; form++) {
+    /* [doc, {first: 1, second: 1}]: in order, swapped, the same twice */
+    const uint8_t *first = form == 1 ? idb : ida;
+    const uint8_t *second = form == 0 ? idb : form == 1 ? ida : ida;
+    uint8_t vv[2 + 18 + 1 + 2 * 11], *p = vv;
+    *p++ = 0x92;
+    *p++ = 0xc4;
+    *p++ = ACCORD_DOC_ID_BYTES;
+    memcpy(p, accord_doc_id(a), ACCORD_DOC_ID_BYTES);
+    p += ACCORD_DOC_ID_BYTES;
+    *p++ = 0x82;
+    for (int k = 0; k < 2; k++) {
+      *p++ = 0xc4;
+      *p++ = ACCORD_ACTOR_BYTES;
+      memcpy(p, k ? second : first, ACCORD_ACTOR_BYTES);
+      p += ACCORD_ACTOR_BYTES;
+      *p++ = 0x01;
+    }
+    uint8_t *batch = NULL;
+    size_t blen = 0;
+    int rc = accord_doc_changes_since(a, vv, (size_t)(p - vv), &batch, &blen);
+    if (form == 0) {
+      AOK(rc); /* b and c are known: only a's change */
+      accord_doc *d = du_new(4);
+      du_sync(d, b);
+      du_sync(d, c);
+      accord_import_stats st;
+      AOK(accord_doc_import(d, batch, blen, &st));
+      assert_int_equal(st.applied, 1);
+      du_assert_same_json(a, d);
+      accord_doc_free(d);
+    } else {
+      assert_int_equal(rc, ACCORD_EMALFORMED);
+      assert_null(batch);
+    }
+    accord_free(batch);
+  }
+  accord_doc_free(a);
+  accord_doc_free(b);
+  accord_doc_free(c);
+}
+
 static void duplicate_import_noop(void **state) {
   (void)state;
   accord_doc *a = du_new(1), *b = du_new(2);
@@ -799,6 +861,7 @@ TEST_MAIN(cmocka_unit_test(convergence_3_replicas),
           cmocka_unit_test(causal_order_pending),
           cmocka_unit_test(one_change_import_failure_changes_nothing),
           cmocka_unit_test(remote_typing_runs),
+          cmocka_unit_test(version_order_checked),
           cmocka_unit_test(duplicate_import_noop),
           cmocka_unit_test(known_changes_altered_refused),
           cmocka_unit_test(reload_continues_chain),
