@@ -980,27 +980,36 @@ static int keep_pending(importer *im) {
  * applying it (nothing changed). */
 static int import_one(accord_doc *doc, const uint8_t *batch, size_t len) {
   mp_reader r;
-  uint32_t n, na, nc, fields;
-  uint64_t version, ref, first;
+  uint64_t ref, first;
   const uint8_t *id;
   size_t idlen;
   uint32_t map[4]; /* batch ref -> actor index */
   if (doc->verify || doc->npending) return 0;
-  mp_reader_init(&r, batch, len);
-  if (mp_get_array(&r, &n) || n != 4 || mp_get_uint(&r, &version) ||
-      version != BATCH_VERSION || mp_get_bin(&r, &id, &idlen) ||
-      idlen != ACCORD_DOC_ID_BYTES ||
-      memcmp(id, doc->id, ACCORD_DOC_ID_BYTES) || mp_get_array(&r, &na) ||
-      na > sizeof map / sizeof *map)
+  /* The headers up to the chain's ref are one-byte forms (and bin8) in
+   * such a batch: matched byte for byte, the same forms the readers would
+   * accept; any other encoding of them goes to the general path.
+   *   0x94 [4] 0x02 [version] 0xc4 0x10 doc 0x9n [n actors: 0xc4 0x08 id]
+   *   0x91 [one chain] 0x99 [ref, first, seal, six body values] */
+  _Static_assert(BATCH_VERSION < 0x80 && ACCORD_DOC_ID_BYTES == 16 &&
+                     ACCORD_ACTOR_BYTES == 8,
+                 "import_one: one-byte headers");
+  const uint8_t *p = batch, *end = batch + len;
+  if (len < 21 + 2 || p[0] != 0x94 || p[1] != BATCH_VERSION || p[2] != 0xc4 ||
+      p[3] != ACCORD_DOC_ID_BYTES ||
+      memcmp(p + 4, doc->id, ACCORD_DOC_ID_BYTES) || (p[20] & 0xf0) != 0x90)
     return 0;
-  for (uint32_t i = 0; i < na; i++) {
-    if (mp_get_bin(&r, &id, &idlen) || idlen != ACCORD_ACTOR_BYTES) return 0;
-    int rc = doc_actor_index(doc, id, &map[i]);
+  uint32_t na = p[20] & 0x0fu;
+  p += 21;
+  if (na > sizeof map / sizeof *map || (size_t)(end - p) < 10u * na + 2)
+    return 0;
+  for (uint32_t i = 0; i < na; i++, p += 10) {
+    if (p[0] != 0xc4 || p[1] != ACCORD_ACTOR_BYTES) return 0;
+    int rc = doc_actor_index(doc, p + 2, &map[i]);
     if (rc) return rc;
   }
-  /* [ref, first, seal, six body values] */
-  if (mp_get_array(&r, &nc) || nc != 1 || mp_get_array(&r, &fields) ||
-      fields != 9 || mp_get_uint(&r, &ref) || ref >= na ||
+  if (p[0] != 0x91 || p[1] != 0x99) return 0;
+  mp_reader_init(&r, p + 2, (size_t)(end - p - 2));
+  if (mp_get_uint(&r, &ref) || ref >= na ||
       mp_get_uint_max(&r, UINT32_MAX - 1, &first))
     return 0;
   uint32_t a = map[ref];
@@ -1022,7 +1031,7 @@ static int import_one(accord_doc *doc, const uint8_t *batch, size_t len) {
   int rc = 0;
   for (uint32_t k = 0; k < ch.nops && !rc; k++)
     rc = state_apply(doc, &doc->st, &ch.ops[k]);
-  if (!rc) rc = chain_tab_reserve(c, ch.ntab);
+  if (!rc && ch.ntab != c->ntab) rc = chain_tab_reserve(c, ch.ntab);
   if (!rc) rc = chain_append(c, body, blen, ch.end_op, ch.time);
   if (rc) {
     doc_rebuild(doc); /* poisons the document if it cannot */

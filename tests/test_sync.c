@@ -478,8 +478,8 @@ static void causal_order_pending(void **state) {
 }
 
 /* A batch of one change that extends its author's chain, with its deps
- * present, is applied straight from the batch (sync.c, import_one). When
- * its second op does not fit the state (an insert into an object that does
+ * present, is applied straight from the batch (sync.c, import_one). Every
+ * cut of it is refused. When its second op does not fit the state (an insert into an object that does
  * not exist) after its first op was applied, the import fails and changes
  * nothing: the first op is undone, the chain does not move, nothing waits;
  * the intact change then applies. */
@@ -505,6 +505,10 @@ static void one_change_import_failure_changes_nothing(void **state) {
   assert_int_equal(batch[at - 3], u.counter);
   char *j1 = test_json(b);
   uint8_t *v1 = du_version(b, &v1len);
+  /* every cut of the batch is refused and changes nothing */
+  for (size_t cut = 0; cut < blen; cut++)
+    assert_int_not_equal(accord_doc_import(b, batch, cut, NULL), 0);
+  du_assert_json(b, j1);
   batch[at - 3] = 0x7f; /* no object there */
   accord_import_stats st;
   assert_int_equal(accord_doc_import(b, batch, blen, &st), ACCORD_EMALFORMED);
