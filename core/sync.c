@@ -134,21 +134,26 @@ static inline uint64_t actor_key(const uint8_t *id) {
 static int parse_version(const accord_doc *doc, const uint8_t *vv,
                          size_t len, uint32_t *known) {
   mp_reader r;
-  uint32_t n, m;
+  uint32_t m;
   const uint8_t *id, *prev = NULL;
-  size_t idlen;
-  mp_reader_init(&r, vv, len);
-  if (mp_get_array(&r, &n) || n != 2 || mp_get_bin(&r, &id, &idlen) ||
-      idlen != ACCORD_DOC_ID_BYTES)
+  /* An array of 2 and a bin8 of 16, and per entry a bin8 of 8, have one
+   * encoding each (the readers refuse longer forms): matched byte for
+   * byte, a version being read per edit by a gossiping peer. */
+  if (len < 19 || vv[0] != 0x92 || vv[1] != 0xc4 ||
+      vv[2] != ACCORD_DOC_ID_BYTES)
     return ACCORD_EMALFORMED;
-  if (memcmp(id, doc->id, ACCORD_DOC_ID_BYTES)) return ACCORD_EOTHERDOC;
+  if (memcmp(vv + 3, doc->id, ACCORD_DOC_ID_BYTES)) return ACCORD_EOTHERDOC;
+  mp_reader_init(&r, vv + 19, len - 19);
   if (mp_get_map(&r, &m)) return ACCORD_EMALFORMED;
   for (uint32_t i = 0; i < m; i++) {
     uint64_t seq;
     uint32_t a;
-    if (mp_get_bin(&r, &id, &idlen) || idlen != ACCORD_ACTOR_BYTES ||
-        mp_get_uint_max(&r, UINT32_MAX, &seq))
+    if (mp_left(&r) < 2 + ACCORD_ACTOR_BYTES || r.p[0] != 0xc4 ||
+        r.p[1] != ACCORD_ACTOR_BYTES)
       return ACCORD_EMALFORMED;
+    id = r.p + 2;
+    r.p += 2 + ACCORD_ACTOR_BYTES;
+    if (mp_get_uint_max(&r, UINT32_MAX, &seq)) return ACCORD_EMALFORMED;
     if (prev && actor_key(prev) >= actor_key(id)) return ACCORD_EMALFORMED;
     prev = id;
     if (doc_actor_find(doc, id, &a)) known[a] = (uint32_t)seq;
