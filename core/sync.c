@@ -193,8 +193,7 @@ void sync_put_chain(buf *b, const accord_doc *doc, uint32_t actor,
 }
 
 int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
-  int rc = doc_index_chains(doc);
-  if (!rc) rc = seal_own(doc);
+  int rc = seal_own(doc);
   if (rc) return rc;
   uint32_t n, small[SMALL_ACTORS], *a = sorted_actors(doc, &n, small);
   if (!a) return ACCORD_ENOMEM;
@@ -203,7 +202,13 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
   for (uint32_t i = 0; i < n; i++) {
     uint32_t from = known ? known[a[i]] : 0, to = sync_send_to(doc, a[i]);
     if (to > from) {
-      const chain *c = &doc->chains[a[i]];
+      chain *c = &doc->chains[a[i]];
+      /* only the chains sent need their bodies indexed (a batch per edit
+       * sends one of the document's chains) */
+      if ((rc = chain_index(c))) {
+        if (a != small) mem_free(a);
+        return rc;
+      }
       /* per chain: its actor (bin8), array header, ref, first seq, seal
        * (bin96 or nil) and the bodies */
       bytes += 10 + mp_array_size(3 + 6 * (uint64_t)(to - from)) +
