@@ -79,9 +79,12 @@ static inline uint32_t *sorted_actors(const accord_doc *doc, uint32_t *n,
                     ? small
                     : mem_alloc(doc->nactors * sizeof *a);
   if (!a) return NULL;
-  *n = 0;
-  for (uint32_t r = 0; r < doc->nactors; r++)
-    if (doc->chains[doc->order[r]].n > 0) a[(*n)++] = doc->order[r];
+  const uint32_t *order = doc->order;
+  const chain *chains = doc->chains;
+  uint32_t k = 0, na = doc->nactors;
+  for (uint32_t r = 0; r < na; r++)
+    if (chains[order[r]].n > 0) a[k++] = order[r];
+  *n = k;
   return a;
 }
 
