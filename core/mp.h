@@ -95,7 +95,11 @@ static inline uint8_t *mp_w_str(uint8_t *p, const void *s, uint32_t len) {
   else if (len <= 0xff) p = mp_w_be(p, 0xd9, len, 1);
   else if (len <= 0xffff) p = mp_w_be(p, 0xda, len, 2);
   else p = mp_w_be(p, 0xdb, len, 4);
-  if (len) memcpy(p, s, len);
+  if (len <= 4) { /* a keystroke's text: a loop, not a call */
+    for (uint32_t i = 0; i < len; i++) p[i] = ((const uint8_t *)s)[i];
+  } else {
+    memcpy(p, s, len);
+  }
   return p + len;
 }
 static inline uint8_t *mp_w_bin(uint8_t *p, const void *s, uint32_t len) {
