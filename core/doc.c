@@ -117,9 +117,17 @@ int doc_obj(const accord_doc *doc, accord_id id, unsigned mask, object **out) {
   opid o;
   if (!doc) return ACCORD_EINVAL;
   if (doc->poisoned) return doc->poisoned;
-  if (doc_opid(doc, id, &o)) return ACCORD_ENOTFOUND;
-  object *x = state_obj(&doc->st, o);
-  if (!x) return ACCORD_ENOTFOUND;
+  object *x = doc->obj;
+  if (!x || doc->obj_gen != doc->st_gen || id.counter != doc->obj_id.counter ||
+      memcmp(id.actor, doc->obj_id.actor, ACCORD_ACTOR_BYTES) != 0) {
+    if (doc_opid(doc, id, &o)) return ACCORD_ENOTFOUND;
+    x = state_obj(&doc->st, o);
+    if (!x) return ACCORD_ENOTFOUND;
+    accord_doc *w = (accord_doc *)doc; /* a cache, not state */
+    w->obj = x;
+    w->obj_id = id;
+    w->obj_gen = doc->st_gen;
+  }
   if (!(mask & TYPE_BIT(x->type))) return ACCORD_ETYPE;
   *out = x;
   return 0;
@@ -162,6 +170,7 @@ int doc_rebuild(accord_doc *doc) {
   }
   state_free(&doc->st);
   doc->st = st;
+  doc->st_gen++; /* doc_obj's cache named an object of the old state */
   return 0;
 }
 

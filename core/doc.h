@@ -203,6 +203,12 @@ struct accord_doc {
   int txn_open;
   int txn_err;   /* an op of the open transaction failed half way */
   void *dec;     /* decoder scratch (change.h), created on first use */
+  /* The object the last doc_obj found (a transaction per keystroke names
+   * the same text): a cache, valid while st_gen is obj_gen. st_gen counts
+   * replacements of the state (objects are freed only with it). */
+  uint64_t st_gen, obj_gen;
+  accord_id obj_id;
+  struct object *obj;
   int poisoned; /* 0, or the error that left the state unrepairable */
   /* seals (seal.c): the signer's key (sk is libsodium's seed ‖ pk, wiped
    * on free), the workspace the seals name (zeros: none), and whether

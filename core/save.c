@@ -388,6 +388,7 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   }
   state_free(&doc->st);
   doc->st = st;
+  doc->st_gen++; /* see doc_obj */
   *out = doc;
   return 0;
 }
