@@ -305,8 +305,10 @@ typedef struct cand {
   uint32_t hidx;    /* sealed and verified: its run's hash is hash[hidx-1] */
   /* on an author's first candidate (sorted): where its candidates end and
    * where the last scan stopped (all before it are done), so that each
-   * round of apply_all resumes instead of rescanning the done ones */
-  size_t gend, resume;
+   * round of apply_all resumes instead of rescanning the done ones
+   * (32 bits: reserve_cands caps the candidates; a merge holds tens of
+   * thousands, and a smaller candidate is fewer pages touched) */
+  uint32_t gend, resume;
 } cand;
 
 static int cand_cmp(const void *x, const void *y) {
@@ -335,6 +337,7 @@ typedef struct importer {
 /* Makes room for n more candidates. */
 static int reserve_cands(importer *im, size_t n) {
   if (im->cap - im->n >= n) return 0;
+  if (n > UINT32_MAX - im->n) return ACCORD_ETOOBIG; /* cand.gend */
   size_t cap = im->cap;
   while (cap - im->n < n) cap *= 2;
   cand *c = im->c == im->small ? mem_alloc(cap * sizeof *c)
@@ -751,8 +754,8 @@ static int apply_ready(importer *im) {
       if (!g->gend) { /* the first round: find the author's candidates */
         size_t end = i;
         while (end < im->n && im->c[end].actor == a) end++;
-        g->gend = end;
-        g->resume = i;
+        g->gend = (uint32_t)end;
+        g->resume = (uint32_t)i;
       }
       size_t j = g->resume, e = g->gend;
       for (; j < e; j++) {
@@ -800,7 +803,7 @@ static int apply_ready(importer *im) {
         im->st.applied++;
         progress = 1;
       }
-      g->resume = j;
+      g->resume = (uint32_t)j;
       i = e;
     }
   }
