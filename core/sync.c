@@ -638,7 +638,7 @@ static int try_apply(importer *im, const cand *x, int *applied) {
   im->mark.touched = 1;
   for (uint32_t k = 0; k < ch.nops; k++)
     if ((rc = state_apply(doc, &doc->st, &ch.ops[k]))) return rc;
-  if ((rc = chain_tab_reserve(c, ch.ntab)) ||
+  if ((ch.ntab != c->ntab && (rc = chain_tab_reserve(c, ch.ntab))) ||
       (rc = chain_append(c, x->body, x->len, ch.end_op, ch.time)))
     return rc;
   /* a change's table is its predecessor's plus the actors it adds: the
