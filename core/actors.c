@@ -6,7 +6,9 @@
  * Workload: a handful of actors per document (the team's laptops), looked
  * up once per id in a decoded change; a linear scan is the right tool.
  * Growing keeps rank[] a permutation: the new actor's rank is the number of
- * smaller ids, and every larger id moves up one.
+ * smaller ids, and every larger id moves up one. order[] is its inverse
+ * (the indexes in id order), kept with it: versions and batches list
+ * actors in that order, one of each per edit for a gossiping peer.
  */
 #include <string.h>
 
@@ -31,6 +33,9 @@ static int grow_actors(accord_doc *doc) {
   uint32_t *r = mem_realloc(doc->rank, cap * sizeof *r);
   if (!r) return ACCORD_ENOMEM;
   doc->rank = r;
+  uint32_t *o = mem_realloc(doc->order, cap * sizeof *o);
+  if (!o) return ACCORD_ENOMEM;
+  doc->order = o;
   uint32_t *s = mem_realloc(doc->seen, cap * sizeof *s);
   if (!s) return ACCORD_ENOMEM;
   doc->seen = s;
@@ -55,6 +60,9 @@ int doc_actor_index(accord_doc *doc, const uint8_t *id, uint32_t *out) {
   }
   memcpy(doc->actor[n], id, ACCORD_ACTOR_BYTES);
   doc->rank[n] = rank;
+  memmove(&doc->order[rank + 1], &doc->order[rank],
+          (n - rank) * sizeof *doc->order);
+  doc->order[rank] = n;
   doc->seen[n] = 0;
   memset(&doc->chains[n], 0, sizeof doc->chains[n]);
   doc->nactors++;

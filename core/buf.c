@@ -16,7 +16,9 @@ int buf_grow(buf *b, size_t extra) {
   /* double while small, then grow by half: big buffers (a long history)
    * should not hold twice what they use */
   while (cap < need) cap = cap < ((size_t)1 << 20) ? cap * 2 : cap + cap / 2;
-  uint8_t *p = mem_realloc(b->p, cap);
+  /* a first allocation skips realloc's extra work: a version and a
+   * batch are a fresh buffer each, one per edit for a peer gossiping */
+  uint8_t *p = b->p ? mem_realloc(b->p, cap) : mem_alloc(cap);
   if (!p) return b->err = ACCORD_ENOMEM;
   b->p = p;
   b->cap = cap;

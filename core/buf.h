@@ -42,7 +42,12 @@ static inline int buf_try_reserve(buf *b, size_t extra) {
 
 static inline void buf_put(buf *b, const void *p, size_t n) {
   if (n == 0 || !buf_reserve(b, n)) return;
-  memcpy(b->p + b->len, p, n);
+  if (n <= 4) { /* a keystroke's bytes: a loop, not a call */
+    const uint8_t *s = p;
+    for (size_t i = 0; i < n; i++) b->p[b->len + i] = s[i];
+  } else {
+    memcpy(b->p + b->len, p, n);
+  }
   b->len += n;
 }
 

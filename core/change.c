@@ -321,19 +321,31 @@ typedef struct dec {
   mp_reader r;
   accord_doc *doc;
   decoder *d;
+  int fixup;         /* some op keeps an index into ids or vals */
   uint32_t nrefs;    /* entries in the change's actor table (author incl.) */
   uint32_t next_ref; /* the next ref that may appear for the first time */
   uint32_t nids, nvals;
   int err;
 } dec;
 
-static int bad(dec *x) {
+/* The readers below are inline: a keystroke's change is a dozen of them,
+ * and a call each was ~20% of its decoding (callgrind). bad() is the cold
+ * path. */
+#if defined(__GNUC__)
+#define DEC_INLINE static inline __attribute__((always_inline))
+#define DEC_COLD __attribute__((noinline, cold))
+#else
+#define DEC_INLINE static inline
+#define DEC_COLD
+#endif
+
+DEC_COLD static int bad(dec *x) {
   if (!x->err) x->err = ACCORD_EMALFORMED;
   x->r.p = x->r.end;
   return x->err;
 }
 
-static int get_ref(dec *x, uint32_t *actor) {
+DEC_INLINE int get_ref(dec *x, uint32_t *actor) {
   uint64_t ref;
   if (mp_get_uint(&x->r, &ref) || ref >= x->nrefs) return bad(x);
   if (ref > x->next_ref) return bad(x); /* not in first-reference order */
@@ -342,7 +354,7 @@ static int get_ref(dec *x, uint32_t *actor) {
   return 0;
 }
 
-static int get_obj(dec *x, opid *o) {
+DEC_INLINE int get_obj(dec *x, opid *o) {
   if (mp_try_nil(&x->r)) {
     *o = opid_make(0, 0);
     return 0;
@@ -356,7 +368,7 @@ static int get_obj(dec *x, opid *o) {
 }
 
 /* An id older than the op at ctr: nil allowed when may_none. */
-static int get_back(dec *x, uint32_t ctr, int may_none, opid *o) {
+DEC_INLINE int get_back(dec *x, uint32_t ctr, int may_none, opid *o) {
   if (may_none && mp_try_nil(&x->r)) {
     *o = opid_make(0, 0);
     return 0;
@@ -369,12 +381,22 @@ static int get_back(dec *x, uint32_t ctr, int may_none, opid *o) {
   return 0;
 }
 
-static int get_text(dec *x, const char **s, uint32_t *len, uint32_t max) {
+/* A str of at most max bytes, valid UTF-8; its code points go to ncp when
+ * not NULL. */
+DEC_INLINE int get_text(dec *x, const char **s, uint32_t *len, uint32_t max,
+                    size_t *ncp) {
   size_t n;
   if (mp_get_str(&x->r, s, &n)) return bad(x);
   if (n > max) return x->err = ACCORD_ETOOBIG, bad(x);
-  if (!utf8_valid((const uint8_t *)*s, n, NULL))
+  /* a keystroke is a byte or two of ASCII: valid, a code point a byte */
+  size_t i = 0;
+  if (n <= 16)
+    while (i < n && (uint8_t)(*s)[i] < 0x80) i++;
+  if (i == n) {
+    if (ncp) *ncp = n;
+  } else if (!utf8_valid((const uint8_t *)*s, n, ncp)) {
     return x->err = ACCORD_EUTF8, bad(x);
+  }
   *len = (uint32_t)n;
   return 0;
 }
@@ -461,7 +483,11 @@ static int get_val(dec *x, val *v) {
 
 static int get_op(dec *x, uint32_t ctr, oper *o) {
   uint32_t n;
-  memset(o, 0, sizeof *o);
+  /* a copy of a zero op, not memset: GCC makes the memset a rep stos,
+   * whose start-up costs more than the few vector stores of a copy (an op
+   * is decoded per keystroke) */
+  static const oper zero;
+  *o = zero;
   o->id = opid_make(0, ctr); /* actor set by the caller */
   uint64_t kind;
   if (mp_get_array(&x->r, &n) || n < 3 || mp_get_uint(&x->r, &kind) ||
@@ -473,10 +499,11 @@ static int get_op(dec *x, uint32_t ctr, oper *o) {
   switch (o->kind) {
     case OP_SET:
     case OP_DEL: {
-      if (get_text(x, &o->key, &o->klen, ACCORD_MAX_KEY)) return x->err;
+      if (get_text(x, &o->key, &o->klen, ACCORD_MAX_KEY, NULL)) return x->err;
       uint32_t np;
       if (mp_get_array(&x->r, &np) || np % 2) return bad(x);
       o->npred = np / 2;
+      x->fixup = 1;
       if (grow((void **)&x->d->ids, &x->d->capids, x->nids + o->npred,
                sizeof(opid)))
         return x->err = ACCORD_ENOMEM, bad(x);
@@ -495,11 +522,14 @@ static int get_op(dec *x, uint32_t ctr, oper *o) {
       got += opid_none(o->left) ? 1 : 2;
       if (get_back(x, ctr, 1, &o->right)) return x->err;
       got += opid_none(o->right) ? 1 : 2;
-      if (mp_peek(&x->r) == MP_STR) {
+      /* a str (fixstr, str8/16/32: mp_peek's MP_STR, tested inline) */
+      uint8_t c0 = x->r.p < x->r.end ? *x->r.p : 0;
+      if ((c0 & 0xe0) == 0xa0 || (c0 >= 0xd9 && c0 <= 0xdb)) {
         const char *s;
-        if (get_text(x, &s, &o->nbytes, UINT32_MAX - 1)) return x->err;
+        size_t ncp;
+        if (get_text(x, &s, &o->nbytes, UINT32_MAX - 1, &ncp)) return x->err;
         o->content = (const uint8_t *)s;
-        o->n = (uint32_t)utf8_count(o->content, o->nbytes);
+        o->n = (uint32_t)ncp;
       } else {
         uint32_t nv;
         if (mp_get_array(&x->r, &nv)) return bad(x);
@@ -507,6 +537,7 @@ static int get_op(dec *x, uint32_t ctr, oper *o) {
                  sizeof(val)))
           return x->err = ACCORD_ENOMEM, bad(x);
         o->vals = IDX_PTR(x->nvals);
+        x->fixup = 1;
         o->n = nv;
         for (uint32_t i = 0; i < nv; i++)
           if (get_val(x, &x->d->vals[x->nvals++])) return x->err;
@@ -526,7 +557,7 @@ static int get_op(dec *x, uint32_t ctr, oper *o) {
     }
     case OP_INC: {
       if (!mp_try_nil(&x->r)) {
-        if (get_text(x, &o->key, &o->klen, ACCORD_MAX_KEY)) return x->err;
+        if (get_text(x, &o->key, &o->klen, ACCORD_MAX_KEY, NULL)) return x->err;
       }
       if (get_back(x, ctr, 0, &o->target) || mp_get_int(&x->r, &o->delta))
         return bad(x);
@@ -551,7 +582,8 @@ static int get_actors_deps(dec *x, uint32_t author, const chain_ctx *prev,
     return x->err = ACCORD_ENOMEM, bad(x);
   if (prev->ntab) {
     if (prev->tab[0] != author) return bad(x);
-    memcpy(x->d->refs, prev->tab, inherit * sizeof(uint32_t));
+    /* a few entries: a loop, not a call */
+    for (uint32_t i = 0; i < inherit; i++) x->d->refs[i] = prev->tab[i];
   } else {
     x->d->refs[0] = author;
   }
@@ -612,7 +644,7 @@ int change_decode(accord_doc *doc, decoder *d, uint32_t author,
   if (get_actors_deps(&x, author, prev, &out->ndeps)) return x.err;
   out->deps = d->deps;
   if (!mp_try_nil(&x.r)) {
-    if (get_text(&x, &out->msg, &out->msglen, ACCORD_MAX_MESSAGE))
+    if (get_text(&x, &out->msg, &out->msglen, ACCORD_MAX_MESSAGE, NULL))
       return x.err;
   }
   uint32_t nops;
@@ -628,7 +660,7 @@ int change_decode(accord_doc *doc, decoder *d, uint32_t author,
     if (ctr > ACCORD_MAX_COUNTER) return x.err = ACCORD_ETOOBIG, bad(&x);
   }
   if (x.r.p != x.r.end || x.next_ref != x.nrefs) return bad(&x);
-  for (uint32_t k = 0; k < nops; k++) {
+  for (uint32_t k = 0; x.fixup && k < nops; k++) {
     oper *o = &d->ops[k];
     if ((o->kind == OP_SET || o->kind == OP_DEL) && o->npred)
       o->pred = d->ids + PTR_IDX(o->pred);
@@ -644,7 +676,57 @@ int change_decode(accord_doc *doc, decoder *d, uint32_t author,
   return 0;
 }
 
+/* change_body_len for bodies made only of the forms keystrokes use
+ * (fixint, nil, bool, fixstr, bin8, fixarray, and the shortest 8/16/32-bit
+ * ints), with the checks mp_skip_n makes on them; 0 on anything else, for
+ * mp_skip_n to decide. Skipping does not need the nesting: an array of n
+ * values is n more values to skip, so one counter replaces mp_skip_n's
+ * stack (a body nested past MP_MAX_DEPTH is sized here, and refused when
+ * decoded; nothing recurses). Every imported change is sized: this was
+ * ~430 instructions of each (callgrind, friendsforever merge). */
+static size_t body_len_fast(const uint8_t *p, size_t left) {
+  const uint8_t *q = p, *end = p + left;
+  for (size_t need = 6; need; need--) {
+    if (q >= end) return 0;
+    uint8_t c = *q;
+    size_t room = (size_t)(end - q); /* >= 1 */
+    if (c <= 0x7f || c >= 0xe0 || (c >= 0xc0 && c <= 0xc3 && c != 0xc1)) {
+      q++; /* fixint, nil, bool */
+    } else if ((c & 0xe0) == 0xa0) { /* fixstr */
+      if ((size_t)(c & 0x1f) >= room) return 0;
+      q += 1 + (c & 0x1f);
+    } else if ((c & 0xf0) == 0x90) { /* fixarray: its values are next */
+      if ((size_t)(c & 0x0f) >= room) return 0;
+      need += c & 0x0f;
+      q++;
+    } else if (c == 0xc4) { /* bin8 */
+      if (room < 2 || (size_t)q[1] > room - 2) return 0;
+      q += 2 + q[1];
+    } else if (c == 0xcc || c == 0xd0) { /* uint8, int8: shortest only */
+      if (room < 2 || (c == 0xcc ? q[1] < 0x80 : (int8_t)q[1] >= -32))
+        return 0;
+      q += 2;
+    } else if (c == 0xcd || c == 0xd1) { /* uint16, int16 */
+      if (room < 3) return 0;
+      uint16_t x = (uint16_t)(q[1] << 8 | q[2]);
+      if (c == 0xcd ? x <= 0xff : (int16_t)x >= INT8_MIN) return 0;
+      q += 3;
+    } else if (c == 0xce || c == 0xd2) { /* uint32, int32 */
+      if (room < 5) return 0;
+      uint32_t x = (uint32_t)q[1] << 24 | (uint32_t)q[2] << 16 |
+                   (uint32_t)q[3] << 8 | q[4];
+      if (c == 0xce ? x <= 0xffff : (int32_t)x >= INT16_MIN) return 0;
+      q += 5;
+    } else {
+      return 0;
+    }
+  }
+  return (size_t)(q - p);
+}
+
 size_t change_body_len(const uint8_t *p, size_t left) {
+  size_t n = body_len_fast(p, left);
+  if (n) return n;
   mp_reader r;
   mp_reader_init(&r, p, left);
   if (mp_skip_n(&r, 6)) return 0;

@@ -65,6 +65,7 @@ void accord_doc_free(accord_doc *doc) {
   mem_free(doc->chains);
   mem_free(doc->actor);
   mem_free(doc->rank);
+  mem_free(doc->order);
   mem_free(doc->seen);
   accord_txn *t = &doc->txn;
   buf_free(&t->ops);

@@ -229,6 +229,7 @@ struct accord_doc {
   uint8_t id[ACCORD_DOC_ID_BYTES];
   uint8_t (*actor)[ACCORD_ACTOR_BYTES];
   uint32_t *rank;
+  uint32_t *order; /* the inverse of rank: indexes in actor id order */
   chain *chains; /* parallel to actor[] */
   uint32_t nactors, capactors;
   uint32_t *seen; /* per actor: seq known at the last local commit */

@@ -130,12 +130,6 @@ int mp_get_nil(mp_reader *r) {
   return 0;
 }
 
-int mp_try_nil(mp_reader *r) {
-  if (r->err || r->p >= r->end || *r->p != 0xc0) return 0;
-  r->p++;
-  return 1;
-}
-
 int mp_get_bool(mp_reader *r, int *v) {
   if (r->err || r->p >= r->end || (*r->p != 0xc2 && *r->p != 0xc3))
     return fail(r);
@@ -143,7 +137,7 @@ int mp_get_bool(mp_reader *r, int *v) {
   return 0;
 }
 
-int mp_get_uint(mp_reader *r, uint64_t *v) {
+int mp_get_uint_slow(mp_reader *r, uint64_t *v) {
   if (r->err || r->p >= r->end) return fail(r);
   uint8_t c = *r->p;
   uint64_t x;
@@ -171,12 +165,12 @@ int mp_get_uint(mp_reader *r, uint64_t *v) {
   return 0;
 }
 
-int mp_get_uint_max(mp_reader *r, uint64_t max, uint64_t *v) {
+int mp_get_uint_max_slow(mp_reader *r, uint64_t max, uint64_t *v) {
   if (mp_get_uint(r, v)) return r->err;
   return *v > max ? fail(r) : 0;
 }
 
-int mp_get_int(mp_reader *r, int64_t *v) {
+int mp_get_int_slow(mp_reader *r, int64_t *v) {
   if (r->err || r->p >= r->end) return fail(r);
   uint8_t c = *r->p;
   uint64_t x;
@@ -257,7 +251,7 @@ static int get_bytes(mp_reader *r, size_t len, const uint8_t **p) {
   return 0;
 }
 
-int mp_get_str(mp_reader *r, const char **p, size_t *len) {
+int mp_get_str_slow(mp_reader *r, const char **p, size_t *len) {
   const uint8_t *q;
   if (get_len(r, 0xa0, 0x1f, 31, 0xd9, 0xda, 0xdb, len) ||
       get_bytes(r, *len, &q))
@@ -266,13 +260,13 @@ int mp_get_str(mp_reader *r, const char **p, size_t *len) {
   return 0;
 }
 
-int mp_get_bin(mp_reader *r, const uint8_t **p, size_t *len) {
+int mp_get_bin_slow(mp_reader *r, const uint8_t **p, size_t *len) {
   if (get_len(r, 0, 0, 0, 0xc4, 0xc5, 0xc6, len) || get_bytes(r, *len, p))
     return r->err;
   return 0;
 }
 
-int mp_get_array(mp_reader *r, uint32_t *n) {
+int mp_get_array_slow(mp_reader *r, uint32_t *n) {
   size_t len;
   if (get_len(r, 0x90, 0x0f, 15, 0, 0xdc, 0xdd, &len)) return r->err;
   if (len > mp_left(r)) return fail(r);
@@ -280,7 +274,7 @@ int mp_get_array(mp_reader *r, uint32_t *n) {
   return 0;
 }
 
-int mp_get_map(mp_reader *r, uint32_t *n) {
+int mp_get_map_slow(mp_reader *r, uint32_t *n) {
   size_t len;
   if (get_len(r, 0x80, 0x0f, 15, 0, 0xde, 0xdf, &len)) return r->err;
   if (len > mp_left(r) / 2) return fail(r);

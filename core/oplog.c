@@ -464,7 +464,7 @@ int chain_hash(const accord_doc *doc, uint32_t actor) {
 }
 
 size_t oplog_mem(const accord_doc *doc) {
-  size_t m = doc->capactors * (ACCORD_ACTOR_BYTES + 2 * sizeof(uint32_t) +
+  size_t m = doc->capactors * (ACCORD_ACTOR_BYTES + 3 * sizeof(uint32_t) +
                                sizeof(chain));
   for (uint32_t i = 0; i < doc->nactors; i++) {
     const chain *c = &doc->chains[i];

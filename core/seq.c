@@ -496,14 +496,44 @@ int seq_integrate(sequence *s, const uint32_t *ranks, opid id, uint32_t n,
                   opid left, opid right, const uint8_t *content,
                   uint32_t nbytes, val *vals) {
   seq_cur lc, e;
+  /* typing on after the last insert, with no change since: left's place
+   * is where that insert put its last element */
+  int cont = s->rc_epoch == s->epoch && !opid_none(left) &&
+             opid_eq(left, s->rc_id);
   s->epoch++;
   if (n == 0) return ACCORD_EMALFORMED;
   if (opid_none(left)) {
     e = cur_start(s);
   } else {
-    if (!seq_find_id(s, left, &lc)) return ACCORD_EMALFORMED;
+    if (cont) lc = s->rc;
+    else if (!seq_find_id(s, left, &lc)) return ACCORD_EMALFORMED;
     e = cur_next(lc);
   }
+  /* A peer typing on: left (found from the note) ends the run its previous
+   * keystroke extended, the new elements continue that run (same author,
+   * next counters, same right origin, content at the end of the store),
+   * and right is what follows left (or both are the end). Then nothing
+   * concurrent sits between the origins, the scan below would stop at
+   * once, and insert_at would extend the run: extend it here, without the
+   * scan and the general insert's steps. */
+  if (cont) {
+    seq_run *r = run_at(lc);
+    if (lc.off + 1 == r->len && !r->deleted && r->id.actor == id.actor &&
+        r->id.ctr + r->len == id.ctr && left.actor == id.actor &&
+        left.ctr + 1 == id.ctr && opid_eq(right, r->right) &&
+        r->off + r->bytes == (s->is_text ? s->content.len : s->nvals) &&
+        (opid_none(right) ? !e.leaf : e.leaf && opid_eq(cur_id(e), right))) {
+      int rc = reserve_content(s, n, nbytes);
+      if (rc) return rc;
+      append_content(s, r, n, content, nbytes, vals);
+      adjust(s, lc.leaf, n);
+      s->rc.off = r->len - 1; /* leaf and run as before */
+      s->rc_id = opid_make(id.actor, id.ctr + n - 1);
+      s->rc_epoch = s->epoch;
+      return 0;
+    }
+  }
+
   /* right must exist. Without concurrency it is the element right after
    * left (or the end), which proves it without a lookup: that saves one
    * of the two id lookups of nearly every remote insert. */
@@ -572,12 +602,17 @@ int seq_insert_at(sequence *s, seq_cur at, opid id, uint32_t n, opid left,
   s->epoch++;
   seq_cur last;
   int rc = insert_at(s, at, nr, content, nbytes, vals, &last);
-  if (!rc && local) {
+  if (rc) return rc;
+  if (local) {
     s->tc = last;
     s->tc_pos = s->lo_pos + n - 1;
     s->tc_epoch = s->epoch;
+  } else if (n > 0) { /* local typing has its own note: keep its path lean */
+    s->rc = last;
+    s->rc_id = opid_make(id.actor, id.ctr + n - 1);
+    s->rc_epoch = s->epoch;
   }
-  return rc;
+  return 0;
 }
 
 /* 1 if run b continues run a: they could have been inserted as one. */

@@ -94,6 +94,12 @@ typedef struct sequence {
   uint64_t epoch, lo_epoch, tc_epoch;
   size_t lo_pos, tc_pos;
   seq_cur tc;
+  /* The last element a remote insert made (rc_id, at rc) while epoch stays
+   * rc_epoch: a remote typist's next keystroke names it as its left
+   * origin, and seq_integrate then needs no id lookup. */
+  uint64_t rc_epoch;
+  opid rc_id;
+  seq_cur rc;
   seq_leaf *pc_leaf; /* leaf of the last position lookup, and the visible */
   uint32_t pc_start; /* position of its first element; NULL when unknown */
   /* adjust's guess, per level above the leaves, of the child slot it

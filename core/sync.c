@@ -74,17 +74,19 @@ decoder *doc_decoder(accord_doc *doc) {
  * version and a batch per edit, so these stay off the heap for documents
  * with few authors. */
 #define SMALL_ACTORS 16
-static uint32_t *sorted_actors(const accord_doc *doc, uint32_t *n,
-                               uint32_t *small) {
-  uint32_t *by_rank = doc->nactors <= SMALL_ACTORS
-                          ? small
-                          : mem_alloc(doc->nactors * sizeof *by_rank);
-  if (!by_rank) return NULL;
-  for (uint32_t i = 0; i < doc->nactors; i++) by_rank[doc->rank[i]] = i;
-  *n = 0;
-  for (uint32_t r = 0; r < doc->nactors; r++)
-    if (doc->chains[by_rank[r]].n > 0) by_rank[(*n)++] = by_rank[r];
-  return by_rank;
+static inline uint32_t *sorted_actors(const accord_doc *doc, uint32_t *n,
+                                      uint32_t *small) {
+  uint32_t *a = doc->nactors <= SMALL_ACTORS
+                    ? small
+                    : mem_alloc(doc->nactors * sizeof *a);
+  if (!a) return NULL;
+  const uint32_t *order = doc->order;
+  const chain *chains = doc->chains;
+  uint32_t k = 0, na = doc->nactors;
+  for (uint32_t r = 0; r < na; r++)
+    if (chains[order[r]].n > 0) a[k++] = order[r];
+  *n = k;
+  return a;
 }
 
 int accord_doc_version(const accord_doc *doc, uint8_t **out, size_t *len) {
@@ -93,20 +95,42 @@ int accord_doc_version(const accord_doc *doc, uint8_t **out, size_t *len) {
   if (!doc) return ACCORD_EINVAL;
   uint32_t n, small[SMALL_ACTORS], *a = sorted_actors(doc, &n, small);
   if (!a) return ACCORD_ENOMEM;
-  buf b = {0};
   /* the exact bound: array, bin16, map header, (bin8, uint32) per actor,
-   * and buf_take's NUL: one allocation */
-  buf_reserve(&b, 1 + 18 + 5 + (size_t)n * (10 + 5) + 1);
-  mp_put_array(&b, 2);
-  mp_put_bin(&b, doc->id, ACCORD_DOC_ID_BYTES);
-  mp_put_map(&b, n);
-  for (uint32_t i = 0; i < n; i++) {
-    mp_put_bin(&b, doc->actor[a[i]], ACCORD_ACTOR_BYTES);
-    mp_put_uint(&b, doc->chains[a[i]].n);
+   * and a NUL as buf_take leaves; written unchecked into one allocation
+   * (a buf's growth went through realloc: ~200 instructions of a version
+   * taken per edit) */
+  uint8_t *v = mem_alloc(1 + 18 + 5 + (size_t)n * (10 + 5) + 1);
+  if (v) {
+    uint8_t *p = mp_w_array(v, 2);
+    p = mp_w_bin(p, doc->id, ACCORD_DOC_ID_BYTES);
+    p = n <= 15 ? (*p = (uint8_t)(0x80 | n), p + 1)
+        : n <= 0xffff ? mp_w_be(p, 0xde, n, 2) : mp_w_be(p, 0xdf, n, 4);
+    for (uint32_t i = 0; i < n; i++) {
+      p = mp_w_bin(p, doc->actor[a[i]], ACCORD_ACTOR_BYTES);
+      p = mp_w_uint(p, doc->chains[a[i]].n);
+    }
+    *p = 0;
+    *len = (size_t)(p - v);
   }
   if (a != small) mem_free(a);
-  *out = buf_take(&b, len);
-  return *out ? 0 : ACCORD_ENOMEM;
+  *out = v;
+  return v ? 0 : ACCORD_ENOMEM;
+}
+
+/* An actor id as a number in the order of its bytes (memcmp's order): one
+ * compare, not a call, per entry of a version. */
+_Static_assert(ACCORD_ACTOR_BYTES == 8, "actor_key: an id fits a uint64");
+static inline uint64_t actor_key(const uint8_t *id) {
+  uint64_t k;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  memcpy(&k, id, sizeof k);
+  k = __builtin_bswap64(k);
+#else
+  k = 0;
+  for (int i = 0; i < ACCORD_ACTOR_BYTES; i++) k = k << 8 | id[i];
+#endif
+  return k;
 }
 
 /* Parses a version vector into known[actor index] (actors we do not know
@@ -114,23 +138,27 @@ int accord_doc_version(const accord_doc *doc, uint8_t **out, size_t *len) {
 static int parse_version(const accord_doc *doc, const uint8_t *vv,
                          size_t len, uint32_t *known) {
   mp_reader r;
-  uint32_t n, m;
+  uint32_t m;
   const uint8_t *id, *prev = NULL;
-  size_t idlen;
-  mp_reader_init(&r, vv, len);
-  if (mp_get_array(&r, &n) || n != 2 || mp_get_bin(&r, &id, &idlen) ||
-      idlen != ACCORD_DOC_ID_BYTES)
+  /* An array of 2 and a bin8 of 16, and per entry a bin8 of 8, have one
+   * encoding each (the readers refuse longer forms): matched byte for
+   * byte, a version being read per edit by a gossiping peer. */
+  if (len < 19 || vv[0] != 0x92 || vv[1] != 0xc4 ||
+      vv[2] != ACCORD_DOC_ID_BYTES)
     return ACCORD_EMALFORMED;
-  if (memcmp(id, doc->id, ACCORD_DOC_ID_BYTES)) return ACCORD_EOTHERDOC;
+  if (memcmp(vv + 3, doc->id, ACCORD_DOC_ID_BYTES)) return ACCORD_EOTHERDOC;
+  mp_reader_init(&r, vv + 19, len - 19);
   if (mp_get_map(&r, &m)) return ACCORD_EMALFORMED;
   for (uint32_t i = 0; i < m; i++) {
     uint64_t seq;
     uint32_t a;
-    if (mp_get_bin(&r, &id, &idlen) || idlen != ACCORD_ACTOR_BYTES ||
-        mp_get_uint_max(&r, UINT32_MAX, &seq))
+    if (mp_left(&r) < 2 + ACCORD_ACTOR_BYTES || r.p[0] != 0xc4 ||
+        r.p[1] != ACCORD_ACTOR_BYTES)
       return ACCORD_EMALFORMED;
-    if (prev && memcmp(prev, id, ACCORD_ACTOR_BYTES) >= 0)
-      return ACCORD_EMALFORMED;
+    id = r.p + 2;
+    r.p += 2 + ACCORD_ACTOR_BYTES;
+    if (mp_get_uint_max(&r, UINT32_MAX, &seq)) return ACCORD_EMALFORMED;
+    if (prev && actor_key(prev) >= actor_key(id)) return ACCORD_EMALFORMED;
     prev = id;
     if (doc_actor_find(doc, id, &a)) known[a] = (uint32_t)seq;
   }
@@ -146,29 +174,44 @@ uint32_t sync_send_to(const accord_doc *doc, uint32_t actor) {
   return actor == 0 ? c->n : c->seal.seq;
 }
 
+/* A batch chain's header: array, ref, first seq, seal (bin96) or nil;
+ * at most CHAIN_HEAD_MAX bytes. */
+#define CHAIN_HEAD_MAX (5 + 5 + 5 + 2 + SEAL_WIRE_BYTES)
+
+static size_t chain_head_size(const chain *c, uint32_t ref, uint32_t from,
+                              uint32_t to) {
+  return mp_array_size(3 + 6 * (uint64_t)(to - from)) + mp_uint_size(ref) +
+         mp_uint_size((uint64_t)from + 1) +
+         (c->seal.seq == to ? 2 + SEAL_WIRE_BYTES : 1);
+}
+
+static uint8_t *w_chain_head(uint8_t *p, const chain *c, uint32_t ref,
+                             uint32_t from, uint32_t to) {
+  p = mp_w_array(p, (uint32_t)(3 + 6 * (uint64_t)(to - from)));
+  p = mp_w_uint(p, ref);
+  p = mp_w_uint(p, from + 1);
+  if (c->seal.seq != to) return mp_w_nil(p);
+  p = mp_w_be(p, 0xc4, SEAL_WIRE_BYTES, 1);
+  memcpy(p, c->seal.pk, 32);
+  memcpy(p + 32, c->seal.sig, 64);
+  return p + SEAL_WIRE_BYTES;
+}
+
+/* 0, or ETOOBIG when a chain of to - from changes cannot be one array. */
+static int chain_fits(uint32_t from, uint32_t to) {
+  return 3 + 6 * (uint64_t)(to - from) > UINT32_MAX ? ACCORD_ETOOBIG : 0;
+}
+
 void sync_put_chain(buf *b, const accord_doc *doc, uint32_t actor,
                     uint32_t ref, uint32_t from, uint32_t to) {
   chain *c = &doc->chains[actor];
-  uint64_t fields = 3 + 6 * (uint64_t)(to - from);
-  if (fields > UINT32_MAX) {
-    if (!b->err) b->err = ACCORD_ETOOBIG;
-    return;
-  }
-  mp_put_array(b, (uint32_t)fields);
-  mp_put_uint(b, ref);
-  mp_put_uint(b, from + 1);
-  if (c->seal.seq == to) {
-    uint8_t s[SEAL_WIRE_BYTES];
-    memcpy(s, c->seal.pk, 32);
-    memcpy(s + 32, c->seal.sig, 64);
-    mp_put_bin(b, s, sizeof s);
-  } else {
-    mp_put_nil(b);
-  }
+  int rc = chain_fits(from, to);
+  if (!rc && buf_reserve(b, CHAIN_HEAD_MAX))
+    b->len = (size_t)(w_chain_head(b->p + b->len, c, ref, from, to) - b->p);
   /* old changes are read a frame at a time, never unpacked in the chain */
   chain_rd r;
   memset(&r, 0, sizeof r);
-  int rc = chain_copy(c, &r, from, to, b);
+  if (!rc && !b->err) rc = chain_copy(c, &r, from, to, b);
   chain_rd_free(&r);
   if (rc && !b->err) b->err = rc;
 }
@@ -180,33 +223,58 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
   if (!a) return ACCORD_ENOMEM;
   uint32_t k = 0;
   size_t bytes = 0;
-  for (uint32_t i = 0; i < n; i++) {
+  int tails = 1; /* every chain sent reads only bodies in its tail */
+  for (uint32_t i = 0; i < n && !rc; i++) {
     uint32_t from = known ? known[a[i]] : 0, to = sync_send_to(doc, a[i]);
-    if (to > from) {
-      const chain *c = &doc->chains[a[i]];
-      /* the tail's bytes: the frames' grow b as they are read */
-      if (c->off && to > c->base) {
-        uint32_t f = from > c->base ? from - c->base : 0;
-        bytes += c->off[to - c->base] - c->off[f];
-      }
-      a[k++] = a[i];
+    if (to <= from) continue;
+    chain *c = &doc->chains[a[i]];
+    if ((rc = chain_fits(from, to))) break;
+    if (tails && from >= c->base) {
+      /* only the chains sent need their tails indexed (a batch per edit
+       * sends one of the document's chains) */
+      if ((rc = chain_index_from(c, from))) break;
+      bytes += 10 + chain_head_size(c, k, from, to) +
+               (c->off[to - c->base] - c->off[from - c->base]);
+    } else {
+      tails = 0; /* frames to read: their bodies grow b as they are read */
     }
+    a[k++] = a[i];
   }
-  /* one allocation: headers (array, version, bin16, two array headers),
-   * per chain its actor (bin8), array header, ref, first seq and seal
-   * (bin96), the bodies, and buf_take's NUL */
-  buf_reserve(b, 1 + 1 + 18 + 10 + (size_t)k * (10 + 5 + 5 + 5 + 98) +
-                     bytes + 1);
-  mp_put_array(b, 4);
-  mp_put_uint(b, BATCH_VERSION);
-  mp_put_bin(b, doc->id, ACCORD_DOC_ID_BYTES);
-  mp_put_array(b, k);
+  /* headers (array, version, bin16, two array headers), the chains, and
+   * buf_take's NUL */
+  size_t head = 1 + 1 + 18 + 2 * mp_array_size(k);
+  if (rc || !buf_reserve(b, head + (tails ? bytes : 10 * (size_t)k) + 1)) {
+    if (a != small) mem_free(a);
+    return rc ? rc : b->err;
+  }
+  uint8_t *p = b->p + b->len;
+  p = mp_w_array(p, 4);
+  p = mp_w_uint(p, BATCH_VERSION);
+  p = mp_w_bin(p, doc->id, ACCORD_DOC_ID_BYTES);
+  p = mp_w_array(p, k);
   for (uint32_t i = 0; i < k; i++)
-    mp_put_bin(b, doc->actor[a[i]], ACCORD_ACTOR_BYTES);
-  mp_put_array(b, k);
-  for (uint32_t i = 0; i < k && !b->err; i++)
-    sync_put_chain(b, doc, a[i], i, known ? known[a[i]] : 0,
-                   sync_send_to(doc, a[i]));
+    p = mp_w_bin(p, doc->actor[a[i]], ACCORD_ACTOR_BYTES);
+  p = mp_w_array(p, k);
+  b->len = (size_t)(p - b->p);
+  if (!tails) { /* a peer far behind: frames read one at a time */
+    for (uint32_t i = 0; i < k && !b->err; i++)
+      sync_put_chain(b, doc, a[i], i, known ? known[a[i]] : 0,
+                     sync_send_to(doc, a[i]));
+  } else {
+    /* the exact size is reserved (a bound with room for a seal per chain
+     * made a batch of one keystroke 256 bytes, not 64, and a peer keeping
+     * batches touched 4x the pages): unchecked writes, each body run
+     * copied once, as a batch is taken per edit */
+    for (uint32_t i = 0; i < k; i++) {
+      const chain *c = &doc->chains[a[i]];
+      uint32_t from = known ? known[a[i]] : 0, to = sync_send_to(doc, a[i]);
+      p = w_chain_head(p, c, i, from, to);
+      size_t at = c->off[from - c->base], nb = c->off[to - c->base] - at;
+      memcpy(p, c->bytes.p + at, nb);
+      p += nb;
+    }
+    b->len = (size_t)(p - b->p);
+  }
   if (a != small) mem_free(a);
   return b->err;
 }
@@ -249,8 +317,10 @@ typedef struct cand {
   uint32_t hidx;    /* sealed and verified: its run's hash is hash[hidx-1] */
   /* on an author's first candidate (sorted): where its candidates end and
    * where the last scan stopped (all before it are done), so that each
-   * round of apply_all resumes instead of rescanning the done ones */
-  size_t gend, resume;
+   * round of apply_all resumes instead of rescanning the done ones
+   * (32 bits: reserve_cands caps the candidates; a merge holds tens of
+   * thousands, and a smaller candidate is fewer pages touched) */
+  uint32_t gend, resume;
 } cand;
 
 static int cand_cmp(const void *x, const void *y) {
@@ -276,17 +346,27 @@ typedef struct importer {
   cand small[8];
 } importer;
 
+/* Makes room for n more candidates. */
+static int reserve_cands(importer *im, size_t n) {
+  if (im->cap - im->n >= n) return 0;
+  if (n > UINT32_MAX - im->n) return ACCORD_ETOOBIG; /* cand.gend */
+  size_t cap = im->cap;
+  while (cap - im->n < n) cap *= 2;
+  cand *c = im->c == im->small ? mem_alloc(cap * sizeof *c)
+                               : mem_realloc(im->c, cap * sizeof *c);
+  if (!c) return ACCORD_ENOMEM;
+  if (im->c == im->small) memcpy(c, im->small, sizeof im->small);
+  im->c = c;
+  im->cap = cap;
+  return 0;
+}
+
 static int add_cand(importer *im, uint32_t actor, uint32_t seq,
                     const uint8_t *body, size_t len, const uint8_t *seal,
                     int from_pending, int verified) {
   if (im->n == im->cap) {
-    size_t cap = 2 * im->cap;
-    cand *c = im->c == im->small ? mem_alloc(cap * sizeof *c)
-                                 : mem_realloc(im->c, cap * sizeof *c);
-    if (!c) return ACCORD_ENOMEM;
-    if (im->c == im->small) memcpy(c, im->small, sizeof im->small);
-    im->c = c;
-    im->cap = cap;
+    int rc = reserve_cands(im, 1);
+    if (rc) return rc;
   }
   cand *x = &im->c[im->n++];
   x->actor = actor;
@@ -550,6 +630,13 @@ static int read_batch(importer *im, const uint8_t *p, size_t len,
       break;
     uint32_t k = known_prefix(doc, map[ref], (uint32_t)first, nch, &r);
     im->st.duplicates += k;
+    /* room for the chain's candidates at once (a merge of a whole history
+     * grew the array by doubling, copying it each time); a body takes at
+     * least 6 bytes, so a claimed count the batch cannot hold reserves
+     * nothing beyond what it holds */
+    if (nch - k > 1 && nch - k <= mp_left(&r) / 6 &&
+        (rc = reserve_cands(im, nch - k)))
+      break;
     for (; k < nch && !rc; k++) {
       size_t blen = change_body_len(r.p, mp_left(&r));
       if (!blen) {
@@ -585,10 +672,13 @@ static int try_apply(importer *im, const cand *x, int *applied) {
   im->mark.touched = 1;
   for (uint32_t k = 0; k < ch.nops; k++)
     if ((rc = state_apply(doc, &doc->st, &ch.ops[k]))) return rc;
-  if ((rc = chain_tab_reserve(c, ch.ntab)) ||
+  if ((ch.ntab != c->ntab && (rc = chain_tab_reserve(c, ch.ntab))) ||
       (rc = chain_append(c, x->body, x->len, ch.end_op, ch.time)))
     return rc;
-  chain_set_tab(c, ch.tab, ch.ntab); /* reserved: cannot fail */
+  /* a change's table is its predecessor's plus the actors it adds: the
+   * same length is the same table (most changes add none) */
+  if (ch.ntab != c->ntab)
+    chain_set_tab(c, ch.tab, ch.ntab); /* reserved: cannot fail */
   *applied = 1;
   return 0;
 }
@@ -698,8 +788,8 @@ static int apply_ready(importer *im) {
       if (!g->gend) { /* the first round: find the author's candidates */
         size_t end = i;
         while (end < im->n && im->c[end].actor == a) end++;
-        g->gend = end;
-        g->resume = i;
+        g->gend = (uint32_t)end;
+        g->resume = (uint32_t)i;
       }
       size_t j = g->resume, e = g->gend;
       for (; j < e; j++) {
@@ -747,7 +837,7 @@ static int apply_ready(importer *im) {
         im->st.applied++;
         progress = 1;
       }
-      g->resume = j;
+      g->resume = (uint32_t)j;
       i = e;
     }
   }
@@ -922,6 +1012,86 @@ static int keep_pending(importer *im) {
   return 0;
 }
 
+/* ---- one change at its chain's head ------------------------------------- */
+
+/* The import gossip makes per keystroke: a batch of one chain holding one
+ * change that extends its author's chain, with its deps present, nothing
+ * waiting, no seals to check (verification off). It is decoded and applied
+ * straight from the batch: no candidates, no sizing of the body (it is the
+ * rest of the batch, and decoding checks it ends exactly there), no mark
+ * (a failure while applying is repaired by rebuilding the state from the
+ * history, which does not hold the change yet: what the mark's restore
+ * would do). In the friendsforever replay this was ~1,500 of the ~3,400
+ * instructions of each of its 25,457 imports (callgrind).
+ *
+ * Returns 1 (imported), 0 (not of that shape, or decoding failed: the
+ * general path decides, with its own errors; the only trace left is actors
+ * added to the table, as the general path adds them too), or an error from
+ * applying it (nothing changed). */
+static int import_one(accord_doc *doc, const uint8_t *batch, size_t len) {
+  mp_reader r;
+  uint64_t ref, first;
+  const uint8_t *id;
+  size_t idlen;
+  uint32_t map[4]; /* batch ref -> actor index */
+  if (doc->verify || doc->npending) return 0;
+  /* The headers up to the chain's ref are one-byte forms (and bin8) in
+   * such a batch: matched byte for byte, the same forms the readers would
+   * accept; any other encoding of them goes to the general path.
+   *   0x94 [4] 0x02 [version] 0xc4 0x10 doc 0x9n [n actors: 0xc4 0x08 id]
+   *   0x91 [one chain] 0x99 [ref, first, seal, six body values] */
+  _Static_assert(BATCH_VERSION < 0x80 && ACCORD_DOC_ID_BYTES == 16 &&
+                     ACCORD_ACTOR_BYTES == 8,
+                 "import_one: one-byte headers");
+  const uint8_t *p = batch, *end = batch + len;
+  if (len < 21 + 2 || p[0] != 0x94 || p[1] != BATCH_VERSION || p[2] != 0xc4 ||
+      p[3] != ACCORD_DOC_ID_BYTES ||
+      memcmp(p + 4, doc->id, ACCORD_DOC_ID_BYTES) || (p[20] & 0xf0) != 0x90)
+    return 0;
+  uint32_t na = p[20] & 0x0fu;
+  p += 21;
+  if (na > sizeof map / sizeof *map || (size_t)(end - p) < 10u * na + 2)
+    return 0;
+  for (uint32_t i = 0; i < na; i++, p += 10) {
+    if (p[0] != 0xc4 || p[1] != ACCORD_ACTOR_BYTES) return 0;
+    int rc = doc_actor_index(doc, p + 2, &map[i]);
+    if (rc) return rc;
+  }
+  if (p[0] != 0x91 || p[1] != 0x99) return 0;
+  mp_reader_init(&r, p + 2, (size_t)(end - p - 2));
+  if (mp_get_uint(&r, &ref) || ref >= na ||
+      mp_get_uint_max(&r, UINT32_MAX - 1, &first))
+    return 0;
+  uint32_t a = map[ref];
+  chain *c = &doc->chains[a];
+  if (first != (uint64_t)c->n + 1) return 0;
+  if (!mp_try_nil(&r) &&
+      (mp_get_bin(&r, &id, &idlen) || idlen != SEAL_WIRE_BYTES))
+    return 0;
+  decoder *d = doc_decoder(doc);
+  if (!d) return ACCORD_ENOMEM;
+  dchange ch;
+  chain_ctx prev = chain_context(c);
+  const uint8_t *body = r.p;
+  size_t blen = mp_left(&r);
+  if (change_decode(doc, d, a, &prev, body, blen, &ch)) return 0;
+  c = &doc->chains[a]; /* decoding may have grown the actor table */
+  for (uint32_t k = 0; k < ch.ndeps; k++)
+    if (doc->chains[ch.deps[2 * k]].n < ch.deps[2 * k + 1]) return 0;
+  int rc = 0;
+  for (uint32_t k = 0; k < ch.nops && !rc; k++)
+    rc = state_apply(doc, &doc->st, &ch.ops[k]);
+  if (!rc && ch.ntab != c->ntab) rc = chain_tab_reserve(c, ch.ntab);
+  if (!rc) rc = chain_append(c, body, blen, ch.end_op, ch.time);
+  if (rc) {
+    doc_rebuild(doc); /* poisons the document if it cannot */
+    return rc;
+  }
+  if (ch.ntab != c->ntab) /* else the same table (see try_apply) */
+    chain_set_tab(c, ch.tab, ch.ntab); /* reserved: cannot fail */
+  return 1;
+}
+
 /* Actors whose chain heads an import's mark keeps on the stack. */
 #define MARK_SMALL 8
 
@@ -932,6 +1102,14 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
   if (!doc || (!batch && len)) return ACCORD_EINVAL;
   if (doc->poisoned) return doc->poisoned;
   if (doc->txn_open) return ACCORD_EBUSY;
+  if (batch && !nextra) {
+    int one = import_one(doc, batch, len);
+    if (one < 0) return one;
+    if (one) {
+      if (stats) stats->applied = 1;
+      return 0;
+    }
+  }
   importer im;
   memset(&im, 0, sizeof im);
   im.doc = doc;

@@ -13,7 +13,8 @@
  * Reader: round trips through mp_get_* and mp_skip; refusal of every
  * non-shortest form, of every strict prefix of a valid encoding, of lengths
  * and counts beyond the input, of nesting deeper than MP_MAX_DEPTH; the
- * error is sticky.
+ * error is sticky. change_body_len (change.c's sizing of a change body,
+ * with its own fast path) sizes exactly what mp_skip_n does.
  */
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "testutil.h"
 
 #include "buf.h"
+#include "change.h"
 #include "mem.h"
 #include "mp.h"
 
@@ -1044,6 +1046,71 @@ static void skip_n_matches_getters(void **state) {
   assert_true(refused < n);
 }
 
+/* Values of the forms change bodies are made of (change_body_len's fast
+ * path: small ints of every width up to 32 bits, nil, bool, short str,
+ * bin8, arrays of them), sometimes one it leaves to mp_skip_n. */
+static void gen_body_value(test_rng *r, buf *b, int depth) {
+  switch (rng_below(r, depth >= 3 ? 6 : 7)) {
+    case 0: mp_put_uint(b, gen_uint(r) >> rng_below(r, 64)); break;
+    case 1: mp_put_int(b, gen_int(r) / (1 + (int64_t)rng_below(r, 1 << 20))); break;
+    case 2: if (rng_below(r, 2)) mp_put_nil(b); else mp_put_bool(b, 1); break;
+    case 3: {
+      size_t n = rng_below(r, 3) ? rng_below(r, 32) : gen_len(r);
+      uint8_t *p = gen_bytes(r, n);
+      for (size_t i = 0; i < n; i++) p[i] &= 0x7f;
+      mp_put_str(b, p, n);
+      free(p);
+      break;
+    }
+    case 4: {
+      size_t n = rng_below(r, 3) ? 8 : gen_len(r);
+      uint8_t *p = gen_bytes(r, n);
+      mp_put_bin(b, p, n);
+      free(p);
+      break;
+    }
+    case 5:
+      if (rng_below(r, 8) == 0) mp_put_double(b, gen_double(r));
+      else mp_put_uint(b, rng_below(r, 128));
+      break;
+    default: {
+      uint32_t n = (uint32_t)(rng_below(r, 8) ? rng_below(r, 8) : rng_below(r, 20));
+      mp_put_array(b, n);
+      for (uint32_t i = 0; i < n; i++) gen_body_value(r, b, depth + 1);
+    }
+  }
+}
+
+/* change_body_len (a fast path for the forms bodies use, mp_skip_n for
+ * the rest) sizes exactly what mp_skip_n(6) does, on bodies and on bodies
+ * cut short or with a byte changed. */
+static void body_len_matches_skip_n(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("mp.body_len_matches_skip_n"));
+  long n = test_scale(20000), refused = 0;
+  for (long it = 0; it < n; it++) {
+    buf b = {0};
+    for (int i = 0; i < 6; i++) gen_body_value(&r, &b, 0);
+    size_t extra = rng_below(&r, 4); /* the next body, or a batch's end */
+    for (size_t i = 0; i < extra; i++) mp_put_uint(&b, rng_below(&r, 128));
+    assert_int_equal(b.err, 0);
+    size_t len = b.len;
+    if (rng_below(&r, 2)) {
+      if (rng_below(&r, 2)) len = (size_t)rng_below(&r, b.len);
+      else b.p[rng_below(&r, b.len)] = (uint8_t)rng_next(&r);
+    }
+    mp_reader x;
+    mp_reader_init(&x, b.p, len);
+    size_t want = mp_skip_n(&x, 6) ? 0 : (size_t)(x.p - b.p);
+    assert_int_equal(change_body_len(b.p, len), want);
+    refused += want == 0;
+    buf_free(&b);
+  }
+  assert_true(refused > 0);
+  assert_true(refused < n);
+}
+
 /* The writer's buf reports allocation failure once, at the end. */
 static void writer_out_of_memory(void **state) {
   (void)state;
@@ -1159,6 +1226,7 @@ TEST_MAIN(cmocka_unit_test(random_values_match_msgpack_c),
           cmocka_unit_test(skip_depth_limit),
           cmocka_unit_test(skip_matches_getters),
           cmocka_unit_test(skip_n_matches_getters),
+          cmocka_unit_test(body_len_matches_skip_n),
           cmocka_unit_test(errors_are_sticky),
           cmocka_unit_test(writer_out_of_memory),
           cmocka_unit_test(raw_writers_match_put))

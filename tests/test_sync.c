@@ -11,7 +11,8 @@
  *     and nothing pending;
  *   - causal delivery: a change whose dependencies are missing waits
  *     (stats.pending) and is applied when they arrive; importing a batch
- *     twice changes nothing (stats.duplicates);
+ *     twice changes nothing (stats.duplicates); a one-change import that
+ *     fails half way through its ops changes nothing;
  *   - the concurrent trace friendsforever replayed with one replica per
  *     agent converges to its endContent.
  */
@@ -476,6 +477,213 @@ static void causal_order_pending(void **state) {
   for (int i = 0; i < 4; i++) accord_doc_free(docs[i]);
 }
 
+/* A batch of one change that extends its author's chain, with its deps
+ * present, is applied straight from the batch (sync.c, import_one). Every
+ * cut of it is refused. When its second op does not fit the state (an insert into an object that does
+ * not exist) after its first op was applied, the import fails and changes
+ * nothing: the first op is undone, the chain does not move, nothing waits;
+ * the intact change then applies. */
+static void one_change_import_failure_changes_nothing(void **state) {
+  (void)state;
+  accord_doc *a = du_new(1), *b = du_new(2);
+  accord_id t = du_put_object(a, ACCORD_ROOT, "t", ACCORD_TEXT);
+  accord_id u = du_put_object(a, ACCORD_ROOT, "u", ACCORD_TEXT);
+  assert_true(u.counter < 0x70);
+  du_sync(b, a);
+  size_t vlen, blen, v1len, v2len;
+  uint8_t *v = du_version(a, &vlen);
+  accord_txn *txn = NULL;
+  AOK(accord_txn_begin(a, &txn));
+  AOK(accord_text_splice(txn, t, 0, 0, "hello", 5));
+  AOK(accord_text_splice(txn, u, 0, 0, "world", 5));
+  AOK(accord_txn_commit(txn, NULL));
+  uint8_t *batch = changes_after(a, v, vlen, &blen);
+  /* the second insert: [2, ref, u's counter, nil, nil, "world"] */
+  size_t at = 0;
+  while (at + 6 <= blen && memcmp(batch + at, "\xa5world", 6)) at++;
+  assert_true(at >= 3 && at + 6 <= blen);
+  assert_int_equal(batch[at - 3], u.counter);
+  char *j1 = test_json(b);
+  uint8_t *v1 = du_version(b, &v1len);
+  /* every cut of the batch is refused and changes nothing */
+  for (size_t cut = 0; cut < blen; cut++)
+    assert_int_not_equal(accord_doc_import(b, batch, cut, NULL), 0);
+  du_assert_json(b, j1);
+  batch[at - 3] = 0x7f; /* no object there */
+  accord_import_stats st;
+  assert_int_equal(accord_doc_import(b, batch, blen, &st), ACCORD_EMALFORMED);
+  du_assert_json(b, j1);
+  du_assert_text(b, t, "");
+  uint8_t *v2 = du_version(b, &v2len);
+  assert_int_equal(v1len, v2len);
+  assert_memory_equal(v1, v2, v1len);
+  assert_int_equal(accord_doc_pending(b), 0);
+  batch[at - 3] = (uint8_t)u.counter;
+  AOK(accord_doc_import(b, batch, blen, &st));
+  assert_int_equal(st.applied, 1);
+  assert_int_equal(st.pending, 0);
+  du_assert_same_json(a, b);
+  du_assert_text(b, t, "hello");
+  accord_free(j1);
+  accord_free(v);
+  accord_free(v1);
+  accord_free(v2);
+  accord_free(batch);
+  accord_doc_free(a);
+  accord_doc_free(b);
+}
+
+/* One keystroke (a one-char splice or a one-value list insert) committed
+ * on a, its change sent to b at once. */
+static void key_to(accord_doc *a, accord_doc *b, accord_id obj, int list,
+                   size_t pos, char c) {
+  size_t vlen, blen;
+  uint8_t *v = du_version(a, &vlen);
+  accord_txn *t = NULL;
+  AOK(accord_txn_begin(a, &t));
+  if (list) {
+    accord_value x = accord_int(c);
+    AOK(accord_list_insert(t, obj, pos, &x));
+  } else {
+    AOK(accord_text_splice(t, obj, pos, 0, &c, 1));
+  }
+  AOK(accord_txn_commit(t, NULL));
+  uint8_t *batch = changes_after(a, v, vlen, &blen);
+  accord_import_stats st;
+  AOK(accord_doc_import(b, batch, blen, &st));
+  assert_int_equal(st.applied, 1);
+  accord_free(batch);
+  accord_free(v);
+}
+
+/* A peer's typing arrives a keystroke at a time: the receiver extends the
+ * run of the previous keystroke without a lookup or a scan (seq.c) only
+ * when nothing else sits after it; a local insert in between, an element
+ * of its own after the run, or typing elsewhere take the general path.
+ * Text and lists end as on the sender. */
+static void remote_typing_runs(void **state) {
+  (void)state;
+  for (int list = 0; list < 2; list++) {
+    accord_doc *a = du_new(1), *b = du_new(2);
+    accord_id t = du_put_object(a, ACCORD_ROOT, "t",
+                                list ? ACCORD_LIST : ACCORD_TEXT);
+    du_sync(b, a);
+    key_to(a, b, t, list, 0, 'a'); /* left: the start */
+    key_to(a, b, t, list, 1, 'b'); /* extends a's run */
+    key_to(a, b, t, list, 2, 'c');
+    du_assert_same_json(a, b);
+    /* b types after 'a' itself: its note is gone, and a's next keystroke
+     * after 'c' finds 'c' by lookup */
+    size_t vlen, blen;
+    uint8_t *v = du_version(b, &vlen);
+    accord_txn *x = NULL;
+    AOK(accord_txn_begin(b, &x));
+    if (list) {
+      accord_value y = accord_int('Y');
+      AOK(accord_list_insert(x, t, 1, &y));
+    } else {
+      AOK(accord_text_splice(x, t, 1, 0, "Y", 1));
+    }
+    AOK(accord_txn_commit(x, NULL));
+    uint8_t *yb = changes_after(b, v, vlen, &blen);
+    key_to(a, b, t, list, 3, 'd');
+    key_to(a, b, t, list, 4, 'e'); /* extends again */
+    /* a types at the start, then after its own 'e' (run continues, but
+     * the note points at the start now) */
+    key_to(a, b, t, list, 0, '0');
+    key_to(a, b, t, list, 6, 'f');
+    AOK(accord_doc_import(a, yb, blen, NULL));
+    du_assert_same_json(a, b);
+    if (!list) {
+      du_assert_text(a, t, "0aYbcdef");
+      du_assert_text(b, t, "0aYbcdef");
+    }
+    /* b receives a keystroke whose right origin is not what follows its
+     * left origin here: b's own 'Z' sits between them */
+    v = (accord_free(v), du_version(a, &vlen));
+    accord_txn *z = NULL;
+    AOK(accord_txn_begin(b, &z));
+    if (list) {
+      accord_value y = accord_int('Z');
+      AOK(accord_list_insert(z, t, 8, &y));
+    } else {
+      AOK(accord_text_splice(z, t, 8, 0, "Z", 1));
+    }
+    AOK(accord_txn_commit(z, NULL));
+    key_to(a, b, t, list, 8, 'g'); /* after 'f', concurrent with 'Z' */
+    key_to(a, b, t, list, 9, 'h');
+    du_sync_both(a, b);
+    du_assert_same_json(a, b);
+    if (!list) du_assert_text(a, t, "0aYbcdefghZ");
+    accord_free(v);
+    accord_free(yb);
+    accord_doc_free(a);
+    accord_doc_free(b);
+  }
+}
+
+/* A version's actors come in strictly ascending id order: the same
+ * version with two entries swapped, or one twice, is refused; in order,
+ * it gives what the version from the document gives. */
+static void version_order_checked(void **state) {
+  (void)state;
+  accord_doc *a = du_new(1), *b = du_new(2), *c = du_new(3);
+  put_int(b, "x", 1);
+  put_int(c, "y", 2);
+  du_sync(a, b);
+  du_sync(a, c);
+  put_int(a, "z", 3);
+  uint8_t ida[ACCORD_ACTOR_BYTES], idb[ACCORD_ACTOR_BYTES];
+  test_actor(ida, 2);
+  test_actor(idb, 3);
+  if (memcmp(ida, idb, sizeof ida) > 0) { /* ida: the smaller id */
+    uint8_t t[ACCORD_ACTOR_BYTES];
+    memcpy(t, ida, sizeof t);
+    memcpy(ida, idb, sizeof t);
+    memcpy(idb, t, sizeof t);
+  }
+  for (int form = 0; form < 3; form++) {
+    /* [doc, {first: 1, second: 1}]: in order, swapped, the same twice */
+    const uint8_t *first = form == 1 ? idb : ida;
+    const uint8_t *second = form == 0 ? idb : form == 1 ? ida : ida;
+    uint8_t vv[2 + 18 + 1 + 2 * 11], *p = vv;
+    *p++ = 0x92;
+    *p++ = 0xc4;
+    *p++ = ACCORD_DOC_ID_BYTES;
+    memcpy(p, accord_doc_id(a), ACCORD_DOC_ID_BYTES);
+    p += ACCORD_DOC_ID_BYTES;
+    *p++ = 0x82;
+    for (int k = 0; k < 2; k++) {
+      *p++ = 0xc4;
+      *p++ = ACCORD_ACTOR_BYTES;
+      memcpy(p, k ? second : first, ACCORD_ACTOR_BYTES);
+      p += ACCORD_ACTOR_BYTES;
+      *p++ = 0x01;
+    }
+    uint8_t *batch = NULL;
+    size_t blen = 0;
+    int rc = accord_doc_changes_since(a, vv, (size_t)(p - vv), &batch, &blen);
+    if (form == 0) {
+      AOK(rc); /* b and c are known: only a's change */
+      accord_doc *d = du_new(4);
+      du_sync(d, b);
+      du_sync(d, c);
+      accord_import_stats st;
+      AOK(accord_doc_import(d, batch, blen, &st));
+      assert_int_equal(st.applied, 1);
+      du_assert_same_json(a, d);
+      accord_doc_free(d);
+    } else {
+      assert_int_equal(rc, ACCORD_EMALFORMED);
+      assert_null(batch);
+    }
+    accord_free(batch);
+  }
+  accord_doc_free(a);
+  accord_doc_free(b);
+  accord_doc_free(c);
+}
+
 static void duplicate_import_noop(void **state) {
   (void)state;
   accord_doc *a = du_new(1), *b = du_new(2);
@@ -655,6 +863,9 @@ static void trace_friendsforever(void **state) {
 TEST_MAIN(cmocka_unit_test(convergence_3_replicas),
           cmocka_unit_test(convergence_5_replicas),
           cmocka_unit_test(causal_order_pending),
+          cmocka_unit_test(one_change_import_failure_changes_nothing),
+          cmocka_unit_test(remote_typing_runs),
+          cmocka_unit_test(version_order_checked),
           cmocka_unit_test(duplicate_import_noop),
           cmocka_unit_test(known_changes_altered_refused),
           cmocka_unit_test(reload_continues_chain),

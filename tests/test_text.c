@@ -468,6 +468,40 @@ static void out_of_range_refused(void **state) {
   accord_doc_free(doc);
 }
 
+/* An object created by a transaction that aborted is gone, even right
+ * after being edited (the document remembers the last object it looked
+ * up: the abort rebuilds the state and forgets it); the same after a
+ * reload. */
+static void aborted_objects_gone(void **state) {
+  (void)state;
+  accord_doc *doc = du_new(1);
+  accord_id t = new_text(doc);
+  accord_txn *txn = NULL;
+  accord_id u;
+  AOK(accord_txn_begin(doc, &txn));
+  AOK(accord_text_splice(txn, t, 0, 0, "a", 1));
+  AOK(accord_map_put_object(txn, ACCORD_ROOT, "u", ACCORD_TEXT, &u));
+  AOK(accord_text_splice(txn, u, 0, 0, "b", 1));
+  size_t n = 0;
+  AOK(accord_text_len(doc, u, &n));
+  assert_int_equal(n, 1);
+  accord_txn_abort(txn);
+  assert_int_equal(accord_text_len(doc, u, &n), ACCORD_ENOTFOUND);
+  AOK(accord_txn_begin(doc, &txn));
+  assert_int_equal(accord_text_splice(txn, u, 0, 0, "c", 1),
+                   ACCORD_ENOTFOUND);
+  AOK(accord_text_splice(txn, t, 0, 0, "c", 1));
+  AOK(accord_txn_commit(txn, NULL));
+  du_assert_text(doc, t, "c");
+  doc = du_reload(doc);
+  AOK(accord_txn_begin(doc, &txn));
+  AOK(accord_text_splice(txn, t, 1, 0, "d", 1));
+  AOK(accord_txn_commit(txn, NULL));
+  du_assert_text(doc, t, "cd");
+  assert_int_equal(accord_text_len(doc, u, &n), ACCORD_ENOTFOUND);
+  accord_doc_free(doc);
+}
+
 static void wrong_objects_refused(void **state) {
   (void)state;
   accord_doc *doc = du_new(1);
@@ -778,6 +812,7 @@ TEST_MAIN(cmocka_unit_test(reference_model),
           cmocka_unit_test(invalid_utf8_refused),
           cmocka_unit_test(out_of_range_refused),
           cmocka_unit_test(wrong_objects_refused),
+          cmocka_unit_test(aborted_objects_gone),
           cmocka_unit_test(nul_code_point),
           cmocka_unit_test(trace_automerge_paper),
           cmocka_unit_test(trace_sveltecomponent),
