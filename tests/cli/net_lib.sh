@@ -36,6 +36,9 @@ wait_for() {
 serve() {
   local n=$1
   shift
+  # emptied here, not only by the child's redirection: a log left by an
+  # earlier serve of this node would otherwise answer the wait below
+  : >"$T/$n.serve.log"
   ACCORD_DIR=$T/$n "$ACCORD" serve --listen 127.0.0.1:0 "$@" \
     >"$T/$n.serve.out" 2>"$T/$n.serve.log" &
   spid=$!
