@@ -325,6 +325,11 @@ int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
  * fail) makes those bytes change n+1. */
 int chain_prepare(chain *c);
 void chain_push(chain *c, uint32_t end_op, int64_t time);
+/* Room for k more changes of bytes bytes in all, so that appending them
+ * grows nothing (a batch's run of a chain, sized before it is applied).
+ * Only capacity: the chain's contents do not change, on failure either.
+ * Errors: ENOMEM, ETOOBIG, chain_prepare's. */
+int chain_reserve(chain *c, uint32_t k, size_t bytes);
 /* Makes tab[0..n) the chain's actor table (n >= its current size); cannot
  * fail after chain_tab_reserve(c, n). */
 int chain_tab_reserve(chain *c, uint32_t n);
