@@ -318,8 +318,30 @@ typedef int (*doc_visit_fn)(void *ctx, accord_doc *doc, uint32_t actor,
 int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx);
 
 /* oplog.c */
-int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
-                 int64_t time);
+int chain_append_slow(chain *c, const uint8_t *body, size_t len,
+                      uint32_t end_op, int64_t time);
+/* Appends change n+1. Errors: ENOMEM, ETOOBIG (the chain as it was). The
+ * common case inline: room for the offset and the bytes (an import
+ * reserves a run's room at once, chain_reserve), a keystroke's body copied
+ * as two words; anything else goes to oplog.c. */
+static inline int chain_append(chain *c, const uint8_t *body, size_t len,
+                               uint32_t end_op, int64_t time) {
+  buf *b = &c->bytes;
+  if (!c->off || c->n - c->base + 2 > c->cap || len < 8 || len > 16 ||
+      b->cap - b->len < len || b->len + len > UINT32_MAX)
+    return chain_append_slow(c, body, len, end_op, time);
+  uint64_t lo, hi;
+  memcpy(&lo, body, 8);
+  memcpy(&hi, body + len - 8, 8);
+  memcpy(b->p + b->len, &lo, 8);
+  memcpy(b->p + b->len + len - 8, &hi, 8);
+  b->len += len;
+  c->n++;
+  c->off[c->n - c->base] = (uint32_t)b->len;
+  c->end_op = end_op;
+  c->time = time;
+  return 0;
+}
 /* Appending in place: chain_prepare makes room for one more change's
  * offset; the caller writes the body to c->bytes; chain_push (which cannot
  * fail) makes those bytes change n+1. */

@@ -117,8 +117,8 @@ int chain_reserve(chain *c, uint32_t k, size_t bytes) {
   return buf_try_reserve(&c->bytes, bytes);
 }
 
-int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
-                 int64_t time) {
+int chain_append_slow(chain *c, const uint8_t *body, size_t len,
+                      uint32_t end_op, int64_t time) {
   int rc = chain_prepare(c);
   if (rc) return rc;
   if (c->bytes.len + len > UINT32_MAX) return ACCORD_ETOOBIG;

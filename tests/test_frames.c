@@ -558,7 +558,7 @@ static void reserve_then_append(chain *c, uint32_t k) {
   size_t blen;
   chain_rd rd;
   memset(&rd, 0, sizeof rd);
-  static const uint8_t none[] = {0x90, 0, 0, 0x90, 0x90, 0x90};
+  static const uint8_t none[12] = {1, 2, 0x90, 0x90, 0xc0, 0x90}; /* bytes */
   if (c->n) AOK(chain_get(c, &rd, c->n, &body, &blen));
   else body = none, blen = sizeof none;
   uint8_t *copy = malloc(blen);
