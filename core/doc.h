@@ -327,14 +327,18 @@ int chain_append_slow(chain *c, const uint8_t *body, size_t len,
 static inline int chain_append(chain *c, const uint8_t *body, size_t len,
                                uint32_t end_op, int64_t time) {
   buf *b = &c->bytes;
-  if (!c->off || c->n - c->base + 2 > c->cap || len < 8 || len > 16 ||
+  if (!c->off || c->n - c->base + 2 > c->cap || len == 0 ||
       b->cap - b->len < len || b->len + len > UINT32_MAX)
     return chain_append_slow(c, body, len, end_op, time);
-  uint64_t lo, hi;
-  memcpy(&lo, body, 8);
-  memcpy(&hi, body + len - 8, 8);
-  memcpy(b->p + b->len, &lo, 8);
-  memcpy(b->p + b->len + len - 8, &hi, 8);
+  if (len >= 8 && len <= 16) {
+    uint64_t lo, hi;
+    memcpy(&lo, body, 8);
+    memcpy(&hi, body + len - 8, 8);
+    memcpy(b->p + b->len, &lo, 8);
+    memcpy(b->p + b->len + len - 8, &hi, 8);
+  } else {
+    memcpy(b->p + b->len, body, len);
+  }
   b->len += len;
   c->n++;
   c->off[c->n - c->base] = (uint32_t)b->len;
