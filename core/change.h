@@ -130,7 +130,9 @@ typedef struct dchange {
   uint32_t msglen;
   uint32_t nops;
   oper *ops; /* borrowed from the decoder; strings borrowed from the body */
-  const uint32_t *tab; /* this change's actor table (borrowed) */
+  const uint32_t *tab; /* this change's actor table (borrowed: the
+                        * decoder's, or prev->tab itself when the change
+                        * adds no actor) */
   uint32_t ntab;
 } dchange;
 

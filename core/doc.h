@@ -318,13 +318,44 @@ typedef int (*doc_visit_fn)(void *ctx, accord_doc *doc, uint32_t actor,
 int doc_walk(accord_doc *doc, doc_visit_fn visit, void *ctx);
 
 /* oplog.c */
-int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
-                 int64_t time);
+int chain_append_slow(chain *c, const uint8_t *body, size_t len,
+                      uint32_t end_op, int64_t time);
+/* Appends change n+1. Errors: ENOMEM, ETOOBIG (the chain as it was). The
+ * common case inline: room for the offset and the bytes (an import
+ * reserves a run's room at once, chain_reserve), a keystroke's body copied
+ * as two words; anything else goes to oplog.c. */
+static inline int chain_append(chain *c, const uint8_t *body, size_t len,
+                               uint32_t end_op, int64_t time) {
+  buf *b = &c->bytes;
+  if (!c->off || c->n - c->base + 2 > c->cap || len == 0 ||
+      b->cap - b->len < len || b->len + len > UINT32_MAX)
+    return chain_append_slow(c, body, len, end_op, time);
+  if (len >= 8 && len <= 16) {
+    uint64_t lo, hi;
+    memcpy(&lo, body, 8);
+    memcpy(&hi, body + len - 8, 8);
+    memcpy(b->p + b->len, &lo, 8);
+    memcpy(b->p + b->len + len - 8, &hi, 8);
+  } else {
+    memcpy(b->p + b->len, body, len);
+  }
+  b->len += len;
+  c->n++;
+  c->off[c->n - c->base] = (uint32_t)b->len;
+  c->end_op = end_op;
+  c->time = time;
+  return 0;
+}
 /* Appending in place: chain_prepare makes room for one more change's
  * offset; the caller writes the body to c->bytes; chain_push (which cannot
  * fail) makes those bytes change n+1. */
 int chain_prepare(chain *c);
 void chain_push(chain *c, uint32_t end_op, int64_t time);
+/* Room for k more changes of bytes bytes in all, so that appending them
+ * grows nothing (a batch's run of a chain, sized before it is applied).
+ * Only capacity: the chain's contents do not change, on failure either.
+ * Errors: ENOMEM, ETOOBIG, chain_prepare's. */
+int chain_reserve(chain *c, uint32_t k, size_t bytes);
 /* Makes tab[0..n) the chain's actor table (n >= its current size); cannot
  * fail after chain_tab_reserve(c, n). */
 int chain_tab_reserve(chain *c, uint32_t n);

@@ -89,8 +89,36 @@ void chain_push(chain *c, uint32_t end_op, int64_t time) {
   c->time = time;
 }
 
-int chain_append(chain *c, const uint8_t *body, size_t len, uint32_t end_op,
-                 int64_t time) {
+/* Room for k more offsets at once: as chain_prepare's growth (the same
+ * compaction rule, at least doubling), but to the size asked in one step. */
+static int off_reserve(chain *c, uint32_t k) {
+  uint32_t live = c->n - c->base + 1;
+  if (k <= c->cap - live) return 0;
+  if (c->skip && c->skip >= live) {
+    tail_compact(c);
+    if (k <= c->cap - live) return 0;
+  }
+  size_t total = (size_t)c->skip + c->cap;
+  size_t need = (size_t)c->skip + live + k;
+  size_t cap = total * 2 > need ? total * 2 : need;
+  if (cap > UINT32_MAX) return ACCORD_ETOOBIG;
+  uint32_t *off = mem_realloc(c->off - c->skip, cap * sizeof *off);
+  if (!off) return ACCORD_ENOMEM;
+  c->off = off + c->skip;
+  c->cap = (uint32_t)(cap - c->skip);
+  return 0;
+}
+
+int chain_reserve(chain *c, uint32_t k, size_t bytes) {
+  int rc = chain_prepare(c); /* the tail indexed, off allocated */
+  if (rc) return rc;
+  if ((rc = off_reserve(c, k))) return rc;
+  if (bytes > UINT32_MAX - c->bytes.len) return ACCORD_ETOOBIG;
+  return buf_try_reserve(&c->bytes, bytes);
+}
+
+int chain_append_slow(chain *c, const uint8_t *body, size_t len,
+                      uint32_t end_op, int64_t time) {
   int rc = chain_prepare(c);
   if (rc) return rc;
   if (c->bytes.len + len > UINT32_MAX) return ACCORD_ETOOBIG;

@@ -637,6 +637,8 @@ static int read_batch(importer *im, const uint8_t *p, size_t len,
     if (nch - k > 1 && nch - k <= mp_left(&r) / 6 &&
         (rc = reserve_cands(im, nch - k)))
       break;
+    uint32_t k0 = k;
+    const uint8_t *run = r.p;
     for (; k < nch && !rc; k++) {
       size_t blen = change_body_len(r.p, mp_left(&r));
       if (!blen) {
@@ -648,6 +650,13 @@ static int read_batch(importer *im, const uint8_t *p, size_t len,
                     k + 1 == nch ? seal : NULL, 0, !doc->verify);
       r.p += blen;
     }
+    /* a run that extends its chain will most likely be appended whole:
+     * room for it at once (a merge's chain grew by doubling from empty,
+     * copying its bodies each time). Only capacity, within what the batch
+     * holds: a failure here is left for the appends to meet. */
+    if (!rc && nch - k0 > 1 && first + k0 == doc->chains[map[ref]].n + 1)
+      (void)chain_reserve(&doc->chains[map[ref]], nch - k0,
+                          (size_t)(r.p - run));
   }
   if (map != small) mem_free(map);
   if (!rc && r.p != r.end) rc = ACCORD_EMALFORMED;

@@ -549,7 +549,65 @@ static void free_with_job_in_flight(void **state) {
   typed_free(&t);
 }
 
+/* chain_reserve on a tail behind frames and on an empty chain: afterwards
+ * k appends of the reserved bytes move nothing, and every body reads back;
+ * cutting back leaves the chain as it was. */
+static void reserve_then_append(chain *c, uint32_t k) {
+  chain h = *c; /* the head to cut back to */
+  const uint8_t *body;
+  size_t blen;
+  chain_rd rd;
+  memset(&rd, 0, sizeof rd);
+  static const uint8_t none[12] = {1, 2, 0x90, 0x90, 0xc0, 0x90}; /* bytes */
+  if (c->n) AOK(chain_get(c, &rd, c->n, &body, &blen));
+  else body = none, blen = sizeof none;
+  uint8_t *copy = malloc(blen);
+  assert_non_null(copy);
+  memcpy(copy, body, blen);
+  chain_rd_free(&rd);
+  AOK(chain_reserve(c, k, k * blen));
+  const uint32_t *off = c->off;
+  const uint8_t *bytes = c->bytes.p;
+  uint32_t n = c->n;
+  for (uint32_t i = 0; i < k; i++) AOK(chain_append(c, copy, blen, 1, 1));
+  assert_ptr_equal(c->off, off);
+  assert_ptr_equal(c->bytes.p, bytes);
+  assert_int_equal(c->n, n + k);
+  for (uint32_t s = n + 1; s <= c->n; s++) {
+    AOK(chain_get(c, &rd, s, &body, &blen));
+    assert_memory_equal(body, copy, blen);
+  }
+  chain_rd_free(&rd);
+  free(copy);
+  chain_truncate(c, h.n ? &h : NULL);
+  assert_int_equal(c->n, n);
+}
+
+static void chain_reserve_appends_in_place(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("chain_reserve_appends_in_place"));
+  typed t;
+  typed_new(&t, 1);
+  type(&t, &r, 5 * PACK_FRAME + 700);
+  AOK(accord_doc_settle(t.doc));
+  type(&t, &r, 40); /* a tail behind the frames */
+  chain *c = &t.doc->chains[0];
+  assert_true(c->nfr >= 1 && c->base < c->n);
+  reserve_then_append(c, 1000);
+  reserve_then_append(c, 2);
+  check_text(t.doc, t.text, t.ref, t.len);
+  type(&t, &r, 50); /* the chain still takes commits */
+  check_text(t.doc, t.text, t.ref, t.len);
+  typed_free(&t);
+  chain e;
+  memset(&e, 0, sizeof e);
+  reserve_then_append(&e, 300);
+  chain_free(&e);
+}
+
 TEST_MAIN(cmocka_unit_test(frames_made_and_installed),
+          cmocka_unit_test(chain_reserve_appends_in_place),
           cmocka_unit_test(reads_across_frames),
           cmocka_unit_test(rollback_across_frames),
           cmocka_unit_test(sync_far_behind_peer),

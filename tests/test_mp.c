@@ -1111,6 +1111,42 @@ static void body_len_matches_skip_n(void **state) {
   assert_true(refused < n);
 }
 
+/* Bodies of typing's shape (two deltas, no actors, no deps, no message,
+ * then the ops), which change_body_len matches by their fixed bytes: the
+ * same sizes as mp_skip_n, whole, cut short or with a byte changed. */
+static void body_len_typing_shape(void **state) {
+  (void)state;
+  test_rng r;
+  rng_init(&r, test_seed("mp.body_len_typing_shape"));
+  long n = test_scale(20000), refused = 0;
+  for (long it = 0; it < n; it++) {
+    buf b = {0};
+    mp_put_uint(&b, rng_below(&r, 2) ? rng_below(&r, 128) : rng_next(&r));
+    int64_t t = (int64_t)rng_below(&r, 1u << 20) - (1 << 19);
+    mp_put_int(&b, rng_below(&r, 2) ? t : t % 64);
+    mp_put_array(&b, 0);
+    mp_put_array(&b, 0);
+    mp_put_nil(&b);
+    gen_body_value(&r, &b, 0);
+    size_t extra = rng_below(&r, 4);
+    for (size_t i = 0; i < extra; i++) mp_put_uint(&b, rng_below(&r, 128));
+    assert_int_equal(b.err, 0);
+    size_t len = b.len;
+    if (rng_below(&r, 2)) {
+      if (rng_below(&r, 2)) len = (size_t)rng_below(&r, b.len);
+      else b.p[rng_below(&r, b.len)] = (uint8_t)rng_next(&r);
+    }
+    mp_reader x;
+    mp_reader_init(&x, b.p, len);
+    size_t want = mp_skip_n(&x, 6) ? 0 : (size_t)(x.p - b.p);
+    assert_int_equal(change_body_len(b.p, len), want);
+    refused += want == 0;
+    buf_free(&b);
+  }
+  assert_true(refused > 0);
+  assert_true(refused < n);
+}
+
 /* The writer's buf reports allocation failure once, at the end. */
 static void writer_out_of_memory(void **state) {
   (void)state;
@@ -1227,6 +1263,7 @@ TEST_MAIN(cmocka_unit_test(random_values_match_msgpack_c),
           cmocka_unit_test(skip_matches_getters),
           cmocka_unit_test(skip_n_matches_getters),
           cmocka_unit_test(body_len_matches_skip_n),
+          cmocka_unit_test(body_len_typing_shape),
           cmocka_unit_test(errors_are_sticky),
           cmocka_unit_test(writer_out_of_memory),
           cmocka_unit_test(raw_writers_match_put))
