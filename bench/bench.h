@@ -69,4 +69,8 @@ int cmd_sync(const trace *t, const bench_opts *o);
  * -1 (reported). */
 int cmd_gossip(unsigned edits);
 
+/* run_crypto.c: `accord-bench crypto`, the cost of a chain step and of a
+ * seal check (issue 5's floor). */
+int cmd_crypto(void);
+
 #endif /* BENCH_BENCH_H */

@@ -32,6 +32,7 @@ static void usage(FILE *f)
       "                          [--repeat N]\n"
       "                         [--trace PATH]\n"
       "       accord-bench gossip [--edits N]\n"
+      "       accord-bench crypto\n"
       "\n"
       "Replays an editing trace (JSON, optionally gzipped; see\n"
       "traces/README.md) and prints one line of JSON with the measurements.\n"
@@ -43,7 +44,8 @@ static void usage(FILE *f)
       "            merges every replica into a fresh document\n"
       "  baseline  sequential trace on a plain gap buffer only\n"
       "  verify    sequential trace sealed every 1,000 changes: importing\n"
-      "            it with seal verification against without\n"
+      "            it with seal verification against without, live (a\n"
+      "            sealed batch at a time) and as one catch-up batch\n"
       "  crdt      the crdt-benchmarks suite (B1.1-B1.11, B2.1-B2.4,\n"
       "            B3.1-B3.4, B4, B4x100), one JSON line per benchmark\n"
       "  store     the node store: durable commits against raw LMDB,\n"
@@ -52,6 +54,8 @@ static void usage(FILE *f)
       "            loopback TCP into LMDB\n"
       "  gossip    live edits between two nodes (latency, sustained rate),\n"
       "            then 32 nodes of degree 3 (reach time, messages)\n"
+      "  crypto    what a verified import's cryptography costs here: a\n"
+      "            hash chain step, a BLAKE2b block, an Ed25519 seal check\n"
       "\n"
       "options:\n"
       "  --out PATH    write the final text to PATH\n"
@@ -168,6 +172,11 @@ int main(int argc, char **argv)
   cmd = argv[1];
   if (strcmp(cmd, "crdt") == 0)
     return main_crdt(argc - 2, argv + 2);
+  if (strcmp(cmd, "crypto") == 0) {
+    if (argc > 2)
+      return usage_error("crypto: unexpected argument '%s'", argv[2]);
+    return cmd_crypto() ? 1 : 0;
+  }
   if (strcmp(cmd, "store") == 0) /* run_store.c parses its own options */
     return cmd_store(argc - 2, argv + 2);
   if (strcmp(cmd, "gossip") == 0) {
