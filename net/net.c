@@ -54,6 +54,7 @@
 #include "net.h"
 #include "node.h"
 #include "node_peers.h"
+#include "oplog_bg.h"
 
 #define AE_DEFAULT_MS 5000
 #define RECONNECT_MIN_MS 250
@@ -713,6 +714,13 @@ static void on_poll(uv_timer_t *t) {
   accord_net *net = t->data;
   add_new_ws(net);
   check_store(net);
+  /* cached documents pack their cold history into frames while the node
+   * is idle too (commits and imports do it otherwise: after a large sync
+   * and nothing since, a document would keep its whole unpacked tail) */
+  for (int i = 0; i < NET_DOC_CACHE; i++) {
+    accord_doc *d = net->cache[i].doc;
+    if (d && !d->txn_open && !d->poisoned) oplog_bg_tick(d);
+  }
   /* a peer that opened but never sent its summary is dropped, and so is a
    * member removed while connected (membership is a store read: cheap) */
   uint64_t now = net_now_ms();
