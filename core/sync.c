@@ -243,7 +243,17 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
   /* headers (array, version, bin16, two array headers), the chains, and
    * buf_take's NUL */
   size_t head = 1 + 1 + 18 + 2 * mp_array_size(k);
-  if (rc || !buf_reserve(b, head + (tails ? bytes : 10 * (size_t)k) + 1)) {
+  size_t need = head + (tails ? bytes : 10 * (size_t)k) + 1;
+  if (!rc && tails && !b->p && need <= BUF_MAX) {
+    /* a fresh buffer gets exactly the batch and its NUL: not buf_grow's
+     * 64, 128, ... (a keystroke's batch of ~55 bytes took 64 or 128,
+     * and a peer keeping batches keeps that slack), and not its loop:
+     * a batch is taken per edit */
+    b->p = mem_alloc(need);
+    if (!b->p) rc = ACCORD_ENOMEM;
+    else b->cap = need;
+  }
+  if (rc || !buf_reserve(b, need)) {
     if (a != small) mem_free(a);
     return rc ? rc : b->err;
   }
@@ -297,6 +307,12 @@ int accord_doc_changes_since(accord_doc *doc, const uint8_t *vv,
   if (rc) {
     buf_free(&b);
     return rc;
+  }
+  if (b.len < b.cap) { /* the exact reserve left room for the NUL */
+    b.p[b.len] = 0;
+    *out = b.p;
+    *len = b.len;
+    return 0;
   }
   *out = buf_take(&b, len);
   return *out ? 0 : ACCORD_ENOMEM;
@@ -1063,6 +1079,7 @@ static int import_one(accord_doc *doc, const uint8_t *batch, size_t len) {
     return 0;
   for (uint32_t i = 0; i < na; i++, p += 10) {
     if (p[0] != 0xc4 || p[1] != ACCORD_ACTOR_BYTES) return 0;
+    if (doc_actor_find(doc, p + 2, &map[i])) continue; /* the usual case */
     int rc = doc_actor_index(doc, p + 2, &map[i]);
     if (rc) return rc;
   }
