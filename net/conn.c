@@ -51,6 +51,10 @@ struct conn {
   hs hs;
   frame_enc enc;
   frame_dec dec;
+  /* an accepted connection still in its handshake: on its listener's
+   * list (lst, lnext), so that closing the listener ends it too */
+  struct conn_listener *lst;
+  struct conn *lnext;
   uint8_t rbuf[READ_BYTES];
 };
 
@@ -62,6 +66,7 @@ struct conn_listener {
   conn_callbacks cb;
   void *ud;
   int port;
+  conn *pending; /* accepted, handshake not over (conn.lst) */
 };
 
 /* A write: the request and its bytes in one allocation. */
@@ -119,9 +124,23 @@ static void addr_name(const struct sockaddr *sa, char *out, size_t n) {
 
 /* ---- closing ------------------------------------------------------------- */
 
+/* Takes an accepted connection off its listener's list (its handshake is
+ * over, or it is gone). */
+static void unlist(conn *c) {
+  if (!c->lst) return;
+  for (conn **pp = &c->lst->pending; *pp; pp = &(*pp)->lnext)
+    if (*pp == c) {
+      *pp = c->lnext;
+      break;
+    }
+  c->lst = NULL;
+  c->lnext = NULL;
+}
+
 static void on_handle_closed(uv_handle_t *h) {
   conn *c = h->data;
   if (--c->handles > 0) return;
+  unlist(c);
   if (!c->silent && c->cb.on_close)
     c->cb.on_close(c, c->reason, c->detail, c->ud);
   hs_clear(&c->hs);
@@ -271,6 +290,7 @@ static int open_streams(conn *c, const uint8_t *last, size_t last_len) {
   if (wreq_submit(c, w)) return -1;
   uv_timer_stop(&c->timer);
   c->state = CS_OPEN;
+  unlist(c);
   if (c->cb.on_open) c->cb.on_open(c, c->ud);
   return c->state == CS_CLOSING ? -1 : 0;
 }
@@ -475,6 +495,9 @@ static void on_connection(uv_stream_t *server, int status) {
     logf_(l->opts.log, l->opts.log_ud, "accord net: accept: out of memory");
     return;
   }
+  c->lst = l;
+  c->lnext = l->pending;
+  l->pending = c;
   int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
   if (rc < 0) {
     c->silent = 1;
@@ -561,5 +584,16 @@ static void on_listener_closed(uv_handle_t *h) {
 
 void conn_listener_close(conn_listener *l) {
   if (!l || uv_is_closing((uv_handle_t *)&l->tcp)) return;
+  /* connections accepted but not yet open end with it, silently: their
+   * callbacks and log would otherwise reach an owner that may be gone
+   * (the net is freed once its peers closed, and these are no peers) */
+  while (l->pending) {
+    conn *c = l->pending;
+    l->pending = c->lnext;
+    c->lst = NULL;
+    c->lnext = NULL;
+    c->silent = 1;
+    conn_fail(c, CONN_IO, "listener closed");
+  }
   uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
 }

@@ -135,7 +135,9 @@ int conn_listener_port(const conn_listener *l);
  * HS_MAX_KEYS keys). */
 int conn_listener_add_key(conn_listener *l, const uint8_t *key);
 /* Stops listening; the listener is freed once libuv has closed it.
- * Connections it accepted live on. NULL is a no-op. */
+ * Connections it accepted that are open live on; those still in their
+ * handshake end with it, silently (no on_close, no log line: their owner
+ * may be gone next). NULL is a no-op. */
 void conn_listener_close(conn_listener *l);
 
 #endif

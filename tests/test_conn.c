@@ -347,6 +347,44 @@ static void silent_peer(void **state) {
   assert_true(r.eof);
 }
 
+/* Closing the listener ends the connections it accepted that are still in
+ * their handshake, at once and silently (no on_close, no log line: their
+ * owner may be freed next), instead of at the handshake's deadline. */
+static void close_listener(uv_timer_t *t) {
+  world *w = t->data;
+  conn_listener_close(w->l);
+  w->l = NULL;
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+static void listener_close_ends_handshakes(void **state) {
+  (void)state;
+  world w;
+  world_init(&w);
+  uv_timer_start(&w.guard, on_guard, 5000, 0); /* well before the deadline */
+  conn_options so = opts_of(&w, ws_a, pk_s, sk_s);
+  so.handshake_ms = 60000;
+  struct sockaddr_storage addr;
+  assert_int_equal(world_listen(&w, "127.0.0.1", &so, &addr), 0);
+  raw r;
+  memset(&r, 0, sizeof r);
+  uv_tcp_init(&w.loop, &r.tcp);
+  r.tcp.data = r.req.data = &r;
+  assert_int_equal(uv_tcp_connect(&r.req, &r.tcp,
+                                  (const struct sockaddr *)&addr,
+                                  raw_connected),
+                   0);
+  uv_timer_t later;
+  uv_timer_init(&w.loop, &later);
+  later.data = &w;
+  uv_timer_start(&later, close_listener, 200, 0); /* accepted by then */
+  world_run(&w);
+  assert_true(r.eof);
+  assert_int_equal(w.server.closed, 0);
+  assert_int_equal(w.server.opened, 0);
+  assert_int_equal(w.nlog, 0);
+}
+
 /* What the evil client writes after the handshake, bypassing framing. */
 static const uint8_t *evil_bytes;
 static size_t evil_len;
@@ -427,6 +465,8 @@ static void connect_refused(void **state) {
 
 TEST_MAIN(cmocka_unit_test(exchange_ipv4), cmocka_unit_test(exchange_ipv6),
           cmocka_unit_test(wrong_workspace), cmocka_unit_test(non_member),
-          cmocka_unit_test(silent_peer), cmocka_unit_test(oversized_frame),
+          cmocka_unit_test(silent_peer),
+          cmocka_unit_test(listener_close_ends_handshakes),
+          cmocka_unit_test(oversized_frame),
           cmocka_unit_test(forged_frame),
           cmocka_unit_test(connect_refused))
