@@ -69,3 +69,17 @@ int doc_actor_index(accord_doc *doc, const uint8_t *id, uint32_t *out) {
   *out = n;
   return 0;
 }
+
+void doc_actors_truncate(accord_doc *doc, uint32_t n) {
+  if (n >= doc->nactors) return;
+  for (uint32_t a = n; a < doc->nactors; a++) chain_free(&doc->chains[a]);
+  doc->nactors = n;
+  /* ranks among the actors left, and order[] their inverse again */
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t rank = 0;
+    for (uint32_t j = 0; j < n; j++)
+      if (memcmp(doc->actor[j], doc->actor[i], ACCORD_ACTOR_BYTES) < 0) rank++;
+    doc->rank[i] = rank;
+    doc->order[rank] = i;
+  }
+}

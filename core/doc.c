@@ -254,6 +254,7 @@ int doc_mark_restore(accord_doc *doc, doc_mark *m) {
     else memset(&c->seal, 0, sizeof c->seal);
     doc->seen[a] = h ? m->seen[a] : 0;
   }
+  doc_actors_truncate(doc, m->nactors); /* authors the undone part named */
   for (uint32_t i = 0; i < doc->npending; i++) {
     mem_free(doc->pending[i].body);
     mem_free(doc->pending[i].seal);

@@ -275,6 +275,10 @@ struct accord_doc {
 /* actors.c */
 int doc_actor_index(accord_doc *doc, const uint8_t *id, uint32_t *out);
 int doc_actor_find(const accord_doc *doc, const uint8_t *id, uint32_t *out);
+/* Forgets the actors from index n on (their chains must be empty: a mark
+ * restored them to nothing), so that a refused import leaves no trace of
+ * the authors it named. */
+void doc_actors_truncate(accord_doc *doc, uint32_t n);
 
 /* state.c */
 int state_init(docstate *st);

@@ -1079,9 +1079,9 @@ static int import_one(accord_doc *doc, const uint8_t *batch, size_t len) {
     return 0;
   for (uint32_t i = 0; i < na; i++, p += 10) {
     if (p[0] != 0xc4 || p[1] != ACCORD_ACTOR_BYTES) return 0;
-    if (doc_actor_find(doc, p + 2, &map[i])) continue; /* the usual case */
-    int rc = doc_actor_index(doc, p + 2, &map[i]);
-    if (rc) return rc;
+    /* an author we do not know yet goes the general way, whose mark
+     * forgets it again if the import fails */
+    if (!doc_actor_find(doc, p + 2, &map[i])) return 0;
   }
   if (p[0] != 0x91 || p[1] != 0x99) return 0;
   mp_reader_init(&r, p + 2, (size_t)(end - p - 2));

@@ -483,6 +483,36 @@ static void causal_order_pending(void **state) {
  * not exist) after its first op was applied, the import fails and changes
  * nothing: the first op is undone, the chain does not move, nothing waits;
  * the intact change then applies. */
+/* A refused one-change batch from an author we never heard of leaves no
+ * trace of that author either: the version, the JSON and a save are as
+ * before. */
+static void unknown_author_refused_leaves_nothing(void **state) {
+  (void)state;
+  accord_doc *a = du_new(1), *b = du_new(2);
+  accord_id t = du_put_object(a, ACCORD_ROOT, "t", ACCORD_TEXT);
+  (void)t;
+  size_t blen, v1len, v2len, s1len, s2len;
+  uint8_t *batch = changes_after(a, NULL, 0, &blen);
+  uint8_t *v1 = du_version(b, &v1len), *s1 = NULL, *s2 = NULL;
+  AOK(accord_doc_save(b, &s1, &s1len));
+  /* the body's last byte cut off, the batch's lengths kept: malformed */
+  batch[blen - 1] = 0xc1; /* never used in msgpack */
+  assert_int_not_equal(accord_doc_import(b, batch, blen, NULL), 0);
+  uint8_t *v2 = du_version(b, &v2len);
+  assert_int_equal(v1len, v2len);
+  assert_memory_equal(v1, v2, v1len);
+  AOK(accord_doc_save(b, &s2, &s2len));
+  assert_int_equal(s1len, s2len);
+  assert_memory_equal(s1, s2, s1len);
+  accord_free(batch);
+  accord_free(v1);
+  accord_free(v2);
+  accord_free(s1);
+  accord_free(s2);
+  accord_doc_free(a);
+  accord_doc_free(b);
+}
+
 static void one_change_import_failure_changes_nothing(void **state) {
   (void)state;
   accord_doc *a = du_new(1), *b = du_new(2);
@@ -864,6 +894,7 @@ TEST_MAIN(cmocka_unit_test(convergence_3_replicas),
           cmocka_unit_test(convergence_5_replicas),
           cmocka_unit_test(causal_order_pending),
           cmocka_unit_test(one_change_import_failure_changes_nothing),
+          cmocka_unit_test(unknown_author_refused_leaves_nothing),
           cmocka_unit_test(remote_typing_runs),
           cmocka_unit_test(version_order_checked),
           cmocka_unit_test(duplicate_import_noop),
