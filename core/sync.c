@@ -308,12 +308,6 @@ int accord_doc_changes_since(accord_doc *doc, const uint8_t *vv,
     buf_free(&b);
     return rc;
   }
-  if (b.len < b.cap) { /* the exact reserve left room for the NUL */
-    b.p[b.len] = 0;
-    *out = b.p;
-    *len = b.len;
-    return 0;
-  }
   *out = buf_take(&b, len);
   return *out ? 0 : ACCORD_ENOMEM;
 }
@@ -1050,9 +1044,9 @@ static int keep_pending(importer *im) {
  * instructions of each of its 25,457 imports (callgrind).
  *
  * Returns 1 (imported), 0 (not of that shape, or decoding failed: the
- * general path decides, with its own errors; the only trace left is actors
- * added to the table, as the general path adds them too), or an error from
- * applying it (nothing changed). */
+ * general path decides, with its own errors), or an error from applying it
+ * (nothing changed). Either way short of 1, the authors decoding added to
+ * the table are forgotten again, as the general path's mark forgets them. */
 static int import_one(accord_doc *doc, const uint8_t *batch, size_t len) {
   mp_reader r;
   uint64_t ref, first;
@@ -1100,16 +1094,21 @@ static int import_one(accord_doc *doc, const uint8_t *batch, size_t len) {
   chain_ctx prev = chain_context(c);
   const uint8_t *body = r.p;
   size_t blen = mp_left(&r);
-  if (change_decode(doc, d, a, &prev, body, blen, &ch)) return 0;
+  uint32_t nactors = doc->nactors;
+  int rc = change_decode(doc, d, a, &prev, body, blen, &ch) ? 1 : 0;
   c = &doc->chains[a]; /* decoding may have grown the actor table */
-  for (uint32_t k = 0; k < ch.ndeps; k++)
-    if (doc->chains[ch.deps[2 * k]].n < ch.deps[2 * k + 1]) return 0;
-  int rc = 0;
+  for (uint32_t k = 0; !rc && k < ch.ndeps; k++)
+    if (doc->chains[ch.deps[2 * k]].n < ch.deps[2 * k + 1]) rc = 1;
+  if (rc) { /* 1: for the general path */
+    doc_actors_truncate(doc, nactors);
+    return 0;
+  }
   for (uint32_t k = 0; k < ch.nops && !rc; k++)
     rc = state_apply(doc, &doc->st, &ch.ops[k]);
   if (!rc && ch.ntab != c->ntab) rc = chain_tab_reserve(c, ch.ntab);
   if (!rc) rc = chain_append(c, body, blen, ch.end_op, ch.time);
   if (rc) {
+    doc_actors_truncate(doc, nactors);
     doc_rebuild(doc); /* poisons the document if it cannot */
     return rc;
   }

@@ -513,6 +513,37 @@ static void unknown_author_refused_leaves_nothing(void **state) {
   accord_doc_free(b);
 }
 
+/* The same for an author the refused change names in its actor table
+ * (c, whose text a edits), while its own author (a) is known. */
+static void named_author_refused_leaves_nothing(void **state) {
+  (void)state;
+  accord_doc *a = du_new(1), *b = du_new(2), *c = du_new(3);
+  du_put_object(a, ACCORD_ROOT, "mine", ACCORD_TEXT);
+  du_sync(b, a);
+  accord_id t = du_put_object(c, ACCORD_ROOT, "t", ACCORD_TEXT);
+  du_sync(a, c);
+  size_t vlen, blen, s1len, s2len;
+  uint8_t *v = du_version(a, &vlen);
+  accord_txn *txn = NULL;
+  AOK(accord_txn_begin(a, &txn));
+  AOK(accord_text_splice(txn, t, 0, 0, "x", 1));
+  AOK(accord_txn_commit(txn, NULL));
+  uint8_t *batch = changes_after(a, v, vlen, &blen), *s1 = NULL, *s2 = NULL;
+  AOK(accord_doc_save(b, &s1, &s1len));
+  batch[blen - 1] = 0xc1; /* never used in msgpack */
+  assert_int_not_equal(accord_doc_import(b, batch, blen, NULL), 0);
+  AOK(accord_doc_save(b, &s2, &s2len));
+  assert_int_equal(s1len, s2len);
+  assert_memory_equal(s1, s2, s1len);
+  accord_free(batch);
+  accord_free(v);
+  accord_free(s1);
+  accord_free(s2);
+  accord_doc_free(a);
+  accord_doc_free(b);
+  accord_doc_free(c);
+}
+
 static void one_change_import_failure_changes_nothing(void **state) {
   (void)state;
   accord_doc *a = du_new(1), *b = du_new(2);
@@ -895,6 +926,7 @@ TEST_MAIN(cmocka_unit_test(convergence_3_replicas),
           cmocka_unit_test(causal_order_pending),
           cmocka_unit_test(one_change_import_failure_changes_nothing),
           cmocka_unit_test(unknown_author_refused_leaves_nothing),
+          cmocka_unit_test(named_author_refused_leaves_nothing),
           cmocka_unit_test(remote_typing_runs),
           cmocka_unit_test(version_order_checked),
           cmocka_unit_test(duplicate_import_noop),
