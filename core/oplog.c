@@ -56,22 +56,21 @@ static void tail_compact(chain *c) {
   c->skip = 0;
 }
 
-int chain_prepare(chain *c) {
-  if (!c->off && c->n > c->base) { /* loaded from format 4 */
-    int rc = index_tail(c);
-    if (rc) return rc;
-  }
+/* Room for k more offsets in the tail. Out of room, the skipped entries are
+ * reclaimed only when they are as many as the live ones (else compacting
+ * every few thousand appends would move a long tail each time: a backlog
+ * is O(tail)); growth at least doubles, to the size asked in one step. */
+static int off_reserve(chain *c, uint32_t k) {
   uint32_t live = c->n - c->base + 1;
-  if (live + 1 <= c->cap) return 0;
-  /* out of room: the skipped entries are worth reclaiming only when they
-   * are as many as the live ones (else compacting every few thousand
-   * appends would move a long tail each time: a backlog is O(tail)) */
+  if (c->cap >= live && k <= c->cap - live) return 0;
   if (c->skip && c->skip >= live) {
     tail_compact(c);
-    if (live + 1 <= c->cap) return 0;
+    if (k <= c->cap - live) return 0;
   }
   size_t total = (size_t)c->skip + c->cap;
+  size_t need = (size_t)c->skip + live + k;
   size_t cap = total ? 2 * total : 16;
+  if (cap < need) cap = need;
   if (cap > UINT32_MAX) return ACCORD_ETOOBIG;
   uint32_t *off = mem_realloc(c->off ? c->off - c->skip : NULL,
                               cap * sizeof *off);
@@ -82,31 +81,19 @@ int chain_prepare(chain *c) {
   return 0;
 }
 
+int chain_prepare(chain *c) {
+  if (!c->off && c->n > c->base) { /* loaded from format 4 */
+    int rc = index_tail(c);
+    if (rc) return rc;
+  }
+  return off_reserve(c, 1);
+}
+
 void chain_push(chain *c, uint32_t end_op, int64_t time) {
   c->n++;
   c->off[c->n - c->base] = (uint32_t)c->bytes.len;
   c->end_op = end_op;
   c->time = time;
-}
-
-/* Room for k more offsets at once: as chain_prepare's growth (the same
- * compaction rule, at least doubling), but to the size asked in one step. */
-static int off_reserve(chain *c, uint32_t k) {
-  uint32_t live = c->n - c->base + 1;
-  if (k <= c->cap - live) return 0;
-  if (c->skip && c->skip >= live) {
-    tail_compact(c);
-    if (k <= c->cap - live) return 0;
-  }
-  size_t total = (size_t)c->skip + c->cap;
-  size_t need = (size_t)c->skip + live + k;
-  size_t cap = total * 2 > need ? total * 2 : need;
-  if (cap > UINT32_MAX) return ACCORD_ETOOBIG;
-  uint32_t *off = mem_realloc(c->off - c->skip, cap * sizeof *off);
-  if (!off) return ACCORD_ENOMEM;
-  c->off = off + c->skip;
-  c->cap = (uint32_t)(cap - c->skip);
-  return 0;
 }
 
 int chain_reserve(chain *c, uint32_t k, size_t bytes) {
