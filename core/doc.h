@@ -409,6 +409,11 @@ int chain_copy(chain *c, chain_rd *r, uint32_t from, uint32_t to, buf *out);
 int doc_index_chains(accord_doc *doc);
 /* Brings the chain's hash up to its head. */
 int chain_hash(const accord_doc *doc, uint32_t actor);
+/* Steps h (the chain hash at from) over changes from+1..to of actor's
+ * chain, reading old ones through r. Errors: chain_span's (h is then
+ * part way). */
+int chain_hash_range(const accord_doc *doc, uint32_t actor, chain_rd *r,
+                     uint32_t from, uint32_t to, uint8_t *h);
 size_t oplog_mem(const accord_doc *doc);
 
 /* seal.c */

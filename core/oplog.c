@@ -458,24 +458,36 @@ void chain_free(chain *c) {
   memset(c, 0, sizeof *c);
 }
 
-int chain_hash(const accord_doc *doc, uint32_t actor) {
+int chain_hash_range(const accord_doc *doc, uint32_t actor, chain_rd *r,
+                     uint32_t from, uint32_t to, uint8_t *h) {
   chain *c = &doc->chains[actor];
-  chain_rd r;
-  memset(&r, 0, sizeof r);
-  int rc = 0;
-  while (c->hashed < c->n && !rc) {
+  while (from < to) {
     const uint8_t *p;
     const uint32_t *off;
-    uint32_t from = c->hashed, upto;
-    if ((rc = chain_span(c, &r, from, c->n, &p, &off, &upto))) break;
-    for (uint32_t seq = from + 1; seq <= upto; seq++)
-      change_chain_step(doc->id, doc->actor[actor], seq,
-                        p + off[seq - from - 1],
-                        off[seq - from] - off[seq - from - 1], c->hash);
-    c->hashed = upto;
+    uint32_t upto;
+    int rc = chain_span(c, r, from, to, &p, &off, &upto);
+    if (rc) return rc;
+    for (uint32_t k = 0; k < upto - from; k++)
+      change_chain_step(doc->id, doc->actor[actor], from + k + 1, p + off[k],
+                        off[k + 1] - off[k], h);
+    from = upto;
   }
+  return 0;
+}
+
+int chain_hash(const accord_doc *doc, uint32_t actor) {
+  chain *c = &doc->chains[actor];
+  if (c->hashed == c->n) return 0;
+  uint8_t h[ACCORD_HASH_BYTES];
+  memcpy(h, c->hash, sizeof h);
+  chain_rd r;
+  memset(&r, 0, sizeof r);
+  int rc = chain_hash_range(doc, actor, &r, c->hashed, c->n, h);
   chain_rd_free(&r);
-  return rc;
+  if (rc) return rc;
+  memcpy(c->hash, h, sizeof h);
+  c->hashed = c->n;
+  return 0;
 }
 
 size_t oplog_mem(const accord_doc *doc) {

@@ -413,18 +413,7 @@ static int hash_at(accord_doc *doc, uint32_t a, uint32_t seq, uint8_t *h) {
     return 0;
   }
   memset(h, 0, ACCORD_HASH_BYTES);
-  for (uint32_t q = 0; q < seq;) {
-    const uint8_t *p;
-    const uint32_t *off;
-    uint32_t upto;
-    int rc = chain_span(c, &doc->rd, q, seq, &p, &off, &upto);
-    if (rc) return rc;
-    for (uint32_t k = 0; k < upto - q; k++)
-      change_chain_step(doc->id, doc->actor[a], q + k + 1, p + off[k],
-                        off[k + 1] - off[k], h);
-    q = upto;
-  }
-  return 0;
+  return chain_hash_range(doc, a, &doc->rd, 0, seq, h);
 }
 
 /* Candidate j of the actor run [i, e), from the batch, differs from the
