@@ -23,6 +23,12 @@ void hash_init(hash_state *h) {
   crypto_generichash_init((crypto_generichash_state *)h->opaque, NULL, 0, 32);
 }
 
+void hash_init_personal(hash_state *h, const uint8_t personal[16]) {
+  crypto_generichash_blake2b_init_salt_personal(
+      (crypto_generichash_blake2b_state *)h->opaque, NULL, 0, 32, NULL,
+      personal);
+}
+
 void hash_update(hash_state *h, const void *p, size_t n) {
   crypto_generichash_update((crypto_generichash_state *)h->opaque, p, n);
 }

@@ -18,6 +18,8 @@ typedef struct hash_state {
 void hash_init(hash_state *h);
 void hash_update(hash_state *h, const void *p, size_t n);
 void hash_final(hash_state *h, uint8_t out[32]);
+/* hash_init with BLAKE2b's personalisation (16 bytes): a domain of its own. */
+void hash_init_personal(hash_state *h, const uint8_t personal[16]);
 /* One-shot BLAKE2b-256. */
 void hash_bytes(const void *p, size_t n, uint8_t out[32]);
 
