@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hashchain.h"
 #include "seq.h"
 #include "types.h"
 
@@ -166,8 +167,7 @@ typedef struct chain {
   uint32_t gen;
   uint32_t end_op;  /* first counter after the head change */
   int64_t time;     /* head change's time */
-  uint32_t hashed;  /* changes covered by hash */
-  uint8_t hash[ACCORD_HASH_BYTES];
+  hashchain_pos hp; /* the chain hash at some hp.seq <= n, and its root */
   uint32_t *tab;    /* the head change's actor table (change.h); it only */
   uint32_t ntab, captab; /* ever grows, so a prefix is an older table */
   /* The latest seal known to be good for this chain: made here (the local
@@ -407,13 +407,17 @@ int chain_get(chain *c, chain_rd *r, uint32_t seq, const uint8_t **body,
 /* Appends the bodies from+1..to to out. Errors: chain_span's, out's. */
 int chain_copy(chain *c, chain_rd *r, uint32_t from, uint32_t to, buf *out);
 int doc_index_chains(accord_doc *doc);
-/* Brings the chain's hash up to its head. */
+/* Brings the chain's hash (hp) up to its head. */
 int chain_hash(const accord_doc *doc, uint32_t actor);
-/* Steps h (the chain hash at from) over changes from+1..to of actor's
- * chain, reading old ones through r. Errors: chain_span's (h is then
- * part way). */
+/* Absorbs changes h->seq+1..to of actor's chain into h, reading old ones
+ * through r. Errors: chain_span's (h is then part way). */
 int chain_hash_range(const accord_doc *doc, uint32_t actor, chain_rd *r,
-                     uint32_t from, uint32_t to, uint8_t *h);
+                     hashchain *h, uint32_t to);
+/* Starts h at seq at (<= n) of actor's chain: from the chain's cached
+ * position when its segment starts at or before at, else from seq 0.
+ * Errors: chain_hash_range's. */
+int chain_hasher(const accord_doc *doc, uint32_t actor, chain_rd *r,
+                 uint32_t at, hashchain *h);
 size_t oplog_mem(const accord_doc *doc);
 
 /* seal.c */
@@ -435,16 +439,17 @@ int seal_check_ids(const uint8_t *ws, const uint8_t *doc_id,
 /* ... and at most this many bytes of them (a forking member must not be
  * able to grow our memory without bound). */
 #define ACCORD_MAX_FORK_BYTES ((size_t)64 << 20)
-/* Builds the evidence for actor's chain parting at seq from ours: prev is
- * the chain hash at seq-1 that both share, ours/theirs the bodies from seq
- * to their seals (seal_seq, pk ‖ sig), laid out back to back. The result is
- * checked (fork_check): EFORK when it does not prove a fork (a seal that
- * does not check, keys that differ), ENOMEM. */
+/* Builds the evidence for actor's chain parting at seq from ours: root is
+ * the chain's root at b = (seq-1) - (seq-1) % HASHCHAIN_SEG, shared the
+ * bodies b+1..seq-1 both hold, ours/theirs the bodies from seq to their
+ * seals (seal_seq, pk ‖ sig); bodies lie back to back. The result is
+ * checked (accord_fork_verify): EFORK when it does not prove a fork (a
+ * seal that does not check, keys that differ), ENOMEM. */
 int fork_build(const accord_doc *doc, uint32_t actor, uint32_t seq,
-               const uint8_t *prev, const uint8_t *ours, size_t olen,
-               uint32_t oseal_seq, const uint8_t *oseal,
-               const uint8_t *theirs, size_t tlen, uint32_t tseal_seq,
-               const uint8_t *tseal, buf *out);
+               const uint8_t *root, const uint8_t *shared, size_t slen,
+               const uint8_t *ours, size_t olen, uint32_t oseal_seq,
+               const uint8_t *oseal, const uint8_t *theirs, size_t tlen,
+               uint32_t tseal_seq, const uint8_t *tseal, buf *out);
 /* The index of the record for (actor, seq), or -1. */
 int fork_find(const accord_doc *doc, uint32_t actor, uint32_t seq);
 /* Makes room for n more records. */

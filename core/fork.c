@@ -8,16 +8,21 @@
  * and records here the proof, self-contained so that anyone can check it
  * without our document:
  *
- *   ["accord-fork", 1, workspace bin16, doc bin16, actor bin8, s,
- *    prev bin32,                         chain hash at s-1 (zeros for s=1)
+ *   ["accord-fork", 2, workspace bin16, doc bin16, actor bin8, s,
+ *    root bin32,            the chain's root at b (hashchain.h), where
+ *                           b = (s-1) - (s-1) % HASHCHAIN_SEG
+ *    shared bin,            the bodies b+1..s-1, which both chains hold
  *    [seal seq, seal bin96, bodies bin], the chain we kept, s..seal seq
  *    [seal seq, seal bin96, bodies bin]] the chain we refused, likewise
  *
- * bodies are the change bodies (change.h) of s..seal seq back to back; a
- * seal is pk ‖ sig (seal.c). fork_check hashes each side on from prev
- * (oplog.c's chain step), checks both seals against the same key, which
- * must derive to the actor, and that the two changes at s differ. Because
- * both seals cover prev, the two histories share everything before s.
+ * bodies are change bodies (change.h) back to back; a seal is pk ‖ sig
+ * (seal.c). accord_fork_verify hashes each side on from root and the
+ * shared bodies (a chain hash resumes at a segment boundary: hashchain.h),
+ * checks both seals against the same key, which must derive to the actor,
+ * and that the two changes at s differ. Because both seals cover the root
+ * and the shared bodies, the two histories share everything before s.
+ * Version 1 started from the chain hash at s-1, which the segmented chain
+ * cannot resume from; its records are refused (EVERSION).
  *
  * Records live in the document (doc->forks, at most ACCORD_MAX_FORKS and
  * ACCORD_MAX_FORK_BYTES, one per (actor, s); past the limits a fork is
@@ -34,7 +39,7 @@
 #include "sync.h"
 
 #define FORK_MAGIC "accord-fork"
-#define FORK_VERSION 1
+#define FORK_VERSION 2
 
 static const uint8_t zero32[32];
 
@@ -58,30 +63,32 @@ static int get_side(mp_reader *r, side *sd) {
   return 0;
 }
 
-/* Hashes a side from prev and checks its seal. */
-static int check_side(const accord_fork *f, uint64_t s, const uint8_t *prev,
+/* Hashes a side on from the shared part (h: the chain at s - 1) and
+ * checks its seal. */
+static int check_side(const accord_fork *f, uint64_t s, const hashchain *at,
                       side *sd) {
   if (sd->seal_seq < s) return ACCORD_EMALFORMED;
-  uint8_t h[ACCORD_HASH_BYTES];
-  memcpy(h, prev, sizeof h);
+  hashchain h = *at;
+  uint8_t end[ACCORD_HASH_BYTES];
   size_t off = 0;
   for (uint64_t q = s; q <= sd->seal_seq; q++) {
     size_t len = change_body_len(sd->bodies + off, sd->blen - off);
     if (!len) return ACCORD_EMALFORMED;
+    hashchain_add(&h, sd->bodies + off, len);
     if (q == s) {
       sd->first = sd->bodies;
       sd->flen = len;
+      hashchain_hash(&h, sd->at_s);
     }
-    change_chain_step(f->doc, f->actor, (uint32_t)q, sd->bodies + off, len, h);
-    if (q == s) memcpy(sd->at_s, h, sizeof h);
     off += len;
   }
   if (off != sd->blen) return ACCORD_EMALFORMED;
+  hashchain_hash(&h, end);
   uint8_t actor[ACCORD_ACTOR_BYTES];
   key_actor(sd->seal, actor);
   if (memcmp(actor, f->actor, sizeof actor)) return ACCORD_EKEY;
   if (!seal_check_ids(f->workspace, f->doc, f->actor, (uint32_t)sd->seal_seq,
-                      h, sd->seal))
+                      end, sd->seal))
     return ACCORD_ESEAL;
   return 0;
 }
@@ -96,8 +103,8 @@ int accord_fork_verify(const uint8_t *ev, size_t len, accord_fork *out) {
   uint32_t n;
   uint64_t version;
   const char *magic;
-  size_t mlen, l1, l2, l3, l4;
-  const uint8_t *ws, *doc, *actor, *prev;
+  size_t mlen, l1, l2, l3, l4, slen;
+  const uint8_t *ws, *doc, *actor, *root, *shared;
   mp_reader_init(&r, ev, len);
   if (mp_get_array(&r, &n) || mp_get_str(&r, &magic, &mlen) ||
       mlen != strlen(FORK_MAGIC) || memcmp(magic, FORK_MAGIC, mlen) ||
@@ -105,20 +112,33 @@ int accord_fork_verify(const uint8_t *ev, size_t len, accord_fork *out) {
     return ACCORD_EMALFORMED;
   if (version != FORK_VERSION) return ACCORD_EVERSION;
   side ours, theirs;
-  if (n != 9 || mp_get_bin(&r, &ws, &l1) || l1 != 16 ||
+  if (n != 10 || mp_get_bin(&r, &ws, &l1) || l1 != 16 ||
       mp_get_bin(&r, &doc, &l2) || l2 != ACCORD_DOC_ID_BYTES ||
       mp_get_bin(&r, &actor, &l3) || l3 != ACCORD_ACTOR_BYTES ||
       mp_get_uint_max(&r, UINT32_MAX, &f.seq) || f.seq == 0 ||
-      mp_get_bin(&r, &prev, &l4) || l4 != ACCORD_HASH_BYTES ||
-      get_side(&r, &ours) || get_side(&r, &theirs) || r.p != r.end)
+      mp_get_bin(&r, &root, &l4) || l4 != ACCORD_HASH_BYTES ||
+      mp_get_bin(&r, &shared, &slen) || get_side(&r, &ours) ||
+      get_side(&r, &theirs) || r.p != r.end)
     return ACCORD_EMALFORMED;
-  if (f.seq == 1 && memcmp(prev, zero32, sizeof zero32))
+  uint32_t b = (uint32_t)(f.seq - 1 - (f.seq - 1) % HASHCHAIN_SEG);
+  if (b == 0 && memcmp(root, zero32, sizeof zero32))
     return ACCORD_EMALFORMED; /* a chain starts from zeros */
   memcpy(f.workspace, ws, 16);
   memcpy(f.doc, doc, ACCORD_DOC_ID_BYTES);
   memcpy(f.actor, actor, ACCORD_ACTOR_BYTES);
-  if ((rc = check_side(&f, f.seq, prev, &ours)) ||
-      (rc = check_side(&f, f.seq, prev, &theirs)))
+  /* the shared bodies: exactly b+1..s-1 */
+  hashchain at;
+  hashchain_start(&at, f.doc, f.actor, b, root);
+  size_t off = 0;
+  while (at.seq + 1 < f.seq) {
+    size_t bl = change_body_len(shared + off, slen - off);
+    if (!bl) return ACCORD_EMALFORMED;
+    hashchain_add(&at, shared + off, bl);
+    off += bl;
+  }
+  if (off != slen) return ACCORD_EMALFORMED;
+  if ((rc = check_side(&f, f.seq, &at, &ours)) ||
+      (rc = check_side(&f, f.seq, &at, &theirs)))
     return rc;
   /* one key signed both: the same key, not merely the same actor */
   if (memcmp(ours.seal, theirs.seal, SIGN_PUBLIC_BYTES)) return ACCORD_EKEY;
@@ -136,20 +156,21 @@ int accord_fork_verify(const uint8_t *ev, size_t len, accord_fork *out) {
 }
 
 int fork_build(const accord_doc *doc, uint32_t actor, uint32_t seq,
-               const uint8_t *prev, const uint8_t *ours, size_t olen,
-               uint32_t oseal_seq, const uint8_t *oseal,
-               const uint8_t *theirs, size_t tlen, uint32_t tseal_seq,
-               const uint8_t *tseal, buf *out) {
-  if (olen + tlen > ACCORD_MAX_FORK_BYTES) return ACCORD_EFORK;
+               const uint8_t *root, const uint8_t *shared, size_t slen,
+               const uint8_t *ours, size_t olen, uint32_t oseal_seq,
+               const uint8_t *oseal, const uint8_t *theirs, size_t tlen,
+               uint32_t tseal_seq, const uint8_t *tseal, buf *out) {
+  if (slen + olen + tlen > ACCORD_MAX_FORK_BYTES) return ACCORD_EFORK;
   buf b = {0};
-  mp_put_array(&b, 9);
+  mp_put_array(&b, 10);
   mp_put_str(&b, FORK_MAGIC, strlen(FORK_MAGIC));
   mp_put_uint(&b, FORK_VERSION);
   mp_put_bin(&b, doc->ws, 16);
   mp_put_bin(&b, doc->id, ACCORD_DOC_ID_BYTES);
   mp_put_bin(&b, doc->actor[actor], ACCORD_ACTOR_BYTES);
   mp_put_uint(&b, seq);
-  mp_put_bin(&b, prev, ACCORD_HASH_BYTES);
+  mp_put_bin(&b, root, ACCORD_HASH_BYTES);
+  mp_put_bin(&b, shared, slen);
   mp_put_array(&b, 3);
   mp_put_uint(&b, oseal_seq);
   mp_put_bin(&b, oseal, SEAL_WIRE_BYTES);

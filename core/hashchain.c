@@ -74,3 +74,16 @@ void hashchain_pos_of(const hashchain *h, hashchain_pos *p) {
   memcpy(p->root, h->root, sizeof p->root);
   hashchain_hash(h, p->hash);
 }
+
+void hashchain_feed_flush(hashchain_feed *f) {
+  hashchain_addn(f->h, f->p, f->len, f->n);
+  f->len = 0;
+  f->n = 0;
+}
+
+void hashchain_feed_body(hashchain_feed *f, const uint8_t *body, size_t len) {
+  if (f->n && f->p + f->len != body) hashchain_feed_flush(f);
+  if (!f->n) f->p = body;
+  f->len += len;
+  if (++f->n == hashchain_room(f->h)) hashchain_feed_flush(f);
+}

@@ -75,4 +75,17 @@ void hashchain_hash(const hashchain *h, uint8_t out[ACCORD_HASH_BYTES]);
 /* Where h stands. */
 void hashchain_pos_of(const hashchain *h, hashchain_pos *p);
 
+/* Bodies handed over one at a time that mostly lie back to back (a run
+ * of a batch): absorbed a segment at a time, not one by one. Each body
+ * must stay where it is until the feed is flushed; h is not up to date
+ * before then. Start with {h} (the rest zero). */
+typedef struct hashchain_feed {
+  hashchain *h;
+  const uint8_t *p;
+  size_t len;
+  uint32_t n;
+} hashchain_feed;
+void hashchain_feed_body(hashchain_feed *f, const uint8_t *body, size_t len);
+void hashchain_feed_flush(hashchain_feed *f);
+
 #endif

@@ -16,8 +16,10 @@
  *
  * Hashes are computed lazily: chain_hash brings a chain's hash up to its
  * head when a head is needed (sealing, comparing, saving), so typing pays
- * for encoding but not for hashing each keystroke. The hash of change k is
- * BLAKE2b-256(hash(k-1) ‖ prefix(doc, actor, k) ‖ body(k)).
+ * for encoding but not for hashing each keystroke. The chain is hashed in
+ * segments (hashchain.h); a chain caches one position (hp), and resumes
+ * from its segment's root, absorbing at most HASHCHAIN_SEG - 1 bodies
+ * again.
  */
 #include <string.h>
 
@@ -444,9 +446,15 @@ void chain_truncate(chain *c, const chain *h) {
   c->time = h ? h->time : 0;
   c->ntab = h ? h->ntab : 0;
   if (n > c->base || c->off) c->bytes.len = c->off[n - c->base];
-  if (c->hashed > n) {
-    c->hashed = 0; /* recomputed from the start when next needed */
-    memset(c->hash, 0, sizeof c->hash);
+  if (c->hp.seq > n) {
+    /* the root of the cached segment still holds if the cut spared it;
+     * else the hash is recomputed from the start when next needed */
+    uint32_t b = c->hp.seq - c->hp.seq % HASHCHAIN_SEG;
+    if (b > n) memset(&c->hp, 0, sizeof c->hp);
+    else {
+      c->hp.seq = b;
+      memcpy(c->hp.hash, c->hp.root, sizeof c->hp.hash);
+    }
   }
 }
 
@@ -459,35 +467,38 @@ void chain_free(chain *c) {
 }
 
 int chain_hash_range(const accord_doc *doc, uint32_t actor, chain_rd *r,
-                     uint32_t from, uint32_t to, uint8_t *h) {
+                     hashchain *h, uint32_t to) {
   chain *c = &doc->chains[actor];
-  while (from < to) {
+  while (h->seq < to) {
     const uint8_t *p;
     const uint32_t *off;
     uint32_t upto;
-    int rc = chain_span(c, r, from, to, &p, &off, &upto);
+    int rc = chain_span(c, r, h->seq, to, &p, &off, &upto);
     if (rc) return rc;
-    for (uint32_t k = 0; k < upto - from; k++)
-      change_chain_step(doc->id, doc->actor[actor], from + k + 1, p + off[k],
-                        off[k + 1] - off[k], h);
-    from = upto;
+    hashchain_span(h, p, off, upto - h->seq);
   }
   return 0;
 }
 
+int chain_hasher(const accord_doc *doc, uint32_t actor, chain_rd *r,
+                 uint32_t at, hashchain *h) {
+  const chain *c = &doc->chains[actor];
+  uint32_t b = c->hp.seq - c->hp.seq % HASHCHAIN_SEG;
+  if (b <= at) hashchain_start(h, doc->id, doc->actor[actor], b, c->hp.root);
+  else hashchain_start(h, doc->id, doc->actor[actor], 0, NULL);
+  return chain_hash_range(doc, actor, r, h, at);
+}
+
 int chain_hash(const accord_doc *doc, uint32_t actor) {
   chain *c = &doc->chains[actor];
-  if (c->hashed == c->n) return 0;
-  uint8_t h[ACCORD_HASH_BYTES];
-  memcpy(h, c->hash, sizeof h);
+  if (c->hp.seq == c->n) return 0;
+  hashchain h;
   chain_rd r;
   memset(&r, 0, sizeof r);
-  int rc = chain_hash_range(doc, actor, &r, c->hashed, c->n, h);
+  int rc = chain_hasher(doc, actor, &r, c->n, &h);
   chain_rd_free(&r);
-  if (rc) return rc;
-  memcpy(c->hash, h, sizeof h);
-  c->hashed = c->n;
-  return 0;
+  if (!rc) hashchain_pos_of(&h, &c->hp);
+  return rc;
 }
 
 size_t oplog_mem(const accord_doc *doc) {

@@ -1,8 +1,8 @@
 /*
  * save.c — a whole document as bytes, and back, fast.
  *
- * Format (version 5):
- *   ["accord-doc", 5, doc bin16, workspace bin16, verify bool,
+ * Format (version 6):
+ *   ["accord-doc", 6, doc bin16, workspace bin16, verify bool,
  *    [actor bin8 ...],
  *    history: [[ref, n, end_op, time, [table refs], form, bodies bin, seal]
  *              ...],
@@ -19,8 +19,12 @@
  * bodies), so the text the snapshot repeats from the history costs
  * references instead of a second copy (automerge-paper: 57.7 KB -> about
  * 45 KB); only when that prefix fits the limits below. Version 4 held the
- * bodies back to back, no forks and the snapshot uncompressed; it is still
- * read.
+ * bodies back to back, no forks and the snapshot uncompressed; version 5
+ * is version 6's layout. Both are still read, but their seals and fork
+ * evidence sign the chain hash as it was before it was hashed in segments
+ * (hashchain.h) and would not check: they are dropped on load (an own
+ * chain is sealed again when next sent; another author's waits for its
+ * next sealed batch before it is forwarded).
  * seal is nil or [seq, bin96]: the chain's latest good seal (seal.c), the
  * public key and signature as batches carry them (sync.c). workspace and
  * verify are the document's seal settings (accord_doc_set_workspace,
@@ -46,7 +50,8 @@
 #include "sync.h"
 
 #define SAVE_MAGIC "accord-doc"
-#define SAVE_VERSION 5
+#define SAVE_VERSION 6
+#define SAVE_VERSION_FORKS 5 /* 6's layout, old chain hash */
 #define SAVE_VERSION_ROWS 4 /* bodies uncompressed, still read */
 /* The history prefix of the snapshot (form 2) holds at most
  * SAVE_PREFIX_MAX bytes, and building it inflates at most
@@ -218,7 +223,7 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     const uint8_t *bodies;
     size_t blen;
     uint32_t ntab;
-    if (mp_get_array(r, &five) || five != (version == SAVE_VERSION ? 8 : 7) ||
+    if (mp_get_array(r, &five) || five != (version >= SAVE_VERSION_FORKS ? 8 : 7) ||
         mp_get_uint_max(r, nactors - 1, &ref) ||
         mp_get_uint_max(r, UINT32_MAX - 1, &n) || n == 0 ||
         mp_get_uint_max(r, ACCORD_MAX_COUNTER + 1, &end_op) ||
@@ -239,7 +244,7 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     if (c->tab[0] != actors[ref]) return ACCORD_EMALFORMED; /* the author */
     c->ntab = ntab;
     uint64_t packed = 0;
-    if ((version == SAVE_VERSION && mp_get_uint_max(r, 1, &packed)) ||
+    if ((version >= SAVE_VERSION_FORKS && mp_get_uint_max(r, 1, &packed)) ||
         mp_get_bin(r, &bodies, &blen) || blen > UINT32_MAX ||
         (packed ? blen == 0 : blen < 6 * n))
       return ACCORD_EMALFORMED;
@@ -272,9 +277,11 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
           mp_get_uint_max(r, n, &sseq) || sseq == 0 ||
           mp_get_bin(r, &s, &slen) || slen != SEAL_WIRE_BYTES)
         return ACCORD_EMALFORMED;
-      c->seal.seq = (uint32_t)sseq;
-      memcpy(c->seal.pk, s, 32);
-      memcpy(c->seal.sig, s + 32, 64);
+      if (version == SAVE_VERSION) {
+        c->seal.seq = (uint32_t)sseq;
+        memcpy(c->seal.pk, s, 32);
+        memcpy(c->seal.sig, s + 32, 64);
+      }
     }
   }
   if (mp_get_array(r, &np) || np % 4) return ACCORD_EMALFORMED;
@@ -301,7 +308,7 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     if (!(p->body = mem_alloc(blen))) return ACCORD_ENOMEM;
     memcpy(p->body, body, blen);
     doc->npending++; /* freed with the document from here on */
-    if (s) {
+    if (s && version == SAVE_VERSION) {
       if (!(p->seal = mem_alloc(SEAL_WIRE_BYTES))) return ACCORD_ENOMEM;
       memcpy(p->seal, s, SEAL_WIRE_BYTES);
     }
@@ -313,14 +320,16 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
   return doc->pending_bytes > ACCORD_MAX_PENDING_BYTES ? ACCORD_ETOOBIG : 0;
 }
 
-/* Reads the forks section (version 5) into doc. */
-static int get_forks(mp_reader *r, accord_doc *doc) {
+/* Reads the forks section (versions 5 and 6) into doc; version 5's are
+ * parsed and dropped. */
+static int get_forks(mp_reader *r, accord_doc *doc, uint64_t version) {
   uint32_t n;
   if (mp_get_array(r, &n) || n > ACCORD_MAX_FORKS) return ACCORD_EMALFORMED;
   for (uint32_t i = 0; i < n; i++) {
     const uint8_t *ev;
     size_t len;
     if (mp_get_bin(r, &ev, &len)) return ACCORD_EMALFORMED;
+    if (version != SAVE_VERSION) continue;
     uint8_t *copy = mem_alloc(len ? len : 1);
     if (!copy) return ACCORD_ENOMEM;
     memcpy(copy, ev, len);
@@ -347,12 +356,13 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
       mlen != strlen(SAVE_MAGIC) || memcmp(magic, SAVE_MAGIC, mlen) ||
       mp_get_uint(&r, &version))
     return ACCORD_EMALFORMED;
-  if (version != SAVE_VERSION && version != SAVE_VERSION_ROWS)
+  if (version != SAVE_VERSION && version != SAVE_VERSION_FORKS &&
+      version != SAVE_VERSION_ROWS)
     return ACCORD_EVERSION;
   const uint8_t *ws;
   size_t wslen;
   int verify;
-  if (n != (version == SAVE_VERSION ? 12 : 10) ||
+  if (n != (version >= SAVE_VERSION_FORKS ? 12 : 10) ||
       mp_get_bin(&r, &docid, &idlen) ||
       idlen != ACCORD_DOC_ID_BYTES || mp_get_bin(&r, &ws, &wslen) ||
       wslen != 16 || mp_get_bool(&r, &verify) || mp_get_array(&r, &na) ||
@@ -374,13 +384,13 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   }
   if (!rc && na == 0) rc = ACCORD_EMALFORMED;
   if (!rc) rc = get_history(&r, doc, actors, na, version);
-  if (!rc && version == SAVE_VERSION) rc = get_forks(&r, doc);
+  if (!rc && version >= SAVE_VERSION_FORKS) rc = get_forks(&r, doc, version);
   const uint8_t *snap = NULL;
   size_t slen = 0;
   uint64_t sum = 0;
   const uint8_t *summed_end = NULL;
   uint64_t zip = 0;
-  if (!rc && ((version == SAVE_VERSION && mp_get_uint_max(&r, 2, &zip)) ||
+  if (!rc && ((version >= SAVE_VERSION_FORKS && mp_get_uint_max(&r, 2, &zip)) ||
               mp_get_bin(&r, &snap, &slen)))
     rc = ACCORD_EMALFORMED;
   summed_end = r.p;

@@ -7,7 +7,7 @@
  *   mistaken for another signature made with the same key)
  *   ‖ workspace id (16; zeros for a document outside a workspace)
  *   ‖ doc id (16) ‖ actor (8) ‖ seq (8, big-endian)
- *   ‖ chain hash at seq (32, oplog.c: BLAKE2b-256 chain over the changes)
+ *   ‖ chain hash at seq (32, hashchain.h: the segmented BLAKE2b chain)
  * One seal authenticates the whole chain up to seq, so signing costs one
  * Ed25519 signature per batch, not per change. The author's key must derive
  * to the chain's actor (key_actor, crypto.h).
@@ -50,7 +50,7 @@ int seal_own(accord_doc *doc) {
   int rc = chain_hash(doc, 0);
   if (rc) return rc;
   uint8_t m[SEAL_MSG_BYTES];
-  seal_message(doc->ws, doc->id, doc->actor[0], c->n, c->hash, m);
+  seal_message(doc->ws, doc->id, doc->actor[0], c->n, c->hp.hash, m);
   sign_detached(c->seal.sig, m, sizeof m, doc->sk);
   memcpy(c->seal.pk, doc->sk + 32, SIGN_PUBLIC_BYTES);
   c->seal.seq = c->n;

@@ -4,12 +4,14 @@
  * Version vector: [doc bin16, {actor bin8: seq}] with keys in id order, sequence
  * the highest change applied (contiguously) from that actor.
  *
- * Batch (version 2): [2, doc bin16, [actor bin8...], [chain...]] where a
+ * Batch (version 3): [3, doc bin16, [actor bin8...], [chain...]] where a
  * chain is [actor ref, first seq, seal, body fields...] — the bodies
  * (change.h) of consecutive seqs, six msgpack values each, copied from
  * storage as they are. seal is nil or bin96: the author's public key (32)
  * and its signature (64, seal.c) over the chain hash at the chain's last
- * seq. Version 1 had no seal field; it is refused (EVERSION).
+ * seq (hashchain.h). Version 1 had no seal field; version 2's seals signed
+ * the chain hash as it was before it was hashed in segments. Both are
+ * refused (EVERSION), so an older peer meets a clear error, not ESEAL.
  *
  * Seals on the sending side: the local actor's chain is sealed (signed)
  * when a batch is built, if its head moved since its last seal and the
@@ -344,7 +346,7 @@ typedef struct importer {
   accord_doc *doc;
   cand *c;
   size_t n, cap;
-  uint8_t (*hash)[ACCORD_HASH_BYTES]; /* chain hashes of verified runs */
+  hashchain_pos *hash; /* where verified runs left their chains */
   uint32_t nhash, caphash;
   doc_mark mark; /* the document before the import */
   accord_import_stats st;
@@ -403,19 +405,6 @@ static int check_known(accord_doc *doc, const cand *x) {
   return ACCORD_EFORK;
 }
 
-/* The chain hash of actor's chain at seq (<= its head): from the start,
- * or the cached head hash. For forks only: they are rare, and cost no more
- * than the import of the chain did. */
-static int hash_at(accord_doc *doc, uint32_t a, uint32_t seq, uint8_t *h) {
-  chain *c = &doc->chains[a];
-  if (c->hashed == seq) {
-    memcpy(h, c->hash, ACCORD_HASH_BYTES);
-    return 0;
-  }
-  memset(h, 0, ACCORD_HASH_BYTES);
-  return chain_hash_range(doc, a, &doc->rd, 0, seq, h);
-}
-
 /* Candidate j of the actor run [i, e), from the batch, differs from the
  * change we hold at its seq s. With verification on, if its author sealed
  * both our chain (the seal we hold covers s) and the batch's run from s
@@ -429,7 +418,7 @@ static int fork_found(importer *im, size_t i, size_t e, size_t j) {
   uint32_t a = x->actor, s = x->seq;
   chain *c = &doc->chains[a];
   if (!doc->verify || c->seal.seq < s) return ACCORD_EFORK;
-  buf theirs = {0}, ours = {0}, ev = {0};
+  buf theirs = {0}, ours = {0}, shared = {0}, ev = {0};
   uint32_t expect = s, tseq = 0;
   const uint8_t *tseal = NULL;
   for (size_t k = j; k < e && !tseal; k++) {
@@ -446,17 +435,25 @@ static int fork_found(importer *im, size_t i, size_t e, size_t j) {
   int rc = theirs.err;
   if (!rc && !tseal) rc = ACCORD_EFORK;
   if (!rc) {
-    uint8_t prev[ACCORD_HASH_BYTES], oseal[SEAL_WIRE_BYTES];
-    rc = hash_at(doc, a, s - 1, prev);
+    /* evidence starts at s-1's segment (hashchain.h): its root, and the
+     * bodies from there to s-1. Forks are rare; hashing the chain from the
+     * start when needed costs no more than its import did. */
+    uint8_t oseal[SEAL_WIRE_BYTES];
+    hashchain h;
+    rc = chain_hasher(doc, a, &doc->rd, s - 1, &h);
+    uint32_t b = h.seq - h.seq % HASHCHAIN_SEG;
+    if (!rc) rc = chain_copy(c, &doc->rd, b, s - 1, &shared);
     if (!rc) rc = chain_copy(c, &doc->rd, s - 1, c->seal.seq, &ours);
     memcpy(oseal, c->seal.pk, 32);
     memcpy(oseal + 32, c->seal.sig, 64);
     if (!rc)
-      rc = fork_build(doc, a, s, prev, ours.p, ours.len, c->seal.seq, oseal,
-                      theirs.p, theirs.len, tseq, tseal, &ev);
+      rc = fork_build(doc, a, s, h.root, shared.p, shared.len, ours.p,
+                      ours.len, c->seal.seq, oseal, theirs.p, theirs.len,
+                      tseq, tseal, &ev);
   }
   buf_free(&theirs);
   buf_free(&ours);
+  buf_free(&shared);
   if (rc) return rc;
   int known = fork_find(doc, a, s) >= 0;
   size_t bytes = fork_bytes(doc) + ev.len;
@@ -553,10 +550,11 @@ static int bg_early_chain(importer *im, bg_job **ej, uint32_t a,
     memcpy(j->ws, doc->ws, sizeof j->ws);
     memcpy(j->doc, doc->id, sizeof j->doc);
   }
-  int rc = fits ? chain_hash(doc, a) : 0;
+  hashchain h;
+  int rc = fits ? chain_hasher(doc, a, &doc->rd, first - 1, &h) : 0;
   if (!rc && fits)
-    *posted = bg_early_add(j, &doc->bg, doc->actor[a], a, first, nch,
-                           doc->chains[a].hash, seal, r->p);
+    *posted = bg_early_add(j, &doc->bg, doc->actor[a], a, first, nch, &h,
+                           seal, r->p);
   if (!*posted) {
     bg_cancel(j);
     *ej = NULL;
@@ -705,12 +703,13 @@ static int verify_run(importer *im, size_t i, size_t e) {
   accord_doc *doc = im->doc;
   uint32_t a = im->c[i].actor;
   for (;;) {
-    int rc = chain_hash(doc, a);
-    if (rc) return rc;
     const chain *c = &doc->chains[a];
-    uint8_t h[ACCORD_HASH_BYTES], hs_at[ACCORD_HASH_BYTES];
-    memcpy(h, c->hash, sizeof h);
-    uint32_t expect = c->n + 1, sealed_seq = 0;
+    hashchain h;
+    hashchain_pos at;
+    int rc = chain_hasher(doc, a, &doc->rd, c->n, &h);
+    if (rc) return rc;
+    hashchain_feed f = {&h, NULL, 0, 0};
+    uint32_t expect = c->n + 1;
     size_t k, end = e;
     int pending = 0, pending_at = 0;
     const uint8_t *seal = NULL;
@@ -718,29 +717,28 @@ static int verify_run(importer *im, size_t i, size_t e) {
       cand *y = &im->c[k];
       if (y->done || y->seq < expect) continue;
       if (y->seq > expect) break; /* a gap: nothing to check yet */
-      change_chain_step(doc->id, doc->actor[a], y->seq, y->body, y->len, h);
+      hashchain_feed_body(&f, y->body, y->len);
       pending |= y->from_pending;
       expect++;
       if (y->seal) {
         seal = y->seal;
         end = k + 1;
-        sealed_seq = y->seq;
         pending_at = pending;
-        memcpy(hs_at, h, sizeof h);
+        hashchain_feed_flush(&f);
+        hashchain_pos_of(&h, &at);
       }
     }
     if (!seal) return 0;
     pending = pending_at;
-    memcpy(h, hs_at, sizeof h);
-    int ok = seal_check(doc, a, sealed_seq, h, seal);
+    int ok = seal_check(doc, a, at.seq, at.hash, seal);
     if (ok && im->nhash == im->caphash) {
       uint32_t cap = im->caphash ? 2 * im->caphash : 16;
-      uint8_t(*t)[ACCORD_HASH_BYTES] = mem_realloc(im->hash, cap * sizeof *t);
+      hashchain_pos *t = mem_realloc(im->hash, cap * sizeof *t);
       if (!t) return ACCORD_ENOMEM;
       im->hash = t;
       im->caphash = cap;
     }
-    if (ok) memcpy(im->hash[im->nhash++], h, sizeof h);
+    if (ok) im->hash[im->nhash++] = at;
     /* mark (or drop) the candidates the run took */
     expect = c->n + 1;
     for (k = i; k < end; k++) {
@@ -766,8 +764,7 @@ static int verify_run(importer *im, size_t i, size_t e) {
  * and are not kept. */
 static void seal_reached(importer *im, const cand *x) {
   chain *c = &im->doc->chains[x->actor];
-  memcpy(c->hash, im->hash[x->hidx - 1], ACCORD_HASH_BYTES);
-  c->hashed = x->seq;
+  c->hp = im->hash[x->hidx - 1];
   c->seal.seq = x->seq;
   memcpy(c->seal.pk, x->seal, 32);
   memcpy(c->seal.sig, x->seal + 32, 64);
@@ -891,9 +888,10 @@ static int bg_plan(importer *im, bg_job *j) {
     uint32_t a = im->c[i].actor;
     size_t e = i;
     while (e < im->n && im->c[e].actor == a) e++;
-    int rc = chain_hash(doc, a);
     const chain *c = &doc->chains[a];
-    if (!rc) rc = bg_add_run(j, doc->actor[a], c->n + 1, c->hash,
+    hashchain h;
+    int rc = chain_hasher(doc, a, &doc->rd, c->n, &h);
+    if (!rc) rc = bg_add_run(j, doc->actor[a], c->n + 1, &h,
                              im->c[e - 1].seal);
     if (!rc) j->runs[j->nruns - 1].idx = a;
     for (size_t k = i; k < e && !rc; k++)
@@ -944,8 +942,7 @@ static void bg_sealed(importer *im, const bg_job *j) {
     chain *c = &im->doc->chains[r->idx];
     uint32_t last = r->first + r->n - 1;
     if (c->n != last) continue;
-    memcpy(c->hash, r->hash, ACCORD_HASH_BYTES);
-    c->hashed = last;
+    c->hp = r->end;
     c->seal.seq = last;
     memcpy(c->seal.pk, r->seal, 32);
     memcpy(c->seal.sig, r->seal + 32, 64);
@@ -1204,6 +1201,6 @@ int accord_doc_chain_head(accord_doc *doc, const uint8_t *actor,
   int rc = chain_hash(doc, a);
   if (rc) return rc;
   if (seq) *seq = doc->chains[a].n;
-  if (hash) memcpy(hash, doc->chains[a].hash, ACCORD_HASH_BYTES);
+  if (hash) memcpy(hash, doc->chains[a].hp.hash, ACCORD_HASH_BYTES);
   return 0;
 }

@@ -11,7 +11,7 @@
 decoder *doc_decoder(accord_doc *doc);
 
 /* The batch format's version (sync.c's header gives the layout). */
-#define BATCH_VERSION 2
+#define BATCH_VERSION 3
 
 /* Appends a batch of the changes after known[actor index] (NULL: all). */
 int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b);

@@ -56,18 +56,17 @@
 #include "mem.h"
 #include "sync_bg.h"
 
+/* Hashes the run's bodies on from the chain before it (they lie back to
+ * back in the batch, so a segment at a time) and checks its seal. */
 static void run_one(const bg_job *j, bg_run *r) {
-  uint8_t h[ACCORD_HASH_BYTES];
-  uint8_t fixed[CHANGE_PREFIX_FIXED_MAX];
-  buf fb = {fixed, 0, sizeof fixed, 0};
-  change_put_prefix_fixed(&fb, j->doc, r->actor);
-  memcpy(h, r->prev, sizeof h);
-  for (uint32_t k = 0; k < r->n; k++) {
-    change_chain_step_fixed(fixed, fb.len, r->first + k, j->body[r->at + k],
-                            j->len[r->at + k], h);
-  }
-  memcpy(r->hash, h, sizeof h);
-  r->ok = seal_check_ids(j->ws, j->doc, r->actor, r->first + r->n - 1, h,
+  hashchain h;
+  memcpy(&h, r->from, sizeof h);
+  hashchain_feed f = {&h, NULL, 0, 0};
+  for (uint32_t k = 0; k < r->n; k++)
+    hashchain_feed_body(&f, j->body[r->at + k], j->len[r->at + k]);
+  hashchain_feed_flush(&f);
+  hashchain_pos_of(&h, &r->end);
+  r->ok = seal_check_ids(j->ws, j->doc, r->actor, r->end.seq, r->end.hash,
                          r->seal);
 }
 
@@ -77,14 +76,13 @@ static inline void cpu_relax(void);
  * them (delimiting them here again cost 12% of the worker's time). If the
  * importer stops before the last (a malformed batch), the job is closed
  * and cancelled, and the run fails; the import fails with the parse's
- * error then. */
+ * error then. Bodies follow each other, so they are absorbed a segment at
+ * a time, as soon as the importer has delimited the segment. */
 static void run_early(bg_job *j, bg_run *r) {
-  uint8_t h[ACCORD_HASH_BYTES];
+  hashchain h;
+  memcpy(&h, r->from, sizeof h);
+  hashchain_feed f = {&h, NULL, 0, 0};
   const uint8_t *p = r->start;
-  uint8_t fixed[CHANGE_PREFIX_FIXED_MAX];
-  buf fb = {fixed, 0, sizeof fixed, 0};
-  change_put_prefix_fixed(&fb, j->doc, r->actor);
-  memcpy(h, r->prev, sizeof h);
   for (uint32_t k = 0; k < r->n; k++) {
     for (unsigned spin = 1;
          k >= atomic_load_explicit(&r->nlen, memory_order_acquire); spin++) {
@@ -96,11 +94,12 @@ static void run_early(bg_job *j, bg_run *r) {
       if ((spin & 63) == 0) sched_yield(); /* the importer may need this CPU */
     }
     size_t len = r->lens[k];
-    change_chain_step_fixed(fixed, fb.len, r->first + k, p, len, h);
+    hashchain_feed_body(&f, p, len);
     p += len;
   }
-  memcpy(r->hash, h, sizeof h);
-  r->ok = seal_check_ids(j->ws, j->doc, r->actor, r->first + r->n - 1, h,
+  hashchain_feed_flush(&f);
+  hashchain_pos_of(&h, &r->end);
+  r->ok = seal_check_ids(j->ws, j->doc, r->actor, r->end.seq, r->end.hash,
                          r->seal);
 }
 
@@ -279,7 +278,7 @@ void bg_pool_free(bg_pool *p) {
 }
 
 int bg_add_run(bg_job *j, const uint8_t *actor, uint32_t first,
-               const uint8_t *prev, const uint8_t *seal) {
+               const hashchain *from, const uint8_t *seal) {
   if (j->nruns == j->caprun) {
     uint32_t cap = j->caprun ? 2 * j->caprun : 4;
     bg_run *r = mem_realloc(j->runs, cap * sizeof *r);
@@ -290,7 +289,7 @@ int bg_add_run(bg_job *j, const uint8_t *actor, uint32_t first,
   bg_run *r = &j->runs[j->nruns++];
   memset(r, 0, sizeof *r);
   memcpy(r->actor, actor, sizeof r->actor);
-  memcpy(r->prev, prev, sizeof r->prev);
+  memcpy(r->from, from, sizeof r->from);
   r->first = first;
   r->at = j->nbody;
   r->seal = seal;
@@ -361,7 +360,7 @@ int bg_early_begin(bg_job *j, bg_pool **pool, uint32_t cap) {
 
 bg_run *bg_early_add(bg_job *j, bg_pool **pool, const uint8_t *actor,
                      uint32_t aidx, uint32_t first, uint32_t n,
-                     const uint8_t *prev, const uint8_t *seal,
+                     const hashchain *from, const uint8_t *seal,
                      const uint8_t *start) {
   if (!j->early || j->nruns == j->caprun) return NULL;
   size_t *lens = mem_alloc((n ? n : 1) * sizeof *lens);
@@ -371,7 +370,7 @@ bg_run *bg_early_add(bg_job *j, bg_pool **pool, const uint8_t *actor,
   memset(r, 0, sizeof *r);
   r->lens = lens;
   memcpy(r->actor, actor, sizeof r->actor);
-  memcpy(r->prev, prev, sizeof r->prev);
+  memcpy(r->from, from, sizeof r->from);
   r->idx = aidx;
   r->first = first;
   r->n = n;

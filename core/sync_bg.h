@@ -20,8 +20,8 @@ void bg_pool_free(bg_pool *p);
 /* Imports smaller than this verify inline: a thread costs tens of us. */
 #define BG_MIN 256
 
-/* One author's run: n changes from seq first, extending a chain whose hash
- * is prev, sealed at its last change. */
+/* One author's run: n changes from seq first, extending a chain hashed up
+ * to first - 1 in from, sealed at its last change. */
 typedef struct bg_run {
   uint8_t actor[ACCORD_ACTOR_BYTES];
   uint32_t idx; /* the actor's index in the document (for the caller) */
@@ -34,9 +34,11 @@ typedef struct bg_run {
   size_t *lens;
   _Atomic uint32_t nlen;
   const uint8_t *seal; /* pk ‖ sig, in the batch */
-  uint8_t prev[ACCORD_HASH_BYTES];
-  uint8_t hash[ACCORD_HASH_BYTES]; /* out: the chain hash at its end */
-  int ok;                          /* out: the seal checks */
+  /* the chain before the run: a hashchain copied in bytewise, because
+   * runs live in a plain allocation and hash_state wants 64-byte alignment */
+  unsigned char from[sizeof(hashchain)];
+  hashchain_pos end; /* out: where the chain stands at its end */
+  int ok;            /* out: the seal checks */
 } bg_run;
 
 typedef struct bg_job {
@@ -61,7 +63,7 @@ typedef struct bg_job {
 /* Building a job (before bg_start): a run, then its bodies in order.
  * Errors: ENOMEM. */
 int bg_add_run(bg_job *j, const uint8_t *actor, uint32_t first,
-               const uint8_t *prev, const uint8_t *seal);
+               const hashchain *from, const uint8_t *seal);
 int bg_add_body(bg_job *j, const uint8_t *body, size_t len);
 /* Starts checking on the document's worker thread (*pool, made on first
  * use), or on the calling thread if no thread can be made. */
@@ -78,7 +80,7 @@ void bg_start(bg_job *j, bg_pool **pool);
 int bg_early_begin(bg_job *j, bg_pool **pool, uint32_t cap);
 bg_run *bg_early_add(bg_job *j, bg_pool **pool, const uint8_t *actor,
                      uint32_t aidx, uint32_t first, uint32_t n,
-                     const uint8_t *prev, const uint8_t *seal,
+                     const hashchain *from, const uint8_t *seal,
                      const uint8_t *start);
 /* The length of r's k-th body (k: 0, 1, ... in order, k < r->n). */
 static inline void bg_early_len(bg_run *r, uint32_t k, size_t len) {

@@ -223,6 +223,68 @@ static void evidence_verifies(void **state) {
   scene_free(&s);
 }
 
+/* A fork deep in a chain: the evidence starts at the segment of the
+ * change before the fork (hashchain.h), with the bodies both chains share
+ * from there; around and across segment boundaries it proves the fork,
+ * and changing any byte of it (the shared bodies included) does not. */
+static void fork_deep_in_chain(void **state) {
+  (void)state;
+  uint32_t before[] = {63, 64, 65, 127, 130};
+  for (size_t i = 0; i < sizeof before / sizeof before[0]; i++) {
+    key a, r;
+    key_new(&a);
+    key_new(&r);
+    accord_doc *a1 = replica(&a), *a2 = replica(&a), *rd = replica(&r);
+    char v[32];
+    for (uint32_t k = 1; k <= before[i]; k++) {
+      snprintf(v, sizeof v, "v%u", k);
+      put_str(a1, "a", v);
+    }
+    size_t len;
+    uint8_t *b = all_of(a1, &len);
+    import_ok(a2, b, len);
+    accord_free(b);
+    put_str(a1, "a", "A1's");
+    put_str(a2, "a", "A2's");
+    uint8_t h1[32], h2[32];
+    uint64_t seq;
+    AOK(accord_doc_chain_head(a1, a.actor, &seq, h1));
+    AOK(accord_doc_chain_head(a2, a.actor, &seq, h2));
+    assert_int_equal(seq, before[i] + 1);
+    b = all_of(a1, &len);
+    import_ok(rd, b, len);
+    accord_free(b);
+    b = all_of(a2, &len);
+    accord_import_stats st;
+    AOK(accord_doc_import(rd, b, len, &st));
+    accord_free(b);
+    assert_int_equal(st.forks, 1);
+    accord_fork *f;
+    size_t n;
+    AOK(accord_doc_forks(rd, &f, &n));
+    assert_int_equal(n, 1);
+    assert_int_equal(f[0].seq, before[i] + 1);
+    assert_memory_equal(f[0].kept, h1, 32);
+    assert_memory_equal(f[0].refused, h2, 32);
+    size_t elen = f[0].evidence_len;
+    uint8_t *ev = malloc(elen);
+    memcpy(ev, f[0].evidence, elen);
+    AOK(accord_fork_verify(ev, elen, NULL));
+    for (size_t k = 0; k < elen; k++) {
+      ev[k] ^= 0x10;
+      if (accord_fork_verify(ev, elen, NULL) == 0)
+        fail_msg("fork after %u: byte %zu changed, still verifies", before[i],
+                 k);
+      ev[k] ^= 0x10;
+    }
+    free(ev);
+    accord_free(f);
+    accord_doc_free(a1);
+    accord_doc_free(a2);
+    accord_doc_free(rd);
+  }
+}
+
 /* Divergence nobody can prove keeps EFORK and changes nothing. */
 static void unprovable_divergence(void **state) {
   (void)state;
@@ -393,6 +455,7 @@ static void schema_1_migrates(void **state) {
 }
 
 TEST_MAIN(cmocka_unit_test(fork_recorded), cmocka_unit_test(evidence_verifies),
+          cmocka_unit_test(fork_deep_in_chain),
           cmocka_unit_test(unprovable_divergence),
           cmocka_unit_test(save_load_keeps_evidence),
           cmocka_unit_test(node_keeps_evidence),
