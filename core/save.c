@@ -223,7 +223,8 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     const uint8_t *bodies;
     size_t blen;
     uint32_t ntab;
-    if (mp_get_array(r, &five) || five != (version >= SAVE_VERSION_FORKS ? 8 : 7) ||
+    if (mp_get_array(r, &five) ||
+        five != (version >= SAVE_VERSION_FORKS ? 8 : 7) ||
         mp_get_uint_max(r, nactors - 1, &ref) ||
         mp_get_uint_max(r, UINT32_MAX - 1, &n) || n == 0 ||
         mp_get_uint_max(r, ACCORD_MAX_COUNTER + 1, &end_op) ||
@@ -384,14 +385,16 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
   }
   if (!rc && na == 0) rc = ACCORD_EMALFORMED;
   if (!rc) rc = get_history(&r, doc, actors, na, version);
-  if (!rc && version >= SAVE_VERSION_FORKS) rc = get_forks(&r, doc, version);
+  if (!rc && version >= SAVE_VERSION_FORKS)
+    rc = get_forks(&r, doc, version);
   const uint8_t *snap = NULL;
   size_t slen = 0;
   uint64_t sum = 0;
   const uint8_t *summed_end = NULL;
   uint64_t zip = 0;
-  if (!rc && ((version >= SAVE_VERSION_FORKS && mp_get_uint_max(&r, 2, &zip)) ||
-              mp_get_bin(&r, &snap, &slen)))
+  if (!rc &&
+      ((version >= SAVE_VERSION_FORKS && mp_get_uint_max(&r, 2, &zip)) ||
+       mp_get_bin(&r, &snap, &slen)))
     rc = ACCORD_EMALFORMED;
   summed_end = r.p;
   if (!rc && (mp_get_uint(&r, &sum) || r.p != r.end)) rc = ACCORD_EMALFORMED;

@@ -665,9 +665,10 @@ ACCORD_API ACCORD_NODISCARD int accord_doc_chain_seal(const accord_doc *doc,
 
 /* Evidence of a fork: one author's key sealed two different chains of a
  * document that agree up to seq - 1 and differ at seq. evidence holds the
- * proof (both chains from seq to their seals, the chain hash they share
- * before it and both seals), which accord_fork_verify checks without the
- * document: a third party can see that the author signed both. */
+ * proof (both chains from seq to their seals, what they share before it —
+ * from the start of the hash chain's segment, docs/engine.md — and both
+ * seals), which accord_fork_verify checks without the document: a third
+ * party can see that the author signed both. */
 typedef struct accord_fork {
   uint8_t workspace[16];             /* as the seals name it (zeros: none) */
   uint8_t doc[ACCORD_DOC_ID_BYTES];

@@ -190,8 +190,9 @@ static void binds_everything_before(void **state) {
 }
 
 /* A pinned vector: the 130-change chain whose body s is the one byte
- * s mod 256 (computed independently: Python's hashlib.blake2b). Seals, stores and fork evidence depend on these bytes; a
- * change to the format must change this test, on purpose. */
+ * s mod 256 (computed independently: Python's hashlib.blake2b). Seals,
+ * stores and fork evidence depend on these bytes; a change to the format
+ * must change this test, on purpose. */
 static void pinned_vector(void **state) {
   (void)state;
   hashchain h;

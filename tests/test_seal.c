@@ -26,6 +26,7 @@
 #include "change.h"
 #include "crypto.h"
 #include "mp.h"
+#include "sum.h"
 #include "sync.h"
 
 static const uint8_t doc_id[ACCORD_DOC_ID_BYTES] = {0xd0, 0xc5, 1, 2, 3};
@@ -186,6 +187,63 @@ static void sealed_batch_imports(void **state) {
   member_free(&b);
 }
 
+
+/* A document saved by the build before the chain was hashed in segments
+ * (save format 5, the same layout as 6) loads, without the seals it held:
+ * they sign the old chain hash and would not check. The loaded relay no
+ * longer forwards A's changes until a sealed batch of A's arrives; its
+ * own chain is sealed again when it sends. */
+static void save_format_5_drops_seals(void **state) {
+  (void)state;
+  member a, b, c;
+  member_new(&a);
+  member_new(&b);
+  member_new(&c);
+  put_str(b.doc, "y", "b's"); /* B's own change needs nothing of A's */
+  put_str(a.doc, "x", "one");
+  size_t l1, len;
+  uint8_t *b1 = batch_for(a.doc, b.doc, &l1);
+  AOK(accord_doc_import(b.doc, b1, l1, NULL));
+  uint8_t *saved;
+  AOK(accord_doc_save(b.doc, &saved, &len));
+  AOK(accord_doc_chain_seal(b.doc, a.actor, NULL, NULL));
+  /* the version byte follows the array header and the 10-byte magic; the
+   * checksum is the last value, a uint64 over every byte before it */
+  assert_int_equal(saved[12], 6);
+  saved[12] = 5;
+  assert_true(len > 9 && saved[len - 9] == 0xcf);
+  uint64_t sum = sum64(saved, len - 9);
+  for (int k = 0; k < 8; k++)
+    saved[len - 8 + k] = (uint8_t)(sum >> (56 - 8 * k));
+  accord_doc *old;
+  AOK(accord_doc_load(saved, len, b.actor, &old));
+  accord_free(saved);
+  assert_int_equal(accord_doc_chain_seal(old, a.actor, NULL, NULL),
+                   ACCORD_ENOTFOUND);
+  AOK(accord_doc_set_signer(old, b.sk, ws_id));
+  /* what it sends a verifying peer imports: B's own chain, sealed anew */
+  uint8_t *fw = batch_for(old, c.doc, &len);
+  accord_import_stats st;
+  AOK(accord_doc_import(c.doc, fw, len, &st));
+  accord_free(fw);
+  assert_int_equal(st.applied, 1);
+  assert_int_equal(st.pending, 0);
+  uint64_t seq;
+  AOK(accord_doc_chain_seal(c.doc, b.actor, &seq, NULL));
+  assert_int_equal(seq, 1);
+  /* A's next sealed batch brings A's seal back */
+  put_str(a.doc, "x", "two");
+  uint8_t *b2 = batch_for(a.doc, old, &len);
+  AOK(accord_doc_import(old, b2, len, NULL));
+  accord_free(b2);
+  AOK(accord_doc_chain_seal(old, a.actor, &seq, NULL));
+  assert_int_equal(seq, 2);
+  accord_free(b1);
+  accord_doc_free(old);
+  member_free(&a);
+  member_free(&b);
+  member_free(&c);
+}
 /* The signed bytes are the documented layout (core/seal.c, docs/engine.md):
  * a change to it must be deliberate, and must change this test. */
 static void seal_layout_is_documented(void **state) {
@@ -761,6 +819,7 @@ TEST_MAIN(cmocka_unit_test(sealed_batch_imports),
           cmocka_unit_test(reordered_batches_wait),
           cmocka_unit_test(relay_keeps_seal),
           cmocka_unit_test(save_load_keeps_seals),
+          cmocka_unit_test(save_format_5_drops_seals),
           cmocka_unit_test(node_docs_seal),
           cmocka_unit_test(random_delivery_converges),
           cmocka_unit_test(relay_flips_a_bit),
