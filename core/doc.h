@@ -414,8 +414,8 @@ int chain_hash(const accord_doc *doc, uint32_t actor);
 int chain_hash_range(const accord_doc *doc, uint32_t actor, chain_rd *r,
                      hashchain *h, uint32_t to);
 /* Starts h at seq at (<= n) of actor's chain: from the chain's cached
- * position when its segment starts at or before at, else from seq 0.
- * Errors: chain_hash_range's. */
+ * position (hp) when its segment starts at or before at, else from seq 0;
+ * hp moves to at when that is further. Errors: chain_hash_range's. */
 int chain_hasher(const accord_doc *doc, uint32_t actor, chain_rd *r,
                  uint32_t at, hashchain *h);
 size_t oplog_mem(const accord_doc *doc);

@@ -482,22 +482,24 @@ int chain_hash_range(const accord_doc *doc, uint32_t actor, chain_rd *r,
 
 int chain_hasher(const accord_doc *doc, uint32_t actor, chain_rd *r,
                  uint32_t at, hashchain *h) {
-  const chain *c = &doc->chains[actor];
+  chain *c = &doc->chains[actor];
   uint32_t b = c->hp.seq - c->hp.seq % HASHCHAIN_SEG;
   if (b <= at) hashchain_start(h, doc->id, doc->actor[actor], b, c->hp.root);
   else hashchain_start(h, doc->id, doc->actor[actor], 0, NULL);
-  return chain_hash_range(doc, actor, r, h, at);
+  int rc = chain_hash_range(doc, actor, r, h, at);
+  /* what was hashed further than before is not hashed again */
+  if (!rc && at > c->hp.seq) hashchain_pos_of(h, &c->hp);
+  return rc;
 }
 
 int chain_hash(const accord_doc *doc, uint32_t actor) {
-  chain *c = &doc->chains[actor];
+  const chain *c = &doc->chains[actor];
   if (c->hp.seq == c->n) return 0;
   hashchain h;
   chain_rd r;
   memset(&r, 0, sizeof r);
   int rc = chain_hasher(doc, actor, &r, c->n, &h);
   chain_rd_free(&r);
-  if (!rc) hashchain_pos_of(&h, &c->hp);
   return rc;
 }
 
