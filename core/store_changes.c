@@ -10,9 +10,14 @@
  * where the payload (after decompression) is the change bodies back to
  * back; bodies delimit themselves (change_body_len).
  *
- * Every record carries the chain hash after its last change, so checking
- * a chain (store_changes_verify) finds the first damaged record, hence the
- * change (or, in a chunk, the range of changes) that is bad. zstd frames
+ * Every record carries the chain hash after its last change (the
+ * segmented chain, hashchain.h), so checking a chain
+ * (store_changes_verify, hashing from seq 0) finds the first damaged
+ * record, hence the change (or, in a chunk, the range of changes) that is
+ * bad. A put resumes hashing at the stored head: from the root of its
+ * segment and the bodies after it, read back from these records, or from
+ * the store's cache of chain states (store_lmdb.h) when the head is the
+ * one the cache stands at. zstd frames
  * carry their own checksum, so a damaged chunk fails to decompress.
  *
  * Workload: a local commit writes one plain record of one change; an
