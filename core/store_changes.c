@@ -202,22 +202,15 @@ static store_chain_cache *cache_find(store *s, const uint8_t *key,
   return NULL;
 }
 
-/* Remembers h (standing at pos) for the chain key, replacing its old entry
- * if it has one, else the oldest. */
-static void cache_keep(store *s, const uint8_t *key, const hashchain *h,
-                       const hashchain_pos *pos) {
-  store_chain_cache *c = NULL;
-  for (uint32_t i = 0; i < STORE_CHAIN_CACHE && !c; i++)
+/* The entry to hash the chain key in when the cache does not stand at its
+ * head: the chain's old entry if it has one, else the oldest. */
+static store_chain_cache *cache_slot(store *s, const uint8_t *key) {
+  for (uint32_t i = 0; i < STORE_CHAIN_CACHE; i++)
     if (s->chains[i].used && !memcmp(s->chains[i].key, key, K_ACTOR))
-      c = &s->chains[i];
-  if (!c) {
-    c = &s->chains[s->chains_next];
-    s->chains_next = (s->chains_next + 1) % STORE_CHAIN_CACHE;
-  }
-  memcpy(c->key, key, K_ACTOR);
-  c->used = 1;
-  c->h = *h;
-  c->pos = *pos;
+      return &s->chains[i];
+  store_chain_cache *c = &s->chains[s->chains_next];
+  s->chains_next = (s->chains_next + 1) % STORE_CHAIN_CACHE;
+  return c;
 }
 
 static const uint8_t zero_hash[ACCORD_HASH_BYTES];
@@ -264,19 +257,22 @@ int store_changes_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                       const hashchain_pos *prev, hashchain_pos *out) {
   store *s = t->s;
   uint8_t prefix[K_ACTOR], hash[ACCORD_HASH_BYTES];
-  hashchain h;
   store_key(prefix, ws, doc, actor, 0);
   if (prev->seq != run->first - 1)
     return store_fail(s, ACCORD_EINVAL,
                       "store_changes_put: a run from seq %u after seq %u",
                       run->first, prev->seq);
-  const store_chain_cache *c = cache_find(s, prefix, prev);
-  if (c) {
-    h = c->h;
-  } else {
-    int rc = resume(t, ws, doc, actor, prefix, prev, &h);
+  /* the chain is hashed in its cache entry, which is marked unused until
+   * the put is done (on failure its state matches no position) */
+  store_chain_cache *c = cache_find(s, prefix, prev);
+  if (!c) {
+    c = cache_slot(s, prefix);
+    c->used = 0;
+    int rc = resume(t, ws, doc, actor, prefix, prev, &c->h);
     if (rc) return rc;
   }
+  hashchain *h = &c->h;
+  c->used = 0;
   const uint32_t *off = run->off;
   for (uint32_t i = 0; i < run->n;) {
     uint32_t j = i + 1;
@@ -285,18 +281,20 @@ int store_changes_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
       raw += off[j + 1] - off[j];
       j++;
     }
-    hashchain_span(&h, run->base, off + i, j - i);
-    hashchain_hash(&h, hash);
+    hashchain_span(h, run->base, off + i, j - i);
+    hashchain_hash(h, hash);
     int rc = rec_put(t, prefix, run->first + i, run->first + j - 1, hash,
                      run->base + off[i], raw, j - i > 1 ? LEVEL_IMPORT : 0);
     if (rc) return rc;
     i = j;
   }
-  out->seq = h.seq;
-  memcpy(out->root, h.root, ACCORD_HASH_BYTES);
+  out->seq = h->seq;
+  memcpy(out->root, h->root, ACCORD_HASH_BYTES);
   if (run->n) memcpy(out->hash, hash, ACCORD_HASH_BYTES);
   else memcpy(out->hash, prev->hash, ACCORD_HASH_BYTES);
-  cache_keep(s, prefix, &h, out);
+  memcpy(c->key, prefix, K_ACTOR);
+  c->pos = *out;
+  c->used = 1;
   return 0;
 }
 
