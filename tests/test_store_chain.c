@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "store_testutil.h"
 
@@ -557,6 +559,36 @@ static void assert_node_chain(accord_node *node, accord_doc *doc) {
   ref_free(c);
 }
 
+/* A document that loaded without bypassing its snapshot: a snapshot whose
+ * position did not resume would be bypassed quietly (snap_bad, to be
+ * rewritten) and the document loaded from its changes alone. */
+static void assert_not_bypassed(accord_node *node, accord_doc *doc) {
+  ndoc *nd = node_entry(node, doc);
+  assert_non_null(nd);
+  assert_int_equal(nd->snap_bad, 0);
+}
+
+typedef struct snapctx {
+  const uint8_t *ws, *id;
+  store_heads vv;
+} snapctx;
+
+static int snap_txn(store_txn *t, void *ctx) {
+  snapctx *c = ctx;
+  return store_snapshot_get(t, c->ws, c->id, NULL, &c->vv);
+}
+
+/* The stored snapshot of (ws, id) covers seq of the node's own chain. */
+static void assert_snapshot_at(accord_node *node, const uint8_t *ws,
+                               const uint8_t *id, uint32_t seq) {
+  snapctx c = {ws, id, {0}};
+  NOK(node, store_read(node->st, snap_txn, &c));
+  const store_head *h = store_heads_find(&c.vv, accord_node_actor(node));
+  assert_non_null(h);
+  assert_int_equal(h->seq, seq);
+  store_heads_free(&c.vv);
+}
+
 static void commit_chars(accord_node *node, accord_doc *doc, accord_id text,
                          int n) {
   for (int i = 0; i < n; i++) {
@@ -567,12 +599,16 @@ static void commit_chars(accord_node *node, accord_doc *doc, accord_id text,
   }
 }
 
+/* Snapshots behind the head at mid-segment seqs (100, then 170), tails
+ * past a boundary (128, 192) shorter than the snapshot threshold, so that
+ * closing writes no newer snapshot: loading resumes from the snapshot's
+ * root (the stored bodies after 64, resp. 128, hashed only). */
 static void node_reload_converges(void **state) {
   (void)state;
   char *tmp = st_tmpdir();
   accord_node_opts o;
   memset(&o, 0, sizeof o);
-  o.snapshot_changes = 20;
+  o.snapshot_changes = 50;
   o.compact_changes = 8;
   accord_node *node = st_open(tmp, &o);
   uint8_t ws[16], id[16];
@@ -588,8 +624,10 @@ static void node_reload_converges(void **state) {
   commit_chars(node, doc, text, 99); /* seq 100: mid-segment */
   assert_node_chain(node, doc);
   accord_node_doc_close(node, doc); /* a snapshot at 100 */
+  assert_snapshot_at(node, ws, id, 100);
 
   NOK(node, accord_node_doc_open(node, ws, id, &doc));
+  assert_not_bypassed(node, doc);
   assert_node_chain(node, doc);
   commit_chars(node, doc, text, 40); /* the tail crosses 128 */
   assert_node_chain(node, doc);
@@ -598,7 +636,9 @@ static void node_reload_converges(void **state) {
 
   /* a new process: loads snapshot + tail, resumes from the store */
   node = st_open(tmp, &o);
+  assert_snapshot_at(node, ws, id, 100);
   NOK(node, accord_node_doc_open(node, ws, id, &doc));
+  assert_not_bypassed(node, doc);
   char *got = test_json(doc);
   assert_string_equal(want, got);
   assert_node_chain(node, doc);
@@ -606,12 +646,15 @@ static void node_reload_converges(void **state) {
   assert_node_chain(node, doc);
   accord_maintain_stats ms;
   NOK(node, accord_node_maintain(node, ACCORD_MAINTAIN_ALL, &ms));
-  assert_true(ms.snapshots >= 1); /* a snapshot at 170 */
+  assert_snapshot_at(node, ws, id, 170);
+  commit_chars(node, doc, text, 22); /* 192: a boundary */
   char *want2 = test_json(doc);
   accord_node_close(node);
 
   node = st_open(tmp, &o);
+  assert_snapshot_at(node, ws, id, 170);
   NOK(node, accord_node_doc_open(node, ws, id, &doc));
+  assert_not_bypassed(node, doc);
   char *got2 = test_json(doc);
   assert_string_equal(want2, got2);
   assert_node_chain(node, doc);
@@ -627,9 +670,71 @@ static void node_reload_converges(void **state) {
   free(tmp);
 }
 
+/* Another process extends the chain past a boundary while this one holds
+ * it at a mid-segment `known`: the refresh resumes from known's root
+ * (hashing the stored bodies after it up to known) and takes the rest. */
+static void refresh_resumes(void **state) {
+  (void)state;
+  char *tmp = st_tmpdir();
+  accord_node_opts o;
+  memset(&o, 0, sizeof o);
+  o.snapshot_changes = 1 << 30;
+  o.compact_changes = 1 << 30;
+  accord_node *node = st_open(tmp, &o);
+  uint8_t ws[16], id[16];
+  accord_doc *doc;
+  accord_txn *t;
+  accord_id text;
+  NOK(node, accord_node_ws_create(node, "w", ws));
+  NOK(node, accord_node_doc_create(node, ws, "goal", &doc));
+  memcpy(id, accord_doc_id(doc), 16);
+  NOK(node, accord_node_txn_begin(node, doc, &t));
+  AOK(accord_map_put_object(t, ACCORD_ROOT, "text", ACCORD_TEXT, &text));
+  NOK(node, accord_node_txn_commit(node, t, NULL));
+  commit_chars(node, doc, text, 99); /* known: 100 */
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    accord_node *n2 = NULL;
+    accord_doc *d2 = NULL;
+    if (accord_node_open(tmp, &o, &n2) ||
+        accord_node_doc_open(n2, ws, id, &d2))
+      _exit(3);
+    for (int i = 0; i < 40; i++) {
+      accord_txn *t2;
+      if (accord_node_txn_begin(n2, d2, &t2) ||
+          accord_text_splice(t2, text, 0, 0, "y", 1) ||
+          accord_node_txn_commit(n2, t2, NULL))
+        _exit(4);
+    }
+    accord_node_close(n2);
+    _exit(0);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  commit_chars(node, doc, text, 1); /* begin refreshes to 140 */
+  assert_int_equal(doc->chains[0].n, 141);
+  assert_node_chain(node, doc);
+  char *want = test_json(doc);
+  accord_node_close(node);
+  node = st_open(tmp, &o);
+  NOK(node, accord_node_doc_open(node, ws, id, &doc));
+  char *got = test_json(doc);
+  assert_string_equal(want, got);
+  assert_node_chain(node, doc);
+  accord_node_close(node);
+  accord_free(want);
+  accord_free(got);
+  st_rmrf(tmp);
+  free(tmp);
+}
+
 TEST_MAIN(cmocka_unit_test(runs_cached), cmocka_unit_test(runs_reopened),
           cmocka_unit_test(large_runs_and_compaction),
           cmocka_unit_test(damaged_head_root),
           cmocka_unit_test(implausible_heads),
           cmocka_unit_test(damaged_record_found),
-          cmocka_unit_test(node_reload_converges))
+          cmocka_unit_test(node_reload_converges),
+          cmocka_unit_test(refresh_resumes))
