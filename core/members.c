@@ -218,18 +218,21 @@ typedef struct found {
 
 static int found_txn(store_txn *t, void *ctx) {
   found *c = ctx;
-  static const uint8_t zero[ACCORD_HASH_BYTES];
   const chain *ch = &c->doc->chains[0];
   store_run run = {ch->bytes.p, ch->off, 1, ch->n};
   store_head h;
+  hashchain_pos empty, pos;
+  memset(&empty, 0, sizeof empty); /* the chain from seq 0 */
   int rc = store_ws_put(t, c->ws);
   if (!rc) rc = store_doc_put(t, c->d);
   if (!rc)
     rc = store_changes_put(t, c->ws->id, c->d->id, c->doc->actor[0], &run,
-                           zero, h.hash);
+                           &empty, &pos);
   memcpy(h.actor, c->doc->actor[0], ACCORD_ACTOR_BYTES);
-  h.seq = ch->n;
-  if (!rc) rc = store_head_put(t, c->ws->id, c->d->id, &h);
+  if (!rc) {
+    store_head_set(&h, &pos);
+    rc = store_head_put(t, c->ws->id, c->d->id, &h);
+  }
   return rc;
 }
 

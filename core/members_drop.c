@@ -31,8 +31,6 @@
 #include "node.h"
 #include "sync.h"
 
-static const uint8_t zero_hash[ACCORD_HASH_BYTES];
-
 typedef struct rec {
   uint8_t actor[ACCORD_ACTOR_BYTES];
   uint32_t seq;
@@ -136,11 +134,14 @@ static int rewrite_txn(store_txn *t, void *ctx) {
     if (!ch->n) continue;
     store_run run = {ch->bytes.p, ch->off, 1, ch->n};
     store_head h;
+    hashchain_pos empty, pos;
+    memset(&empty, 0, sizeof empty); /* chains from seq 0 */
     memcpy(h.actor, doc->actor[a], ACCORD_ACTOR_BYTES);
-    h.seq = ch->n;
-    rc = store_changes_put(t, g->ws, g->id, doc->actor[a], &run, zero_hash,
-                           h.hash);
-    if (!rc) rc = store_head_put(t, g->ws, g->id, &h);
+    rc = store_changes_put(t, g->ws, g->id, doc->actor[a], &run, &empty, &pos);
+    if (!rc) {
+      store_head_set(&h, &pos);
+      rc = store_head_put(t, g->ws, g->id, &h);
+    }
   }
   const sealrec *s = (const sealrec *)g->seals.p;
   size_t ns = g->seals.len / sizeof *s;
@@ -212,10 +213,8 @@ static int reload_open(accord_node *node, ndoc *nd) {
   SWAP(uint32_t *, known);
   SWAP(uint32_t, nknown);
   SWAP(uint64_t, seen);
+  SWAP(hashchain_pos *, kpos);
 #undef SWAP
-  uint8_t(*kh)[ACCORD_HASH_BYTES] = nd->khash;
-  nd->khash = t->khash;
-  t->khash = kh;
   nd->pending_dirty = 0;
   nd->ok_gen = 0; /* members.c's cached check no longer applies */
   node_entry_free(t);

@@ -34,7 +34,8 @@ typedef struct ndoc {
   uint8_t creator[ACCORD_ACTOR_BYTES];
   int64_t created;
   uint32_t *known;
-  uint8_t (*khash)[ACCORD_HASH_BYTES]; /* chain hash at known[a] */
+  hashchain_pos *kpos; /* the stored chain at known[a]: seq, hash and
+                          segment root (kpos[a].seq == known[a]) */
   uint32_t nknown;
   uint64_t seen;
   int pending_dirty; /* the stored pending set may differ from the doc's */
@@ -71,7 +72,7 @@ struct accord_node {
 ndoc *node_entry(accord_node *node, const accord_doc *doc);
 ndoc *node_entry_by_id(accord_node *node, const uint8_t *ws,
                        const uint8_t *id);
-/* known[] and khash[] cover at least n actors (new ones zero). */
+/* known[] and kpos[] cover at least n actors (new ones zero). */
 int node_known_reserve(ndoc *nd, uint32_t n);
 /* Makes the node's identity the signer of one of its documents (seals,
  * seal.c), turns seal verification on and installs the membership check

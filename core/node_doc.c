@@ -6,8 +6,8 @@
  *
  * An open document is an ordinary engine document (accord_doc) plus what
  * the node knows of its stored state (ndoc, node.h): per actor, how many
- * changes the store held when we last looked (known) and the chain hash at
- * that point. A commit or import is engine first, then persist: one write
+ * changes the store held when we last looked (known) and the chain's
+ * position there (hash and segment root, hashchain.h). A commit or import is engine first, then persist: one write
  * transaction storing what the document holds past `known` — per actor the
  * new changes as records and the new head, and the pending set when an
  * import changed it. Persist first checks that the stored heads are still
@@ -30,8 +30,6 @@
 #include "node.h"
 #include "sync.h"
 
-static const uint8_t zero_hash[ACCORD_HASH_BYTES];
-
 /* ---- entries ------------------------------------------------------------- */
 
 ndoc *node_entry(accord_node *node, const accord_doc *doc) {
@@ -52,17 +50,17 @@ ndoc *node_entry_by_id(accord_node *node, const uint8_t *ws,
   return NULL;
 }
 
-/* known[] and khash[] cover at least n actors (new ones zero). */
+/* known[] and kpos[] cover at least n actors (new ones zero). */
 int node_known_reserve(ndoc *nd, uint32_t n) {
   if (n <= nd->nknown) return 0;
   uint32_t *k = mem_realloc(nd->known, n * sizeof *k);
   if (!k) return ACCORD_ENOMEM;
   nd->known = k;
-  uint8_t(*h)[ACCORD_HASH_BYTES] = mem_realloc(nd->khash, n * sizeof *h);
+  hashchain_pos *h = mem_realloc(nd->kpos, n * sizeof *h);
   if (!h) return ACCORD_ENOMEM;
-  nd->khash = h;
+  nd->kpos = h;
   memset(nd->known + nd->nknown, 0, (n - nd->nknown) * sizeof *k);
-  memset(nd->khash + nd->nknown, 0, (n - nd->nknown) * sizeof *h);
+  memset(nd->kpos + nd->nknown, 0, (n - nd->nknown) * sizeof *h);
   nd->nknown = n;
   return 0;
 }
@@ -134,11 +132,19 @@ static int persist_txn(store_txn *t, void *ctx) {
     if (s != k) return ACCORD_ESTALE;
     store_run run = {ch->bytes.p, &ch->off[k - ch->base], k + 1, ch->n - k};
     store_head nh;
+    hashchain_pos prev, pos;
+    memset(&prev, 0, sizeof prev);
+    if (h) store_head_pos(h, &prev);
     memcpy(nh.actor, doc->actor[a], ACCORD_ACTOR_BYTES);
-    nh.seq = ch->n;
-    rc = store_changes_put(t, nd->ws, doc->id, doc->actor[a], &run,
-                           h ? h->hash : zero_hash, nh.hash);
-    if (!rc) rc = store_head_put(t, nd->ws, doc->id, &nh);
+    /* hashing resumes from the stored head, through the store's records
+     * (or its cache), never from the document's chain (a loaded chain is
+     * one packed frame) */
+    rc = store_changes_put(t, nd->ws, doc->id, doc->actor[a], &run, &prev,
+                           &pos);
+    if (!rc) {
+      store_head_set(&nh, &pos);
+      rc = store_head_put(t, nd->ws, doc->id, &nh);
+    }
     /* another author's verified seal, to forward its changes later */
     if (!rc && a > 0 && ch->seal.seq > k && ch->seal.seq <= ch->n) {
       uint8_t ps[SEAL_WIRE_BYTES];
@@ -200,7 +206,7 @@ int node_persist(accord_node *node, ndoc *nd) {
     if (doc_actor_find(nd->doc, h->actor, &a) &&
         nd->doc->chains[a].n == h->seq) {
       nd->known[a] = h->seq;
-      memcpy(nd->khash[a], h->hash, ACCORD_HASH_BYTES);
+      store_head_pos(h, &nd->kpos[a]);
     }
   }
   nd->pending_dirty = 0;
@@ -295,7 +301,7 @@ void node_entry_free(ndoc *nd) {
   if (!nd) return;
   accord_doc_free(nd->doc);
   mem_free(nd->known);
-  mem_free(nd->khash);
+  mem_free(nd->kpos);
   nmark_free(&nd->mark);
   store_heads_free(&nd->heads);
   mem_free(nd);

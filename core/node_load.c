@@ -4,14 +4,15 @@
  *
  *   load     snapshot (if any and sound) + the changes stored after it
  *            + the stored pending set, imported with sync_import. The
- *            changes after the snapshot are hashed on the way in, starting
- *            from the chain hash the snapshot records, and must end at the
- *            heads; any disagreement throws the snapshot away and loads from
+ *            changes after the snapshot are hashed on the way in, resuming
+ *            from the chain position the snapshot records (its segment
+ *            root, then the stored bodies after that boundary, hashed
+ *            only), and must end at the heads (hash and root); any disagreement throws the snapshot away and loads from
  *            the changes alone; a disagreement then is ECORRUPT, and
  *            store_changes_verify names the damaged change.
  *   refresh  when the store counter moved since we last looked (another
  *            process wrote), the same for the changes past `known`, hashed
- *            from the chain hash at `known`; changes we hold already must be
+ *            from the chain position at `known` (likewise from its root); changes we hold already must be
  *            byte-identical (else EFORK).
  *
  * Workload: a load reads the snapshot (decompressed) and a short tail; a
@@ -69,22 +70,55 @@ static void loose_free(loose *l) {
   memset(l, 0, sizeof *l);
 }
 
-/* Reading one actor's stored changes after what the document holds. */
+/* Reading one actor's stored changes after what the document holds.
+ * Hashing resumes at a position the document and the store agree on
+ * (`from`: a snapshot's vector entry, or `known`): from the root of its
+ * segment, so the stored bodies after that boundary up to `from` (at most
+ * HASHCHAIN_SEG - 1) are read and only hashed, and the hash at `from`
+ * must be the position's (else `mismatch`). */
 typedef struct tail {
   accord_doc *doc;
   loose *l;
   uint32_t actor;   /* doc index */
+  uint32_t from;    /* the resume point: bodies up to here are only hashed */
   uint32_t have;    /* the document's chain length: compare up to here */
-  int hashing;
-  uint8_t hash[ACCORD_HASH_BYTES];
+  int mismatch;     /* the chain did not hash to `at` at `from` */
+  uint8_t at[ACCORD_HASH_BYTES];
+  hashchain h;
 } tail;
+
+/* Starts t at pos; returns the first seq to read (pos->seq + 1 when pos is
+ * a segment boundary). An implausible pos sets mismatch. */
+static uint32_t tail_start(tail *t, const hashchain_pos *pos) {
+  uint32_t b = pos->seq - pos->seq % HASHCHAIN_SEG;
+  t->from = pos->seq;
+  t->mismatch = !store_pos_plausible(pos->seq, pos->hash, pos->root);
+  memcpy(t->at, pos->hash, ACCORD_HASH_BYTES);
+  hashchain_start(&t->h, t->doc->id, t->doc->actor[t->actor], b,
+                  b ? pos->root : NULL);
+  return b + 1;
+}
+
+/* 1 if t's chain ends at h (hash and root). */
+static int tail_ends_at(const tail *t, const store_head *h) {
+  uint8_t hash[ACCORD_HASH_BYTES];
+  hashchain_hash(&t->h, hash);
+  return t->h.seq == h->seq && !memcmp(hash, h->hash, ACCORD_HASH_BYTES) &&
+         !memcmp(t->h.root, h->root, ACCORD_HASH_BYTES);
+}
 
 static int tail_body(void *ctx, uint32_t seq, const uint8_t *body,
                      size_t len) {
   tail *t = ctx;
-  if (t->hashing)
-    change_chain_step(t->doc->id, t->doc->actor[t->actor], seq, body, len,
-                     t->hash);
+  hashchain_add(&t->h, body, len);
+  if (seq <= t->from) {
+    if (seq == t->from) {
+      uint8_t hash[ACCORD_HASH_BYTES];
+      hashchain_hash(&t->h, hash);
+      if (memcmp(hash, t->at, ACCORD_HASH_BYTES)) t->mismatch = 1;
+    }
+    return t->mismatch ? ACCORD_ECORRUPT : 0;
+  }
   if (seq <= t->have) {
     size_t hl;
     const uint8_t *have = chain_body(&t->doc->chains[t->actor], seq, &hl);
@@ -182,21 +216,34 @@ static int load_txn(store_txn *t, void *ctx) {
   if ((rc = node_doc_signer(node, doc, c->ws))) return rc;
   for (uint32_t i = 0; i < c->heads.n; i++) {
     const store_head *h = &c->heads.h[i];
-    tail tl = {doc, &c->changes, 0, 0, 1, {0}};
+    tail tl;
+    hashchain_pos at;
+    memset(&at, 0, sizeof at);
+    tl.doc = doc;
+    tl.l = &c->changes;
     if ((rc = doc_actor_index(doc, h->actor, &tl.actor))) return rc;
     uint32_t have = doc->chains[tl.actor].n;
     if (have) {
       const store_head *v = store_heads_find(&c->vv, h->actor);
       if (!c->snap_used || !v || v->seq != have || have > h->seq)
         return LOAD_RETRY;
-      memcpy(tl.hash, v->hash, ACCORD_HASH_BYTES);
+      store_head_pos(v, &at);
     }
+    uint32_t first = tail_start(&tl, &at);
     tl.have = have;
-    if (have < h->seq &&
-        (rc = store_changes_read(t, c->ws, c->id, h->actor, have + 1, h->seq,
+    if (tl.mismatch) return LOAD_RETRY;
+    /* a chain the snapshot covers to its head: nothing to read */
+    if (have == h->seq && have) {
+      if (memcmp(at.hash, h->hash, ACCORD_HASH_BYTES) ||
+          memcmp(at.root, h->root, ACCORD_HASH_BYTES))
+        return LOAD_RETRY;
+      continue;
+    }
+    if (first <= h->seq &&
+        (rc = store_changes_read(t, c->ws, c->id, h->actor, first, h->seq,
                                  tail_body, &tl)))
-      return rc;
-    if (memcmp(tl.hash, h->hash, ACCORD_HASH_BYTES)) {
+      return tl.mismatch ? LOAD_RETRY : rc;
+    if (!tail_ends_at(&tl, h)) {
       char hex[72], a[17];
       store_hex(h->actor, ACCORD_ACTOR_BYTES, a);
       return store_fail(store_of(t), ACCORD_ECORRUPT,
@@ -345,7 +392,7 @@ int node_load_doc(accord_node *node, const uint8_t *ws, const uint8_t *id,
       uint32_t a;
       if (!doc_actor_find(nd->doc, c.heads.h[i].actor, &a)) continue;
       nd->known[a] = c.heads.h[i].seq;
-      memcpy(nd->khash[a], c.heads.h[i].hash, ACCORD_HASH_BYTES);
+      store_head_pos(&c.heads.h[i], &nd->kpos[a]);
     }
     if (rc) {
       node_entry_free(nd);
@@ -384,7 +431,9 @@ static int refresh_txn(store_txn *t, void *ctx) {
   int rc = store_heads_get(t, nd->ws, doc->id, &c->heads);
   for (uint32_t i = 0; i < c->heads.n && !rc; i++) {
     const store_head *h = &c->heads.h[i];
-    tail tl = {doc, &c->changes, 0, 0, 1, {0}};
+    tail tl;
+    tl.doc = doc;
+    tl.l = &c->changes;
     if ((rc = doc_actor_index(doc, h->actor, &tl.actor)) ||
         (rc = node_known_reserve(nd, doc->nactors)))
       break;
@@ -398,15 +447,21 @@ static int refresh_txn(store_txn *t, void *ctx) {
                         node_hex_doc(nd->ws, doc->id, hex), a, k, h->seq);
     tl.have = doc->chains[tl.actor].n;
     if (tl.have > k && (rc = chain_index(&doc->chains[tl.actor]))) break;
-    memcpy(tl.hash, nd->khash[tl.actor], ACCORD_HASH_BYTES);
-    rc = store_changes_read(t, nd->ws, doc->id, h->actor, k + 1, h->seq,
-                            tail_body, &tl);
+    uint32_t first = tail_start(&tl, &nd->kpos[tl.actor]);
+    rc = tl.mismatch ? ACCORD_ECORRUPT
+                     : store_changes_read(t, nd->ws, doc->id, h->actor, first,
+                                          h->seq, tail_body, &tl);
+    if (tl.mismatch)
+      return store_fail(store_of(t), ACCORD_ECORRUPT,
+                        "document %s: the stored changes of %s up to seq %u "
+                        "no longer hash to what this process read there",
+                        node_hex_doc(nd->ws, doc->id, hex), a, k);
     if (rc == ACCORD_EFORK)
       return store_fail(store_of(t), ACCORD_EFORK,
                         "document %s: another process stored changes of %s "
                         "that differ from this one's",
                         node_hex_doc(nd->ws, doc->id, hex), a);
-    if (!rc && memcmp(tl.hash, h->hash, ACCORD_HASH_BYTES))
+    if (!rc && !tail_ends_at(&tl, h))
       return store_fail(store_of(t), ACCORD_ECORRUPT,
                         "document %s: the changes of %s do not hash to their "
                         "head (seq %u)",
@@ -439,7 +494,7 @@ int node_refresh(accord_node *node, ndoc *nd) {
           nd->doc->chains[a].n < h->seq)
         continue; /* cannot happen: the import brought them */
       nd->known[a] = h->seq;
-      memcpy(nd->khash[a], h->hash, ACCORD_HASH_BYTES);
+      store_head_pos(h, &nd->kpos[a]);
     }
     rc = import_pending(nd->doc, &c.pending);
     if (c.pending.n) nd->pending_dirty = 1;

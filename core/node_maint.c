@@ -69,7 +69,8 @@ static int housework_txn(store_txn *t, void *ctx) {
   return rc;
 }
 
-/* The document's version vector with chain hashes, if its chains are
+/* The document's version vector with chain positions (hash and segment
+ * root, which loading resumes hashing from), if its chains are
  * exactly the stored heads (else the snapshot waits for another time). */
 static int snapshot_vv(const ndoc *nd, const store_heads *heads,
                        store_heads *vv) {
@@ -81,7 +82,8 @@ static int snapshot_vv(const ndoc *nd, const store_heads *heads,
     if (!n) continue;
     const store_head *h = store_heads_find(heads, doc->actor[a]);
     if (!h || h->seq != n || node_known_of(nd, a) != n ||
-        memcmp(h->hash, nd->khash[a], ACCORD_HASH_BYTES))
+        memcmp(h->hash, nd->kpos[a].hash, ACCORD_HASH_BYTES) ||
+        memcmp(h->root, nd->kpos[a].root, ACCORD_HASH_BYTES))
       return 1;
     int rc = store_heads_push(vv, h);
     if (rc) return rc;

@@ -1,14 +1,19 @@
 /*
- * store.c — the LMDB environment: opening it, the schema and its
- * migrations, durability, map growth, and the transactions everything
- * else runs in.
+ * store.c — the LMDB environment: opening it, the schema, durability, map
+ * growth, and the transactions everything else runs in.
  *
  * Schema. meta holds "magic" = "accord-store" and "schema" = a 4-byte
  * big-endian version; a store opens only if both are present (ENOTSTORE
  * otherwise; an LMDB file whose main database is empty counts as new).
- * A newer version is refused (ESCHEMA); an older one is brought up to
- * STORE_SCHEMA by the migrations below, all in one write transaction, so a
- * crash half way leaves the old version intact.
+ * A newer version is refused (ESCHEMA). So is an older one: schemas 0-2
+ * were development builds whose chain hashes (records, heads, snapshot
+ * vectors) are DESIGN §4's one-step-per-change chain, and the seals they
+ * keep sign those hashes. Migrating would mean rehashing every chain with
+ * the segmented chain (hashchain.h) and re-making the seals, which only
+ * their authors can; so the store is refused with a sentence saying to
+ * move it aside and join the workspace again (the migrations that turned
+ * schema 0 into 1 and 1 into 2 went with it). A later schema that keeps
+ * the chain can bring migrations back.
  *
  * Durability. DURABLE: LMDB's default, an fsync of the data and of the meta
  * page per commit. BATCHED: the environment is opened MDB_WRITEMAP |
@@ -276,9 +281,6 @@ int store_meta_put(store_txn *t, const char *key, const void *v, size_t len) {
 
 /* ---- schema -------------------------------------------------------------- */
 
-static int debug_fail_migration;
-void store_debug_fail_migration(int on) { debug_fail_migration = on; }
-
 static int open_dbs(store_txn *t, unsigned flags) {
   for (int i = 0; i < DB_COUNT; i++) {
     int rc = mdb_dbi_open(t->txn, store_db_names[i], flags, &t->s->dbi[i]);
@@ -306,31 +308,8 @@ static int put_created(store_txn *t) {
   return store_meta_put(t, "created", b, 8);
 }
 
-/* Migrations: migrations[v] turns schema v into v + 1. Version 0 is the
- * pre-release layout: no "peers" database and no "created" meta key. */
-static int migrate_0(store_txn *t) {
-  MDB_dbi d;
-  int rc = mdb_dbi_open(t->txn, "peers", MDB_CREATE, &d);
-  if (rc) return store_lmdb_err(t->s, rc, "migrating");
-  if (debug_fail_migration)
-    return store_fail(t->s, ACCORD_ESTORE, "migration failed (test hook)");
-  const uint8_t *v;
-  size_t len;
-  rc = store_meta_get(t, "created", &v, &len);
-  if (rc == ACCORD_ENOTFOUND) rc = put_created(t);
-  return rc;
-}
-/* Version 1 had no "forks" database (fork evidence, store_forks.c). */
-static int migrate_1(store_txn *t) {
-  MDB_dbi d;
-  int rc = mdb_dbi_open(t->txn, "forks", MDB_CREATE, &d);
-  return rc ? store_lmdb_err(t->s, rc, "migrating") : 0;
-}
-static int (*const migrations[STORE_SCHEMA])(store_txn *) = {migrate_0,
-                                                            migrate_1};
-
-/* What the store holds: 0 ready (dbs open), 1 needs creating, 2 needs
- * migrating from *version, or an error. */
+/* What the store holds: 0 ready (dbs open), 1 needs creating, 2 an older
+ * schema (*version; refused, but test hooks open it raw), or an error. */
 static int inspect(store_txn *t, uint32_t *version) {
   store *s = t->s;
   MDB_dbi main;
@@ -373,9 +352,18 @@ static int inspect(store_txn *t, uint32_t *version) {
   return *version < STORE_SCHEMA ? 2 : 0;
 }
 
+static int refuse_old(store *s, uint32_t version) {
+  return store_fail(s, ACCORD_ESCHEMA,
+                    "the store in %s was written by a development build "
+                    "with the old hash chain (schema %u; this accord (%s) "
+                    "reads schema %u); it cannot be migrated because seals "
+                    "sign chain hashes: move it aside and join the "
+                    "workspace again",
+                    s->dir, version, ACCORD_VERSION_STRING, STORE_SCHEMA);
+}
+
 typedef struct setup {
   int created;
-  uint32_t from;
 } setup;
 
 static int setup_txn(store_txn *t, void *ctx) {
@@ -384,6 +372,7 @@ static int setup_txn(store_txn *t, void *ctx) {
   int rc = inspect(t, &v);
   su->created = 0;
   if (rc < 0) return rc;
+  if (rc == 2) return refuse_old(t->s, v);
   if (rc == 1) {
     su->created = 1;
     if ((rc = open_dbs(t, MDB_CREATE)) ||
@@ -392,12 +381,7 @@ static int setup_txn(store_txn *t, void *ctx) {
       return rc;
     return 0;
   }
-  su->from = v;
-  for (; v < STORE_SCHEMA; v++)
-    if ((rc = migrations[v](t))) return rc;
-  if (su->from < STORE_SCHEMA && (rc = put_version(t, STORE_SCHEMA)))
-    return rc;
-  return open_dbs(t, 0);
+  return open_dbs(t, 0); /* another process created it meanwhile */
 }
 
 static void sync_dir(const char *dir) {
@@ -462,12 +446,13 @@ int store_open(const char *dir, const store_opts *o, store **out, int *fresh,
       store_txn t = {s, txn, 0};
       rc = inspect(&t, &v);
       if (rc == 2 && o->raw) rc = 0; /* test hooks see old schemas as is */
+      if (rc == 2) rc = refuse_old(s, v);
       if (rc == 0) rc = open_dbs(&t, 0);
       if (rc == 0) rc = store_lmdb_err(s, mdb_txn_commit(txn), "opening");
       else mdb_txn_abort(txn);
     }
-    if (rc == 1 || rc == 2) {
-      setup su = {0, 0};
+    if (rc == 1) {
+      setup su = {0};
       rc = store_write(s, setup_txn, &su, NULL);
       if (!rc && fresh) *fresh = su.created;
       if (!rc && su.created) sync_dir(dir); /* data.mdb's directory entry */
@@ -504,17 +489,7 @@ static int raw_open(const char *dir, store **out) {
 }
 
 static int set_schema_txn(store_txn *t, void *ctx) {
-  uint32_t v = *(uint32_t *)ctx;
-  int rc = put_version(t, v);
-  if (rc || v >= 2) return rc;
-  MDB_dbi forks;
-  rc = mdb_dbi_open(t->txn, "forks", 0, &forks); /* absent: nothing to do */
-  if (!rc) rc = mdb_drop(t->txn, forks, 1);
-  if (rc && rc != MDB_NOTFOUND) return store_lmdb_err(t->s, rc, "dropping");
-  if (v != 0) return 0;
-  if ((rc = mdb_drop(t->txn, t->s->dbi[DB_PEERS], 1)))
-    return store_lmdb_err(t->s, rc, "dropping");
-  return store_del(t, DB_META, "created", 7);
+  return put_version(t, *(uint32_t *)ctx);
 }
 
 int store_debug_set_schema(const char *dir, uint32_t version) {

@@ -13,7 +13,7 @@
  * Key layout, big-endian so that prefix scans come out ordered:
  *   workspaces  ws                          -> ws record
  *   docs        ws·doc                      -> doc record
- *   heads       ws·doc·actor                -> seq(4) ‖ hash(32)
+ *   heads       ws·doc·actor                -> seq(4) ‖ hash(32) ‖ root(32)
  *   changes     ws·doc·actor·last_seq(4)    -> change record (one change or
  *                                              a run of consecutive ones)
  *   pending     ws·doc·actor·seq(4)         -> change body
@@ -32,9 +32,15 @@
 
 #include "accord.h"
 #include "buf.h"
+#include "hashchain.h"
 
-/* The schema this code writes; older ones are migrated on open. */
-#define STORE_SCHEMA 2
+/* The schema this code writes and the only one it opens. Schema 3 stores
+ * the segmented chain (hashchain.h): heads and snapshot vectors carry the
+ * segment root, records the new hashes. Stores of schemas 0-2 hold the
+ * old per-change chain hashes, which seals sign, so they cannot be
+ * migrated (another author's seal cannot be re-made): opening one fails
+ * with ESCHEMA saying so. */
+#define STORE_SCHEMA 3
 
 typedef struct store store;
 typedef struct store_txn store_txn;
@@ -45,12 +51,13 @@ typedef struct store_opts {
   uint32_t batch_ms;      /* > 0 */
   uint64_t map_size;      /* > 0 */
   uint64_t map_max;       /* >= map_size */
-  int raw;                /* test hooks: no creation, no migration */
+  int raw;                /* test hooks: no creation, any schema */
 } store_opts;
 
 /* Opens the LMDB environment in dir (which exists), creating an empty
- * accord schema when the environment is new, migrating an older one.
- * *fresh says whether it was created now. Errors: ENOTSTORE, ESCHEMA,
+ * accord schema when the environment is new. *fresh says whether it was
+ * created now. Errors: ENOTSTORE, ESCHEMA (another schema than
+ * STORE_SCHEMA, older or newer),
  * EFULL, ESTORE, ENOMEM, with a sentence in err. */
 int store_open(const char *dir, const store_opts *o, store **out, int *fresh,
                char *err, size_t errlen);
@@ -135,11 +142,22 @@ int store_doc_each(store_txn *t, const uint8_t *ws, store_doc_fn fn,
 
 /* ---- heads (store_docs.c) ------------------------------------------------ */
 
+/* Where a stored chain ends: seq, the chain hash there, and the root of
+ * seq's segment, R(seq - seq % HASHCHAIN_SEG), which hashing resumes from
+ * (hashchain.h). Read back, a head is checked for what can be checked
+ * without its changes: a root of zeros below the first boundary, and
+ * hash == root at a boundary (ECORRUPT otherwise). */
 typedef struct store_head {
   uint8_t actor[ACCORD_ACTOR_BYTES];
   uint32_t seq;
   uint8_t hash[ACCORD_HASH_BYTES];
+  uint8_t root[ACCORD_HASH_BYTES];
 } store_head;
+/* The head as a chain position, and back. */
+void store_head_pos(const store_head *h, hashchain_pos *p);
+void store_head_set(store_head *h, const hashchain_pos *p);
+/* 1 if (seq, hash, root) can be a chain position (see store_head). */
+int store_pos_plausible(uint32_t seq, const uint8_t *hash, const uint8_t *root);
 
 /* A growable array of heads (also used for version vectors). */
 typedef struct store_heads {
@@ -151,7 +169,8 @@ int store_heads_push(store_heads *hs, const store_head *h);
 /* The entry for actor, or NULL. */
 store_head *store_heads_find(const store_heads *hs, const uint8_t *actor);
 
-/* Every head of a document, in actor order (hs is reset first). */
+/* Every head of a document, in actor order (hs is reset first). Errors:
+ * ECORRUPT (a head of the wrong length or implausible, naming it). */
 int store_heads_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                     store_heads *hs);
 /* Errors: ENOTFOUND. */
@@ -198,7 +217,8 @@ int store_pending_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
 /* ---- snapshots (store_docs.c) -------------------------------------------- */
 
 /* Stores bytes (compressed) as the document's snapshot covering vv (with
- * the chain hash at each seq). */
+ * the chain hash and segment root at each seq: loading resumes hashing
+ * the changes after the snapshot from them). */
 int store_snapshot_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                        const uint8_t *bytes, size_t len,
                        const store_heads *vv);
@@ -261,12 +281,21 @@ typedef struct store_run {
   uint32_t first, n;
 } store_run;
 
-/* Appends a run to (ws, doc, actor) whose stored chain ends at seq
- * first-1 with hash prev (zeros for seq 0); out gets the chain hash after
- * the run. Runs larger than a chunk are stored as several records. */
+/* Appends a run to (ws, doc, actor) whose stored chain ends at prev
+ * (prev->seq == run->first - 1; seq 0, all zeros: an empty chain); *out
+ * gets the position after the run. Runs larger than a chunk are stored as
+ * several records, each with the chain hash after its last change.
+ * Hashing resumes at prev: from the store's own records (the bodies
+ * after prev's segment boundary, at most HASHCHAIN_SEG - 1), checked to
+ * hash to prev->hash, unless the store still holds the hashing state of
+ * the put that ended at prev (a small per-store cache: the commit path
+ * then reads nothing back). Never from the document's chain.
+ * Errors: EINVAL (prev->seq != run->first - 1), ECORRUPT (the stored
+ * chain does not hash to prev, or a record does not decode: naming doc,
+ * actor and seq; nothing written), ENOMEM, STORE_MAP_FULL (internal). */
 int store_changes_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                       const uint8_t *actor, const store_run *run,
-                      const uint8_t *prev, uint8_t *out);
+                      const hashchain_pos *prev, hashchain_pos *out);
 
 typedef int (*store_body_fn)(void *ctx, uint32_t seq, const uint8_t *body,
                              size_t len);
@@ -278,8 +307,9 @@ int store_changes_read(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                        store_body_fn fn, void *ctx);
 
 /* Checks every record of (ws, doc, h->actor) up to h->seq against the hash
- * chain (each record carries the chain hash after its last change) and
- * that the chain ends at h. Errors: ECORRUPT naming the change. */
+ * chain hashed from seq 0 (each record carries the chain hash after its
+ * last change) and that the chain ends at h (hash and root). Errors:
+ * ECORRUPT naming the change. */
 int store_changes_verify(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                          const store_head *h);
 
@@ -313,17 +343,13 @@ int store_fork_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
 
 /* ---- test hooks ---------------------------------------------------------- */
 
-/* Rewrites a closed store as schema version `version` (0: the pre-release
- * layout, without the peers database and the "created" meta key; below 2:
- * without the forks database).
- * Errors: as store_open. */
+/* Writes `version` as the schema version of a closed store (nothing else
+ * changes). Errors: as store_open. */
 int store_debug_set_schema(const char *dir, uint32_t version);
 /* The schema version of a closed store. */
 int store_debug_schema(const char *dir, uint32_t *version);
 /* Makes dir an LMDB environment holding something that is not accord's. */
 int store_debug_foreign(const char *dir);
-/* Makes the next migration fail half way (after some writes). */
-void store_debug_fail_migration(int on);
 /* Calls fn on the raw value of the first record of db (by name) whose key
  * starts with prefix; fn may change the bytes in place (up to *len) and
  * shorten *len. For fault injection. */

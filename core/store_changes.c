@@ -10,9 +10,14 @@
  * where the payload (after decompression) is the change bodies back to
  * back; bodies delimit themselves (change_body_len).
  *
- * Every record carries the chain hash after its last change, so checking
- * a chain (store_changes_verify) finds the first damaged record, hence the
- * change (or, in a chunk, the range of changes) that is bad. zstd frames
+ * Every record carries the chain hash after its last change (the
+ * segmented chain, hashchain.h), so checking a chain
+ * (store_changes_verify, hashing from seq 0) finds the first damaged
+ * record, hence the change (or, in a chunk, the range of changes) that is
+ * bad. A put resumes hashing at the stored head: from the root of its
+ * segment and the bodies after it, read back from these records, or from
+ * the store's cache of chain states (store_lmdb.h) when the head is the
+ * one the cache stands at. zstd frames
  * carry their own checksum, so a damaged chunk fails to decompress.
  *
  * Workload: a local commit writes one plain record of one change; an
@@ -183,30 +188,113 @@ static int rec_put(store_txn *t, const uint8_t *prefix, uint32_t first,
   return 0;
 }
 
+/* The cache entry of (ws·doc·actor) key standing at pos, or NULL. */
+static store_chain_cache *cache_find(store *s, const uint8_t *key,
+                                     const hashchain_pos *pos) {
+  for (uint32_t i = 0; i < STORE_CHAIN_CACHE; i++) {
+    store_chain_cache *c = &s->chains[i];
+    if (c->used && c->pos.seq == pos->seq &&
+        !memcmp(c->key, key, K_ACTOR) &&
+        !memcmp(c->pos.hash, pos->hash, ACCORD_HASH_BYTES) &&
+        !memcmp(c->pos.root, pos->root, ACCORD_HASH_BYTES))
+      return c;
+  }
+  return NULL;
+}
+
+/* The entry to hash the chain key in when the cache does not stand at its
+ * head: the chain's old entry if it has one, else the oldest. */
+static store_chain_cache *cache_slot(store *s, const uint8_t *key) {
+  for (uint32_t i = 0; i < STORE_CHAIN_CACHE; i++)
+    if (s->chains[i].used && !memcmp(s->chains[i].key, key, K_ACTOR))
+      return &s->chains[i];
+  store_chain_cache *c = &s->chains[s->chains_next];
+  s->chains_next = (s->chains_next + 1) % STORE_CHAIN_CACHE;
+  return c;
+}
+
+static const uint8_t zero_hash[ACCORD_HASH_BYTES];
+
+static int add_body(void *ctx, uint32_t seq, const uint8_t *body,
+                    size_t len) {
+  (void)seq;
+  hashchain_add(ctx, body, len);
+  return 0;
+}
+
+/* Starts h at prev by hashing the stored bodies of prev's open segment
+ * and checks they end at prev->hash. */
+static int resume(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                  const uint8_t *actor, const uint8_t *prefix,
+                  const hashchain_pos *prev, hashchain *h) {
+  store *s = t->s;
+  uint32_t b = prev->seq - prev->seq % HASHCHAIN_SEG;
+  uint8_t hash[ACCORD_HASH_BYTES];
+  hashchain_start(h, doc, actor, b, b ? prev->root : NULL);
+  if (!b && memcmp(prev->root, zero_hash, ACCORD_HASH_BYTES))
+    goto mismatch;
+  /* one update per body: this path runs once per chain and process (the
+   * cache serves the next put), for at most HASHCHAIN_SEG - 1 bodies */
+  if (prev->seq > b) {
+    int rc = store_changes_read(t, ws, doc, actor, b + 1, prev->seq,
+                                add_body, h);
+    if (rc) return rc;
+  }
+  hashchain_hash(h, hash);
+  if (!memcmp(hash, prev->hash, ACCORD_HASH_BYTES)) return 0;
+mismatch:;
+  char hex[81];
+  store_hex(prefix, K_ACTOR, hex);
+  return store_fail(s, ACCORD_ECORRUPT,
+                    "document %.32s/%.32s: the stored chain of %s does not "
+                    "hash to its head at seq %u (the head, or changes "
+                    "%u..%u, are damaged); nothing was written",
+                    hex, hex + 32, hex + 64, prev->seq, b + 1, prev->seq);
+}
+
 int store_changes_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                       const uint8_t *actor, const store_run *run,
-                      const uint8_t *prev, uint8_t *out) {
+                      const hashchain_pos *prev, hashchain_pos *out) {
+  store *s = t->s;
   uint8_t prefix[K_ACTOR], hash[ACCORD_HASH_BYTES];
   store_key(prefix, ws, doc, actor, 0);
-  memcpy(hash, prev, ACCORD_HASH_BYTES);
+  if (prev->seq != run->first - 1)
+    return store_fail(s, ACCORD_EINVAL,
+                      "store_changes_put: a run from seq %u after seq %u",
+                      run->first, prev->seq);
+  /* the chain is hashed in its cache entry, which is marked unused until
+   * the put is done (on failure its state matches no position) */
+  store_chain_cache *c = cache_find(s, prefix, prev);
+  if (!c) {
+    c = cache_slot(s, prefix);
+    c->used = 0;
+    int rc = resume(t, ws, doc, actor, prefix, prev, &c->h);
+    if (rc) return rc;
+  }
+  hashchain *h = &c->h;
+  c->used = 0;
   const uint32_t *off = run->off;
   for (uint32_t i = 0; i < run->n;) {
-    uint32_t j = i;
-    size_t raw = 0;
-    while (j < run->n &&
-           (j == i || raw + (off[j + 1] - off[j]) <= CHUNK_RAW)) {
-      size_t len = off[j + 1] - off[j];
-      change_chain_step(doc, actor, run->first + j, run->base + off[j], len,
-                       hash);
-      raw += len;
+    uint32_t j = i + 1;
+    size_t raw = off[j] - off[i];
+    while (j < run->n && raw + (off[j + 1] - off[j]) <= CHUNK_RAW) {
+      raw += off[j + 1] - off[j];
       j++;
     }
+    hashchain_span(h, run->base, off + i, j - i);
+    hashchain_hash(h, hash);
     int rc = rec_put(t, prefix, run->first + i, run->first + j - 1, hash,
                      run->base + off[i], raw, j - i > 1 ? LEVEL_IMPORT : 0);
     if (rc) return rc;
     i = j;
   }
-  memcpy(out, hash, ACCORD_HASH_BYTES);
+  out->seq = h->seq;
+  memcpy(out->root, h->root, ACCORD_HASH_BYTES);
+  if (run->n) memcpy(out->hash, hash, ACCORD_HASH_BYTES);
+  else memcpy(out->hash, prev->hash, ACCORD_HASH_BYTES);
+  memcpy(c->key, prefix, K_ACTOR);
+  c->pos = *out;
+  c->used = 1;
   return 0;
 }
 
@@ -269,24 +357,40 @@ int store_changes_read(store_txn *t, const uint8_t *ws, const uint8_t *doc,
 
 /* ---- verification -------------------------------------------------------- */
 
+/* Verification feeds a record's bodies (back to back in its payload) to
+ * the chain in spans that end at segment ends and at the record's end:
+ * one BLAKE2b update per span, not per change. */
 typedef struct vctx {
-  const uint8_t *doc, *actor;
-  uint8_t hash[ACCORD_HASH_BYTES];
+  hashchain h;
+  const uint8_t *p; /* the open span: n bodies, len bytes */
+  size_t len;
+  uint32_t n;
 } vctx;
+
+static void verify_flush(vctx *v) {
+  hashchain_addn(&v->h, v->p, v->len, v->n);
+  v->n = 0;
+  v->len = 0;
+}
 
 static int verify_body(void *ctx, uint32_t seq, const uint8_t *body,
                        size_t len) {
   vctx *v = ctx;
-  change_chain_step(v->doc, v->actor, seq, body, len, v->hash);
+  (void)seq;
+  if (!v->n) v->p = body;
+  v->len += len;
+  if (++v->n == hashchain_room(&v->h)) verify_flush(v);
   return 0;
 }
 
 int store_changes_verify(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                          const store_head *h) {
   store *s = t->s;
-  uint8_t prefix[K_ACTOR];
+  uint8_t prefix[K_ACTOR], hash[ACCORD_HASH_BYTES];
   store_key(prefix, ws, doc, h->actor, 0);
-  vctx v = {doc, h->actor, {0}};
+  vctx v;
+  memset(&v, 0, sizeof v);
+  hashchain_start(&v.h, doc, h->actor, 0, NULL);
   buf scratch = {0};
   store_scan sc;
   uint32_t next = 1;
@@ -302,10 +406,11 @@ int store_changes_verify(store_txn *t, const uint8_t *ws, const uint8_t *doc,
       break;
     }
     if ((rc = rec_bodies(s, sc.k.mv_data, &r, &scratch, &p))) break;
-    if ((rc = rec_each(s, sc.k.mv_data, &r, p, 1, UINT32_MAX, verify_body,
-                       &v)))
-      break;
-    if (memcmp(v.hash, r.hash, ACCORD_HASH_BYTES)) {
+    rc = rec_each(s, sc.k.mv_data, &r, p, 1, UINT32_MAX, verify_body, &v);
+    verify_flush(&v); /* the span points into this record's bodies */
+    if (rc) break;
+    hashchain_hash(&v.h, hash);
+    if (memcmp(hash, r.hash, ACCORD_HASH_BYTES)) {
       rc = bad(s, sc.k.mv_data, r.first, r.last, "hash mismatch");
       break;
     }
@@ -315,8 +420,11 @@ int store_changes_verify(store_txn *t, const uint8_t *ws, const uint8_t *doc,
   buf_free(&scratch);
   if (rc < 0) return rc;
   if (next <= h->seq) return bad(s, prefix, next, h->seq, "missing");
-  if (memcmp(v.hash, h->hash, ACCORD_HASH_BYTES))
-    return bad(s, prefix, h->seq, h->seq, "does not match the head's hash");
+  hashchain_hash(&v.h, hash);
+  if (v.h.seq != h->seq || memcmp(hash, h->hash, ACCORD_HASH_BYTES) ||
+      memcmp(v.h.root, h->root, ACCORD_HASH_BYTES))
+    return bad(s, prefix, h->seq, h->seq,
+               "does not match the head's hash and root");
   return 0;
 }
 

@@ -6,16 +6,20 @@
  * apart; integers big-endian):
  *   workspaces  1 ‖ workspace key (32) ‖ genesis record (store.h)
  *   docs        1 ‖ creator actor (8) ‖ created ms (8) ‖ type (the rest)
- *   heads       seq (4) ‖ chain hash after seq (32)
+ *   heads       seq (4) ‖ chain hash after seq (32) ‖ root of seq's
+ *               segment (32) (hashchain.h; schema 3)
  *   pending     the change body as received
- *   snapshots   1 ‖ format 2 (zstd) ‖ raw length (8) ‖ n (4) ‖
- *               n × (actor (8) ‖ seq (4) ‖ chain hash at seq (32)) ‖
+ *   snapshots   2 ‖ format 2 (zstd) ‖ raw length (8) ‖ n (4) ‖
+ *               n × (actor (8) ‖ seq (4) ‖ chain hash at seq (32) ‖
+ *               segment root at seq (32)) ‖
  *               zstd frame with checksum, split into parts (below)
  * A snapshot is a cache: the version vector says which changes it covers,
- * and the changes database stays the truth. The chain hashes let a reader
- * check the changes stored after the snapshot against the heads without
- * hashing the whole history again. The frame's checksum makes a damaged or
- * truncated snapshot fail to load instead of loading wrong.
+ * and the changes database stays the truth. The chain positions let a
+ * reader check the changes stored after the snapshot against the heads
+ * without hashing the whole history again: hashing resumes from the root
+ * and the (at most HASHCHAIN_SEG - 1) bodies after it. The frame's
+ * checksum makes a damaged or truncated snapshot fail to load instead of
+ * loading wrong.
  *
  * Invariants: every heads entry (actor, seq) has changes 1..seq stored for
  * that actor; a snapshot's vector is at most the heads.
@@ -30,11 +34,12 @@
 
 #define WS_VERSION 1
 #define DOC_VERSION 1
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2 /* 1: vector entries without the root (schema 2) */
 #define SNAP_ZSTD 2
 #define SNAP_LEVEL 3
 #define SNAP_MAX_RAW ((uint64_t)1 << 32)
-#define VV_ENTRY (8 + 4 + ACCORD_HASH_BYTES)
+#define VV_ENTRY (8 + 4 + 2 * ACCORD_HASH_BYTES)
+#define HEAD_VALUE (4 + 2 * ACCORD_HASH_BYTES)
 
 int store_ws_put(store_txn *t, const store_ws *ws) {
   uint8_t *p;
@@ -161,19 +166,42 @@ store_head *store_heads_find(const store_heads *hs, const uint8_t *actor) {
   return NULL;
 }
 
+void store_head_pos(const store_head *h, hashchain_pos *p) {
+  p->seq = h->seq;
+  memcpy(p->hash, h->hash, ACCORD_HASH_BYTES);
+  memcpy(p->root, h->root, ACCORD_HASH_BYTES);
+}
+
+void store_head_set(store_head *h, const hashchain_pos *p) {
+  h->seq = p->seq;
+  memcpy(h->hash, p->hash, ACCORD_HASH_BYTES);
+  memcpy(h->root, p->root, ACCORD_HASH_BYTES);
+}
+
+int store_pos_plausible(uint32_t seq, const uint8_t *hash,
+                        const uint8_t *root) {
+  static const uint8_t zero[ACCORD_HASH_BYTES];
+  if (seq < HASHCHAIN_SEG && memcmp(root, zero, ACCORD_HASH_BYTES)) return 0;
+  if (seq % HASHCHAIN_SEG == 0 && memcmp(root, hash, ACCORD_HASH_BYTES))
+    return 0;
+  return 1;
+}
+
 static int head_parse(store *s, const uint8_t *k, const MDB_val *v,
                       store_head *h) {
-  if (v->mv_size != 4 + ACCORD_HASH_BYTES) {
-    char hex[81];
-    store_hex(k, K_ACTOR, hex);
-    return store_fail(s, ACCORD_ECORRUPT,
-                      "document %.32s/%.32s: bad head record for actor %s",
-                      hex, hex + 32, hex + 64);
+  const uint8_t *p = v->mv_data;
+  if (v->mv_size == HEAD_VALUE) {
+    memcpy(h->actor, k + K_DOC, ACCORD_ACTOR_BYTES);
+    h->seq = be32_get(p);
+    memcpy(h->hash, p + 4, ACCORD_HASH_BYTES);
+    memcpy(h->root, p + 4 + ACCORD_HASH_BYTES, ACCORD_HASH_BYTES);
+    if (store_pos_plausible(h->seq, h->hash, h->root)) return 0;
   }
-  memcpy(h->actor, k + K_DOC, ACCORD_ACTOR_BYTES);
-  h->seq = be32_get(v->mv_data);
-  memcpy(h->hash, (const uint8_t *)v->mv_data + 4, ACCORD_HASH_BYTES);
-  return 0;
+  char hex[81];
+  store_hex(k, K_ACTOR, hex);
+  return store_fail(s, ACCORD_ECORRUPT,
+                    "document %.32s/%.32s: bad head record for actor %s",
+                    hex, hex + 32, hex + 64);
 }
 
 int store_heads_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
@@ -204,10 +232,11 @@ int store_head_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
 
 int store_head_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                    const store_head *h) {
-  uint8_t k[K_ACTOR], v[4 + ACCORD_HASH_BYTES];
+  uint8_t k[K_ACTOR], v[HEAD_VALUE];
   store_key(k, ws, doc, h->actor, 0);
   be32_put(v, h->seq);
   memcpy(v + 4, h->hash, ACCORD_HASH_BYTES);
+  memcpy(v + 4 + ACCORD_HASH_BYTES, h->root, ACCORD_HASH_BYTES);
   return store_put(t, DB_HEADS, k, K_ACTOR, v, sizeof v);
 }
 
@@ -345,6 +374,7 @@ int store_snapshot_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
     memcpy(e, vv->h[i].actor, 8);
     be32_put(e + 8, vv->h[i].seq);
     memcpy(e + 12, vv->h[i].hash, ACCORD_HASH_BYTES);
+    memcpy(e + 12 + ACCORD_HASH_BYTES, vv->h[i].root, ACCORD_HASH_BYTES);
   }
   store_key(k, ws, doc, NULL, 0);
   for (size_t off = 0, part = 0; off < total && !rc; part++) {
@@ -409,7 +439,10 @@ int store_snapshot_get(store_txn *t, const uint8_t *ws, const uint8_t *doc,
       memcpy(h.actor, e, 8);
       h.seq = be32_get(e + 8);
       memcpy(h.hash, e + 12, ACCORD_HASH_BYTES);
-      rc = store_heads_push(vv, &h);
+      memcpy(h.root, e + 12 + ACCORD_HASH_BYTES, ACCORD_HASH_BYTES);
+      if (!store_pos_plausible(h.seq, h.hash, h.root))
+        rc = snap_bad(s, k, "version vector is damaged");
+      else rc = store_heads_push(vv, &h);
     }
   }
   if (!rc && out) {

@@ -34,6 +34,22 @@ enum {
 };
 extern const char *const store_db_names[DB_COUNT];
 
+/* The hashing state of a chain where a store_changes_put left it, so that
+ * the next put to that chain (the next commit) resumes without reading the
+ * bodies of the open segment back. It is used only when the head the put
+ * extends equals pos (seq, hash and root) for the same (ws, doc, actor):
+ * the state is a function of the segment's root and bodies, and pos.hash
+ * of the state, so an equal head means the same state whatever happened
+ * since (an aborted transaction, another process's writes). */
+#define STORE_CHAIN_CACHE 8
+typedef struct store_chain_cache {
+  uint8_t key[ACCORD_WS_ID_BYTES + ACCORD_DOC_ID_BYTES +
+              ACCORD_ACTOR_BYTES]; /* ws·doc·actor (K_ACTOR) */
+  int used;
+  hashchain h;
+  hashchain_pos pos;
+} store_chain_cache;
+
 struct store {
   MDB_env *env;
   MDB_dbi dbi[DB_COUNT];
@@ -47,6 +63,8 @@ struct store {
   int sync_err;      /* batched: a background fsync failed */
   void *zc, *zd;     /* zstd contexts, created on first use */
   buf zbuf;          /* compression scratch */
+  store_chain_cache chains[STORE_CHAIN_CACHE];
+  uint32_t chains_next; /* the entry to replace next (round robin) */
   char err[512];
 };
 

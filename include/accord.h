@@ -108,7 +108,7 @@ extern "C" {
   X(EVERSION, -12, "unsupported format version")                               \
   X(EOTHERDOC, -13, "bytes belong to another document")                     \
   X(ESTORE, -14, "storage error (see accord_node_errmsg)")                    \
-  X(ESCHEMA, -15, "the store was written by a newer version of accord")       \
+  X(ESCHEMA, -15, "the store was written by another version of accord")       \
   X(ENOTSTORE, -16, "the directory is not an accord store")                  \
   X(EFULL, -17, "storage is full (disk or map size limit)")                  \
   X(EKEYPERM,                                                                  \
@@ -798,10 +798,11 @@ typedef struct accord_node_opts {
 
 /* Opens (or creates) the node at dir (NULL: the default, see above).
  * Errors: ENOTSTORE (the directory holds something else), ESCHEMA (a newer
- * accord wrote it), EKEYPERM (identity.key readable by others), EIDENTITY
- * (identity.key missing or not this store's), EBUSY (already open in this
- * process), ENOTFOUND (no_create and no store), EFULL, ESTORE, ENOMEM.
- * An older schema is migrated in one transaction. *out = NULL on failure. */
+ * accord wrote it, or a development build with the old hash chain, which
+ * cannot be migrated: errbuf says what to do), EKEYPERM (identity.key
+ * readable by others), EIDENTITY (identity.key missing or not this
+ * store's), EBUSY (already open in this process), ENOTFOUND (no_create
+ * and no store), EFULL, ESTORE, ENOMEM. *out = NULL on failure. */
 ACCORD_API ACCORD_NODISCARD int accord_node_open(const char *dir,
                                                  const accord_node_opts *opts,
                                                  accord_node **out);
