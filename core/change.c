@@ -248,52 +248,6 @@ void change_put_body(buf *b, const accord_doc *doc, const accord_txn *t,
   b->len = (size_t)(p - b->p) + t->ops.len;
 }
 
-/* array header, bin8 headers: fits, and with a seq (<= 5 bytes) in 64 */
-_Static_assert(1 + 2 + ACCORD_DOC_ID_BYTES + 2 + ACCORD_ACTOR_BYTES <=
-                   CHANGE_PREFIX_FIXED_MAX,
-               "prefix's fixed part");
-
-void change_put_prefix_fixed(buf *b, const uint8_t *doc,
-                             const uint8_t *actor) {
-  mp_put_array(b, 9);
-  mp_put_bin(b, doc, ACCORD_DOC_ID_BYTES);
-  mp_put_bin(b, actor, ACCORD_ACTOR_BYTES);
-}
-
-void change_put_prefix(buf *b, const uint8_t *doc, const uint8_t *actor,
-                       uint32_t seq) {
-  change_put_prefix_fixed(b, doc, actor);
-  mp_put_uint(b, seq);
-}
-
-void change_chain_step(const uint8_t *doc, const uint8_t *actor, uint32_t seq,
-                       const uint8_t *body, size_t len, uint8_t *hash) {
-  uint8_t pre[64];
-  buf b = {pre, 0, sizeof pre, 0};
-  change_put_prefix(&b, doc, actor, seq);
-  hash_state h;
-  hash_init(&h);
-  hash_update(&h, hash, ACCORD_HASH_BYTES);
-  hash_update(&h, b.p, b.len);
-  hash_update(&h, body, len);
-  hash_final(&h, hash);
-}
-
-void change_chain_step_fixed(const uint8_t *fixed, size_t nfixed,
-                             uint32_t seq, const uint8_t *body, size_t len,
-                             uint8_t *hash) {
-  uint8_t pre[64];
-  memcpy(pre, fixed, nfixed);
-  buf b = {pre, nfixed, sizeof pre, 0};
-  mp_put_uint(&b, seq);
-  hash_state h;
-  hash_init(&h);
-  hash_update(&h, hash, ACCORD_HASH_BYTES);
-  hash_update(&h, b.p, b.len);
-  hash_update(&h, body, len);
-  hash_final(&h, hash);
-}
-
 /* ---- decoding ------------------------------------------------------------ */
 
 void decoder_free(decoder *d) {

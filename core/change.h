@@ -4,9 +4,8 @@
  * A change's canonical bytes are the msgpack array
  *   [doc, actor, seq, start_delta, time_delta, actors, deps, message, ops]
  * whose first three fields a receiver already knows from the batch it came
- * in. The rest — the body — is what is stored and sent, so the canonical
- * bytes are prefix(doc, actor, seq) ‖ body, and
- *   hash(seq) = BLAKE2b-256(hash(seq-1) ‖ prefix ‖ body)   (zeros for seq 1).
+ * in. The rest — the body — is what is stored and sent, and what the hash
+ * chain covers, with doc, actor and the seqs (hashchain.h).
  *
  * Body fields, each one msgpack value:
  *   start_delta  uint: start_op - end_op of the author's previous change
@@ -81,26 +80,6 @@ void change_put_val(buf *b, const val *v);
 /* Reads one value; strings are borrowed from the input and checked.
  * Errors: EMALFORMED, EUTF8, ETOOBIG. */
 int change_read_val(mp_reader *r, val *v);
-
-/* Writes the prefix's part that is the same along a chain (array header,
- * doc, actor): at most CHANGE_PREFIX_FIXED_MAX bytes. */
-#define CHANGE_PREFIX_FIXED_MAX 40
-void change_put_prefix_fixed(buf *b, const uint8_t *doc,
-                             const uint8_t *actor);
-/* change_chain_step with the fixed part (nfixed bytes, from
- * change_put_prefix_fixed) encoded once for a run of one chain: the same
- * bytes hashed, without encoding doc and actor again per change. */
-void change_chain_step_fixed(const uint8_t *fixed, size_t nfixed,
-                             uint32_t seq, const uint8_t *body, size_t len,
-                             uint8_t *hash);
-/* Writes the 3-field canonical prefix. */
-void change_put_prefix(buf *b, const uint8_t *doc, const uint8_t *actor,
-                       uint32_t seq);
-/* One step of a hash chain (DESIGN §4): hash (ACCORD_HASH_BYTES, in: the
- * chain's hash at seq-1, zeros before seq 1; out: at seq) becomes
- * BLAKE2b-256(hash ‖ prefix(doc, actor, seq) ‖ body). */
-void change_chain_step(const uint8_t *doc, const uint8_t *actor, uint32_t seq,
-                       const uint8_t *body, size_t len, uint8_t *hash);
 
 /* Decoding ---------------------------------------------------------------- */
 
