@@ -13,6 +13,10 @@
 void *mem_alloc(size_t n);
 void *mem_calloc(size_t count, size_t size);
 void *mem_realloc(void *p, size_t n);
+/* Zeroed memory aligned to align (a power of two, a multiple of
+ * sizeof(void *)): for structs holding a hash_state (crypto.h), which
+ * libsodium declares 64-byte aligned. Freed with mem_free. */
+void *mem_calloc_aligned(size_t align, size_t size);
 void mem_free(void *p);
 
 /* Test hook: the n-th allocation from now on fails (n = 1: the next one);

@@ -424,7 +424,8 @@ int store_open(const char *dir, const store_opts *o, store **out, int *fresh,
                char *err, size_t errlen) {
   *out = NULL;
   if (fresh) *fresh = 0;
-  store *s = mem_calloc(1, sizeof *s);
+  /* its chain cache holds hash states (store_lmdb.h) */
+  store *s = mem_calloc_aligned(_Alignof(store), sizeof *s);
   size_t dlen = strlen(dir);
   if (!s || !(s->dir = mem_alloc(dlen + 1))) {
     mem_free(s);
