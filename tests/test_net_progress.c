@@ -140,6 +140,14 @@ static void check(tworld *w, int from, int to, uint64_t min_docs) {
            (unsigned long long)r->last.changes_done,
            (unsigned long long)r->last.changes_total);
   }
+  /* messages until the nodes hold the same (a document asked for again
+   * while its answer is on its way is sent again) */
+  assert_true(tw_run(w, tw_all_same, NULL, 30000));
+  uint64_t msgs = 0;
+  for (int i = 0; i < w->nn; i++)
+    if (w->n[i].net) msgs += w->n[i].net->stat_msgs_out;
+  printf("messages sent until the nodes held the same: %llu\n",
+         (unsigned long long)msgs);
   want k = {from, to};
   int ok = tw_run(w, done, &k, 30000);
   for (int i = from; i < to; i++) {
