@@ -365,9 +365,13 @@ static void on_tick(uv_timer_t *t) {
     finish(r, EX_NETWORK); /* the peer went away before we were done */
     return;
   }
-  /* progress totals can overcount (after a join, one document stays
-   * counted as asked for), so a longer quiet window also ends a round
-   * whose counts never met */
+  /* the counts meet once every document asked for has been answered
+   * (net/session.c asks for a document once until its answer ends, and
+   * the answer's last message settles its change count), so the common
+   * case ends after SETTLE_MS. They stay short only when the peer leaves
+   * an ask unanswered with the connection open (it went silent, or
+   * misbehaves): a longer quiet window ends such a round too, with what
+   * arrived (a later sync asks for the rest), rather than at the timeout */
   if (r->open && now - r->quiet_since >= (received_all(r) ? SETTLE_MS : 2 * SETTLE_MS)) {
     finish(r, EX_OK);
     return;

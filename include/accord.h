@@ -1487,7 +1487,11 @@ ACCORD_API ACCORD_NODISCARD int accord_invite_list(accord_node *node,
 typedef struct accord_net accord_net;
 
 /* Sync progress with one peer, for the round (session or anti-entropy)
- * in progress: documents and changes received so far and expected. */
+ * in progress: documents and changes received so far and expected. done
+ * never passes total; both pairs meet once every document asked for in
+ * the round has arrived (changes_total follows the peer's word on what
+ * remains, so it can move either way while a document arrives). A round
+ * that overlaps one still under way continues its counts. */
 typedef struct accord_net_progress {
   const uint8_t *peer_key; /* the peer's public key (32 bytes), borrowed */
   uint64_t docs_done, docs_total;

@@ -45,6 +45,10 @@ enum {
 /* CHG flags */
 #define CHG_LAST 1u /* the last message answering a VV */
 #define CHG_PART 2u /* a piece of a batch: more pieces follow */
+/* A CHG's `remaining`: at most the changes a document can hold (every
+ * actor's chain, ACCORD_MAX_ACTORS of them, at the largest seq), so that
+ * progress sums cannot wrap (session.c checks the figure). */
+#define NET_REMAINING_MAX ((uint64_t)4096 * UINT32_MAX)
 
 /* What we know a peer has of one document. Invariant: the array of a peer
  * is sorted by id. */
@@ -56,6 +60,9 @@ typedef struct pdoc {
   uint8_t reply;     /* bit 0: it asked (VV): end with a CHG_LAST; other
                         bits: session.c's PD_* */
   uint8_t system;    /* a "system" document: pumped first */
+  /* asked (PD_ASKED): the changes of its answer still to come, as counted
+   * in the peer's prog.changes_total (the sender's `remaining`) */
+  uint64_t expect;
 } pdoc;
 
 typedef struct dial dial;

@@ -17,6 +17,9 @@
  * Invariants: a pdoc is `valid` once `known` reflects the peer's state (its
  * VV, equal summary digests, or the end of its reply to our VV for a
  * document we lacked); the pump never sends a document that is not valid.
+ * A document has at most one VV of ours unanswered (PD_ASKED, counted by
+ * nasked), so every ask gets exactly one answer and the progress counts
+ * meet when the answers end (docs/sync.md, "Progress").
  * Every message is checked in full before anything is done with it; a bad
  * one closes the connection with the reason logged.
  *
@@ -53,9 +56,11 @@ void session_fail(peer *p, const char *fmt, ...) {
 
 /* ---- per-peer document state --------------------------------------------- */
 
+_Static_assert(NET_REMAINING_MAX == (uint64_t)ACCORD_MAX_ACTORS * UINT32_MAX,
+               "NET_REMAINING_MAX is the most changes a document holds");
+
 /* Bits of pdoc.reply besides bit 0 (answer a VV): */
-#define PD_ASKED 0x2   /* we sent a VV: its answer counts as progress */
-#define PD_COUNTED 0x4 /* the answer's total was counted */
+#define PD_ASKED 0x2   /* we sent a VV, unanswered: its answer is progress */
 #define PD_LEARN 0x8   /* we lacked the document: valid at the answer's end */
 
 static pdoc *pdoc_find(peer *p, const uint8_t *id, int create, int *created) {
@@ -332,9 +337,7 @@ void session_open(peer *p) {
 
 /* The peer's first round is complete (its summary ended, every document
  * we asked for arrived): remembered in the peers table, once per
- * connection (a durable write; anti-entropy rounds are not recorded).
- * Counted by nasked, not by the progress figures: two VVs for one
- * document (a round overlapping an anti-entropy one) get one answer. */
+ * connection (a durable write; anti-entropy rounds are not recorded). */
 static void check_synced(peer *p) {
   if (p->recorded || !p->sum_ended || p->closing || p->nasked)
     return;
@@ -564,11 +567,13 @@ static void on_sum(peer *p, mp_reader *r) {
     session_fail(p, "bad message: bytes after the summary");
     return;
   }
-  /* checked in full: act */
+  /* checked in full: act. Progress starts again from zero with a round
+   * that finds nothing asked for (the counts of the last one met); a
+   * round that overlaps answers still on their way adds to their counts,
+   * so that done never passes total. */
   if (flags & SUM_FIRST) {
     p->round_docs = 0;
-    if (p->prog.docs_done == p->prog.docs_total)
-      memset(&p->prog, 0, sizeof p->prog);
+    if (!p->nasked) memset(&p->prog, 0, sizeof p->prog);
   }
   p->round_docs += n;
   p->synced = 1;
@@ -592,6 +597,12 @@ static void on_sum(peer *p, mp_reader *r) {
       d->valid = 1;
       continue;
     }
+    /* asked already, the answer on its way: it covers what the peer had
+     * when our VV came, and the peer pushes what it got since. Asking again
+     * would make it send the same changes twice (our VV, older than the
+     * answer, replaces what it believes we have), and the answers to two
+     * VVs are one or two depending on timing: progress counts one ask. */
+    if (d->reply & PD_ASKED) continue;
     int rc = 0;
     if (!mine) {
       rc = ensure_doc(p, &e[i]);
@@ -608,9 +619,9 @@ static void on_sum(peer *p, mp_reader *r) {
       session_fail(p, "asking for document changes: %s", accord_strerror(rc));
       break;
     }
-    if (!(d->reply & PD_ASKED)) p->nasked++;
     d->reply |= PD_ASKED;
-    d->reply &= ~PD_COUNTED;
+    d->expect = 0;
+    p->nasked++;
     p->prog.docs_total++;
   }
   mem_free(e);
@@ -707,7 +718,8 @@ static void on_chg(peer *p, mp_reader *r) {
   const uint8_t *batch;
   size_t blen;
   if (get_record(r, &rec) || mp_get_uint_max(r, 3, &flags) ||
-      mp_get_uint(r, &remaining) || mp_get_bin(r, &batch, &blen) ||
+      mp_get_uint_max(r, NET_REMAINING_MAX, &remaining) ||
+      mp_get_bin(r, &batch, &blen) ||
       r->p != r->end) {
     session_fail(p, "bad message: malformed changes");
     return;
@@ -769,14 +781,21 @@ static void on_chg(peer *p, mp_reader *r) {
   store_heads_free(&ranges);
   d->system = !strcmp(rec.type, "system");
   if (d->reply & PD_ASKED) {
-    if (!(d->reply & PD_COUNTED)) {
-      p->prog.changes_total += st.applied + st.duplicates + remaining;
-      d->reply |= PD_COUNTED;
-    }
-    p->prog.changes_done += st.applied + st.duplicates;
+    /* the answer's share of changes_total is what arrived of it plus what
+     * the sender says remains, restated by every message: the sender's
+     * count can be off (changes committed during a long answer, changes
+     * released from pending or skipped as forks here), and its last
+     * message (nothing remains) makes the share exactly what arrived.
+     * Invariant: changes_total - changes_done is the sum of the asked
+     * documents' expect. */
+    uint64_t got = st.applied + st.duplicates;
+    if (flags & CHG_LAST) remaining = 0;
+    p->prog.changes_total = p->prog.changes_total - d->expect + got + remaining;
+    p->prog.changes_done += got;
+    d->expect = remaining;
     if (flags & CHG_LAST) {
       p->prog.docs_done++;
-      d->reply &= ~(PD_ASKED | PD_COUNTED);
+      d->reply &= ~PD_ASKED;
       p->nasked--;
       if (d->reply & PD_LEARN) {
         d->valid = 1;

@@ -5,7 +5,7 @@
  * that are valid msgpack but malformed (unknown type, wrong field count,
  * bad summary entry, a summary of another workspace, an oversized
  * summary, a repeated actor in a version vector, a batch that does not
- * parse), a frame whose length field says 4 GB, a peer that opens and
+ * parse, changes claiming more to come than a document can hold), a frame whose length field says 4 GB, a peer that opens and
  * says nothing (before and after the handshake). Each must close the
  * connection with the reason in the node's log, and leave the node
  * serving: a well-behaved node syncs with it afterwards.
@@ -191,6 +191,19 @@ static void malformed(void **state) {
   mp_put_uint(&b, 0);
   mp_put_bin(&b, "junk", 4);
   expect_refused(&w, &b, NULL, 0, "malformed batch");
+  /* changes whose `remaining` passes the most a document can hold (it
+   * would wrap the receiver's progress sums) */
+  memset(&b, 0, sizeof b);
+  mp_put_array(&b, 8);
+  mp_put_uint(&b, 3);
+  mp_put_bin(&b, id, 16);
+  mp_put_str(&b, "goal", 4);
+  mp_put_bin(&b, actor, 8);
+  mp_put_int(&b, 0);
+  mp_put_uint(&b, 0);
+  mp_put_uint(&b, NET_REMAINING_MAX + 1);
+  mp_put_bin(&b, "junk", 4);
+  expect_refused(&w, &b, NULL, 0, "malformed changes");
   /* a piece of one batch, then a piece of another document's */
   for (int k = 0; k < 2; k++) {
     buf *m = k ? &second : &b;

@@ -5,6 +5,18 @@
 # closed port) fails with one sentence, status 5 or 2, no change.
 . "$(dirname "$CASE")/net_lib.sh"
 
+# The last progress line of the last command (stderr is not a terminal: a
+# line per received document) reached its totals: every document asked
+# for arrived, and the counts say so ("received N/N documents (M/M
+# changes)"), which is what lets join and sync end after one quiet window.
+progress_met() {
+  local l
+  l=$(grep '^received ' "$T/err" | tail -1)
+  [ -n "$l" ] || fail "no progress line: $(cat "$T/err")"
+  echo "$l" | grep -qE '^received ([0-9]+)/\1 documents \(([0-9]+)/\2 changes\)$' ||
+    fail "the progress did not reach its totals: $l"
+}
+
 ACCORD_DIR=$T/ana init_node Ana product
 nok ana goal add "Q1 launch" --metric signups --baseline 100 --target 150 --due 2026-03-31
 g=$(out)
@@ -22,6 +34,7 @@ tok=$(out)
 # Ben joins: the workspace and its documents are his after one command
 nok ben join "$tok" --name Ben --role marketing
 has "joined the workspace"
+progress_met
 nok ben --json goal show "$g"
 json_has target 150
 nok ben members
@@ -37,6 +50,7 @@ nok ana msg set "$m" value-prop "Plan shared goals and messaging together. Work 
 # one sync converges both ways (Ana's serve answers)
 nok ben sync "127.0.0.1:$a_port"
 has "in sync with Ana"
+progress_met
 [ "$(export_of ana)" = "$(export_of ben)" ] || fail "exports differ after sync:
 $(diff <(export_of ana) <(export_of ben))"
 nok ben --json msg show "$m"
