@@ -7,12 +7,12 @@
  * An open document is an ordinary engine document (accord_doc) plus what
  * the node knows of its stored state (ndoc, node.h): per actor, how many
  * changes the store held when we last looked (known) and the chain's
- * position there (hash and segment root, hashchain.h). A commit or import is engine first, then persist: one write
- * transaction storing what the document holds past `known` — per actor the
- * new changes as records and the new head, and the pending set when an
- * import changed it. Persist first checks that the stored heads are still
- * `known` for the actors it writes; if another process got there first,
- * ESTALE. If persist fails the engine step is undone (nmark), so memory and
+ * position there (hash and segment root, hashchain.h). A commit or import
+ * is engine first, then persist: one write transaction storing what the
+ * document holds past `known` — per actor the new changes as records and
+ * the new head, and the pending set when an import changed it. Persist
+ * first checks that the stored heads are still `known` for the actors it
+ * writes; if another process got there first, ESTALE. If persist fails the engine step is undone (nmark), so memory and
  * disk agree. ESTALE on commit goes to the caller (the transaction's edits
  * were made against an outdated document; the document is refreshed, the
  * caller begins again); on import it is handled here: refresh, import

@@ -7,13 +7,14 @@
  *            changes after the snapshot are hashed on the way in, resuming
  *            from the chain position the snapshot records (its segment
  *            root, then the stored bodies after that boundary, hashed
- *            only), and must end at the heads (hash and root); any disagreement throws the snapshot away and loads from
+ *            only), and must end at the heads (hash and root); any
+ *            disagreement throws the snapshot away and loads from
  *            the changes alone; a disagreement then is ECORRUPT, and
  *            store_changes_verify names the damaged change.
  *   refresh  when the store counter moved since we last looked (another
  *            process wrote), the same for the changes past `known`, hashed
- *            from the chain position at `known` (likewise from its root); changes we hold already must be
- *            byte-identical (else EFORK).
+ *            from the chain position at `known` (likewise from its root);
+ *            changes we hold already must be byte-identical (else EFORK).
  *
  * Workload: a load reads the snapshot (decompressed) and a short tail; a
  * refresh is free unless another process wrote (one mdb_env_info read),
