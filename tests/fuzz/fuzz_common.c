@@ -3,12 +3,15 @@
  */
 #include "fuzz_common.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 const uint8_t fuzz_frame_key[32] = {0x66, 0x72, 0x61, 0x6d, 0x65};
 const uint8_t fuzz_beacon_ws_key[32] = {0x62, 0x65, 0x61, 0x63, 0x6f, 0x6e};
+
+const uint8_t fuzz_ws_id[ACCORD_WS_ID_BYTES] = {0x77, 0x73, 0x66, 0x7a};
 
 const uint8_t fuzz_doc_id[ACCORD_DOC_ID_BYTES] = {
     0xf0, 0x22, 0xd0, 0xc0, 0x00, 0x01, 0x02, 0x03,
@@ -36,7 +39,7 @@ static accord_doc *new_doc(uint64_t n) {
   return d;
 }
 
-static void sync_into(accord_doc *dst, accord_doc *src) {
+void fuzz_sync_into(accord_doc *dst, accord_doc *src) {
   uint8_t *vv = NULL, *batch = NULL;
   size_t vlen = 0, blen = 0;
   ok(accord_doc_version(dst, &vv, &vlen), "version");
@@ -72,12 +75,12 @@ accord_doc *fuzz_base(void) {
      "splice");
   ok(accord_txn_set_message(t, "base", 4), "message");
   ok(accord_txn_commit(t, NULL), "commit");
-  sync_into(other, base);
+  fuzz_sync_into(other, base);
   t = begin(other, 1700000001000LL);
   ok(accord_text_splice(t, tx, 6, 0, "\xe6\x97\xa5", 3), "splice");
   ok(accord_map_increment(t, m, "c", 5), "increment");
   ok(accord_txn_commit(t, NULL), "commit");
-  sync_into(base, other);
+  fuzz_sync_into(base, other);
   accord_doc_free(other);
   return base;
 }
@@ -115,6 +118,61 @@ accord_doc *fuzz_editor(const accord_doc *base, uint8_t **mid_vv,
   ok(accord_map_increment(t, m, "c", -1), "increment");
   ok(accord_txn_commit(t, NULL), "commit");
   return ed;
+}
+
+static void key_of(int n, uint8_t pk[32], uint8_t sk[64]) {
+  uint8_t seed[32];
+  memset(seed, n, sizeof seed);
+  if (sodium_init() < 0 || crypto_sign_seed_keypair(pk, sk, seed))
+    fuzz_die("key pair", 0);
+}
+
+accord_doc *fuzz_author(int n) {
+  uint8_t pk[32], sk[64], actor[ACCORD_ACTOR_BYTES];
+  key_of(n, pk, sk);
+  ok(accord_key_actor(pk, actor), "key_actor");
+  accord_doc *d = NULL;
+  ok(accord_doc_new(fuzz_doc_id, actor, &d), "doc_new");
+  ok(accord_doc_set_signer(d, sk, fuzz_ws_id), "set_signer");
+  sodium_memzero(sk, sizeof sk);
+  return d;
+}
+
+void fuzz_author_write(accord_doc *d, int count, const char *tag,
+                       int64_t time) {
+  for (int i = 0; i < count; i++) {
+    char key[32];
+    snprintf(key, sizeof key, "%s%d", tag, i % 7);
+    accord_value v = accord_int(i);
+    accord_txn *t = begin(d, time + i);
+    ok(accord_map_put(t, ACCORD_ROOT, key, &v), "put");
+    ok(accord_txn_commit(t, NULL), "commit");
+  }
+}
+
+accord_doc *fuzz_sealed_base(uint8_t **mid_vv, size_t *mid_len,
+                             accord_doc **author1) {
+  accord_doc *a = fuzz_author(1), *base = new_doc(9);
+  ok(accord_doc_set_workspace(base, fuzz_ws_id), "set_workspace");
+  fuzz_author_write(a, FUZZ_SEALED_FORK - 1, "a", 1700000000000LL);
+  if (mid_vv) ok(accord_doc_version(a, mid_vv, mid_len), "version");
+  if (author1) {
+    uint8_t *p = NULL;
+    size_t n = 0;
+    ok(accord_doc_save(a, &p, &n), "save");
+    uint8_t pk[32], sk[64], actor[ACCORD_ACTOR_BYTES];
+    key_of(1, pk, sk); /* a saved document keeps no secret key */
+    ok(accord_key_actor(pk, actor), "key_actor");
+    ok(accord_doc_load(p, n, actor, author1), "load");
+    accord_free(p);
+    ok(accord_doc_set_signer(*author1, sk, fuzz_ws_id), "set_signer");
+    sodium_memzero(sk, sizeof sk);
+  }
+  fuzz_author_write(a, FUZZ_SEALED_BASE - (FUZZ_SEALED_FORK - 1), "b",
+                    1700000100000LL);
+  fuzz_sync_into(base, a);
+  accord_doc_free(a);
+  return base;
 }
 
 char *fuzz_json(const accord_doc *doc) {

@@ -38,6 +38,28 @@ accord_doc *fuzz_base(void);
 accord_doc *fuzz_editor(const accord_doc *base, uint8_t **mid_vv,
                         size_t *mid_len);
 
+/* Sealed documents (fuzz_sealed, fuzz_fork and their seeds). Author n
+ * (1, 2) signs with a key pair derived from n alone; seals name
+ * fuzz_ws_id. */
+extern const uint8_t fuzz_ws_id[ACCORD_WS_ID_BYTES];
+/* A new document of author n, signing (verification on). */
+accord_doc *fuzz_author(int n);
+/* count one-key commits by doc's author (keys tag0, tag1, ...), times
+ * from time on. */
+void fuzz_author_write(accord_doc *d, int count, const char *tag,
+                       int64_t time);
+/* The document fuzz_sealed imports into (actor 9, verifying): author 1's
+ * FUZZ_SEALED_BASE changes, sealed, imported. If mid_vv is not NULL it
+ * receives the version after author 1's first FUZZ_SEALED_FORK - 1
+ * changes (free with accord_free), and *author1 a copy of author 1 at that
+ * point (free with accord_doc_free), from which a fork can be made. */
+#define FUZZ_SEALED_BASE 100
+#define FUZZ_SEALED_FORK 70
+accord_doc *fuzz_sealed_base(uint8_t **mid_vv, size_t *mid_len,
+                             accord_doc **author1);
+/* All of src's changes that dst lacks, imported into dst. */
+void fuzz_sync_into(accord_doc *dst, accord_doc *src);
+
 /* Bytes of doc's JSON (free with accord_free); aborts on failure. */
 char *fuzz_json(const accord_doc *doc);
 

@@ -8,7 +8,12 @@
  *                choosing the read sizes, then header and frames (small
  *                and large messages, with and without the FINAL frame);
  *   DIR/beacon/  discovery beacons sealed under fuzz_beacon_ws_key's key;
- *   DIR/token/   invite tokens with 0, 1 and 16 peer addresses.
+ *   DIR/token/   invite tokens with 0, 1 and 16 peer addresses;
+ *   DIR/sealed/  sealed batches for fuzz_sealed's verifying document:
+ *                author 1's chain extended by 3 and by 300 changes (the
+ *                worker thread's path), author 2's first changes, and
+ *                author 1 forked at seq FUZZ_SEALED_FORK;
+ *   DIR/fork/    the evidence that fork leaves.
  * Usage: fuzz_corpus DIR
  */
 #include <errno.h>
@@ -139,6 +144,79 @@ static void tokens(const char *dir) {
   }
 }
 
+static void write_since(const char *dir, const char *sub, const char *name,
+                        accord_doc *src, const uint8_t *vv, size_t vlen) {
+  uint8_t *batch = NULL;
+  size_t blen = 0;
+  int rc = accord_doc_changes_since(src, vv, vlen, &batch, &blen);
+  if (rc) fuzz_die("changes_since", rc);
+  write_file(dir, sub, name, batch, blen);
+  accord_free(batch);
+}
+
+/* The seed must import into a copy of base, as fuzz_sealed loads it: a
+ * seed the target refuses would only test the first checks. */
+static void must_import(accord_doc *base, accord_doc *src,
+                        const uint8_t *vv, size_t vlen) {
+  uint8_t *p = NULL, *batch = NULL, actor[ACCORD_ACTOR_BYTES];
+  size_t n = 0, blen = 0;
+  accord_doc *copy = NULL;
+  accord_import_stats st;
+  fuzz_actor(actor, 9);
+  int rc = accord_doc_save(base, &p, &n);
+  if (!rc) rc = accord_doc_load(p, n, actor, &copy);
+  if (!rc) rc = accord_doc_changes_since(src, vv, vlen, &batch, &blen);
+  if (!rc) rc = accord_doc_import(copy, batch, blen, &st);
+  if (rc || st.applied == 0) fuzz_die("a sealed seed does not import", rc);
+  accord_free(p);
+  accord_free(batch);
+  accord_doc_free(copy);
+}
+
+static void sealed(const char *dir) {
+  uint8_t *mid = NULL, *vv = NULL;
+  size_t mid_len = 0, vlen = 0;
+  accord_doc *a1 = NULL;
+  accord_doc *base = fuzz_sealed_base(&mid, &mid_len, &a1);
+  int rc = accord_doc_version(base, &vv, &vlen);
+  if (rc) fuzz_die("version", rc);
+  /* author 1 going on from where the base is */
+  accord_doc *a = fuzz_author(1);
+  fuzz_sync_into(a, base);
+  fuzz_author_write(a, 3, "c", 1700000200000LL);
+  write_since(dir, "sealed", "extend-3", a, vv, vlen);
+  must_import(base, a, vv, vlen);
+  fuzz_author_write(a, 297, "d", 1700000300000LL);
+  write_since(dir, "sealed", "extend-300", a, vv, vlen);
+  must_import(base, a, vv, vlen);
+  accord_doc *b = fuzz_author(2);
+  fuzz_author_write(b, 5, "e", 1700000400000LL);
+  write_since(dir, "sealed", "author-2", b, NULL, 0);
+  must_import(base, b, NULL, 0);
+  /* author 1's copy from before seq FUZZ_SEALED_FORK writes other changes */
+  fuzz_author_write(a1, 40, "f", 1700000500000LL);
+  write_since(dir, "sealed", "fork", a1, mid, mid_len);
+  uint8_t *batch = NULL;
+  size_t blen = 0;
+  accord_import_stats st;
+  if ((rc = accord_doc_changes_since(a1, mid, mid_len, &batch, &blen)) ||
+      (rc = accord_doc_import(base, batch, blen, &st)))
+    fuzz_die("fork import", rc);
+  accord_free(batch);
+  accord_fork *f = NULL;
+  size_t n = 0;
+  if ((rc = accord_doc_forks(base, &f, &n)) || n != 1)
+    fuzz_die("the fork was not recorded", rc);
+  write_file(dir, "fork", "deep", f[0].evidence, f[0].evidence_len);
+  accord_free(f);
+  accord_doc_free(a);
+  accord_doc_free(b);
+  accord_doc_free(a1);
+  accord_doc_free(base);
+  accord_free(mid);
+  accord_free(vv);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -180,6 +258,7 @@ int main(int argc, char **argv) {
   frames(dir, "only-final", 0, 0, 1);
   beacons(dir);
   tokens(dir);
+  sealed(dir);
   accord_doc_free(empty);
   accord_doc_free(base);
   accord_doc_free(ed);
