@@ -116,20 +116,28 @@ int seal_cp_push(chain *c, uint32_t seq, const uint8_t *pk_sig) {
  * and any two consecutive checkpoints enclose more than that spacing:
  * fewer than 2 * bodies / spacing + 1 of them. The bodies since the last
  * checkpoint are carried along (gap); after a load or a cut they are
- * counted once from the chain (an unpacked frame at worst). */
+ * counted once from the chain (reading its frames at worst: once per chain
+ * per load, at the first seal adopted). */
 int seal_adopt(accord_doc *doc, uint32_t actor, chain_rd *r, uint32_t seq,
                const uint8_t *pk_sig) {
   chain *c = &doc->chains[actor];
   const chain_seal *p = &c->seal;
-  int rc = 0;
-  if (actor != 0 && p->seq && p->seq < seq && seq <= c->n) {
-    uint32_t last = c->ncps ? c->cps[c->ncps - 1].seq : 0;
-    uint64_t gap = c->gap, run;
-    if (c->gap_seq != p->seq || p->seq < last)
-      rc = chain_bytes(c, r, last < p->seq ? last : p->seq, p->seq, &gap);
-    if (!rc) rc = chain_bytes(c, r, p->seq, seq, &run);
+  uint32_t last = c->ncps ? c->cps[c->ncps - 1].seq : 0;
+  if (actor != 0 && seq <= c->n && seq > last && seq > p->seq) {
+    /* p, if above the last checkpoint, is the candidate to keep; the
+     * bodies since the last kept seal are counted from the chain only when
+     * not carried (a load, a cut): the new run was just appended, so it is
+     * counted from the tail's offsets */
+    int cand = p->seq > last;
+    uint32_t from = cand ? p->seq : last;
+    uint64_t gap = 0, run;
+    int rc = 0;
+    if (cand) gap = c->gap_seq == p->seq ? c->gap : 0;
+    if (cand && c->gap_seq != p->seq)
+      rc = chain_bytes(c, r, last, p->seq, &gap);
+    if (!rc) rc = chain_bytes(c, r, from, seq, &run);
     if (rc) return rc;
-    if (gap + run > seal_checkpoint_bytes) {
+    if (cand && gap + run > seal_checkpoint_bytes) {
       if ((rc = cp_reserve(c))) return rc;
       c->cps[c->ncps++] = *p;
       gap = run;
