@@ -19,6 +19,9 @@
  * stored for it; a document that verifies sends such a chain only up to
  * that seal (the unsealed tail could not be checked by the receiver). A
  * document that does not verify sends everything, sealed where it can.
+ * Bounded batches (node_net.c) cut chains larger than a batch where a seal
+ * can go with the cut: one signed for it on our own chain, a checkpoint
+ * (an earlier verified seal the chain kept, seal.c) on another author's.
  *
  * Seals on import, with verification on: every batch chain must carry a
  * seal whose key derives to the chain's actor (else ESEAL, EKEY). Before a
@@ -29,7 +32,9 @@
  * retried. A run that reaches no seal yet (a gap in the author's chain)
  * waits in pending with its seal. The document's keycheck hook (members.c
  * for node documents) then decides whether the sealing key may write
- * these seqs at all (ENOTMEMBER). Verification is independent of deps:
+ * these seqs at all (ENOTMEMBER). A seal reached replaces the chain's
+ * latest, which may stay as a checkpoint (seal_adopt); a failed import
+ * restores both with its mark. Verification is independent of deps:
  * a verified change may still wait for them. With verification off, seals
  * that arrive are ignored. Changes given to sync_import directly (loaded
  * from the node's own store) are trusted.

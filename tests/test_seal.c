@@ -544,6 +544,40 @@ static void failed_import_keeps_checkpoints(void **state) {
   seal_checkpoint_bytes = spacing;
 }
 
+/* A chain cut back (chain_truncate: forks, member removal) drops the
+ * checkpoints past the cut and keeps the rest. */
+static void truncate_drops_checkpoints(void **state) {
+  (void)state;
+  uint64_t spacing = seal_checkpoint_bytes;
+  seal_checkpoint_bytes = 1;
+  member a, b;
+  member_new(&a);
+  member_new(&b);
+  for (int i = 0; i < 5; i++) { /* seals at 2, 4, 6, 8, 10 */
+    put_many(a.doc, 2, i % 2 ? "p" : "q");
+    size_t len;
+    uint8_t *x = batch_for(a.doc, b.doc, &len);
+    AOK(accord_doc_import(b.doc, x, len, NULL));
+    accord_free(x);
+  }
+  uint32_t ai;
+  chain_of(b.doc, a.actor, &ai);
+  chain *c = &b.doc->chains[ai];
+  assert_int_equal(c->ncps, 4);
+  chain h = *c;
+  h.n = 5;
+  chain_truncate(c, &h);
+  assert_int_equal(c->n, 5);
+  assert_int_equal(c->ncps, 2);
+  assert_int_equal(c->cps[0].seq, 2);
+  assert_int_equal(c->cps[1].seq, 4);
+  chain_truncate(c, NULL);
+  assert_int_equal(c->ncps, 0);
+  member_free(&a);
+  member_free(&b);
+  seal_checkpoint_bytes = spacing;
+}
+
 /* ---- the working paths --------------------------------------------------- */
 
 static void sealed_batch_imports(void **state) {
@@ -1223,4 +1257,5 @@ TEST_MAIN(cmocka_unit_test(sealed_batch_imports),
           cmocka_unit_test(relay_cuts_at_checkpoints),
           cmocka_unit_test(checkpoints_spaced),
           cmocka_unit_test(hostile_adds_no_checkpoint),
-          cmocka_unit_test(failed_import_keeps_checkpoints))
+          cmocka_unit_test(failed_import_keeps_checkpoints),
+          cmocka_unit_test(truncate_drops_checkpoints))
