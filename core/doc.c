@@ -250,8 +250,18 @@ int doc_mark_restore(accord_doc *doc, doc_mark *m) {
     uint32_t n = h ? h->n : 0;
     if (c->n != n) changed = 1;
     chain_truncate(c, h);
-    if (h) c->seal = h->seal;
-    else memset(&c->seal, 0, sizeof c->seal);
+    if (h) {
+      /* checkpoints only grow during an import (seal_adopt appends):
+       * the mark's are a prefix of the chain's */
+      c->seal = h->seal;
+      if (c->ncps > h->ncps) c->ncps = h->ncps;
+      c->gap_seq = h->gap_seq;
+      c->gap = h->gap;
+    } else {
+      memset(&c->seal, 0, sizeof c->seal);
+      c->ncps = 0;
+      c->gap_seq = 0;
+    }
     doc->seen[a] = h ? m->seen[a] : 0;
   }
   doc_actors_truncate(doc, m->nactors); /* authors the undone part named */

@@ -174,6 +174,19 @@ typedef struct chain {
    * actor's) or received, verified and reached by the chain (seal.seq <=
    * n). Forwarded with the changes it covers. */
   chain_seal seal;
+  /* Checkpoints (seal.c, seal_adopt): earlier verified seals of another
+   * author's chain, kept so that a relay can cut the chain where the
+   * author sealed it (node_net.c). Invariants: cps[0..ncps) ascend by
+   * seq, every seq < seal.seq (and <= n); only seals that verified (or
+   * were stored after verifying) enter; consecutive kept seals are at
+   * most seal_checkpoint_bytes of bodies apart unless one run of the
+   * author's alone is larger, so ncps stays below 2 * bodies / that
+   * spacing + 1. gap is the body bytes from the last checkpoint (or the
+   * chain's start) to seal.seq when gap_seq == seal.seq, else unknown. */
+  chain_seal *cps;
+  uint32_t ncps, capcps;
+  uint32_t gap_seq;
+  uint64_t gap;
 } chain;
 
 /* Reading old changes without unpacking the chain: a reader holds at most
@@ -404,6 +417,10 @@ int chain_span(chain *c, chain_rd *r, uint32_t from, uint32_t to,
 /* Change seq (1..n), as chain_span. */
 int chain_get(chain *c, chain_rd *r, uint32_t seq, const uint8_t **body,
               size_t *len);
+/* *out = bytes of the bodies from+1..to (from <= to <= n). Errors:
+ * chain_span's. */
+int chain_bytes(chain *c, chain_rd *r, uint32_t from, uint32_t to,
+                uint64_t *out);
 /* Appends the bodies from+1..to to out. Errors: chain_span's, out's. */
 int chain_copy(chain *c, chain_rd *r, uint32_t from, uint32_t to, buf *out);
 int doc_index_chains(accord_doc *doc);
@@ -424,6 +441,23 @@ size_t oplog_mem(const accord_doc *doc);
 /* Brings the local actor's seal up to its chain head (signs only when the
  * head moved since the last seal). No-op without a signer. */
 int seal_own(accord_doc *doc);
+/* Signs the local actor's chain at seq (1..n) without touching chain.seal:
+ * the seal a batch cut at seq carries (node_net.c). Errors: chain_hasher's,
+ * EINVAL (no signer, bad seq). */
+int seal_at(const accord_doc *doc, chain_rd *r, uint32_t seq, chain_seal *out);
+/* Spacing of checkpoints in body bytes (4 MiB; tests lower it). */
+#define SEAL_CHECKPOINT_BYTES ((uint64_t)4 << 20)
+extern uint64_t seal_checkpoint_bytes;
+/* Makes the verified seal pk_sig at seq (> seal.seq, <= n) actor's latest
+ * (chain.seal); the seal it replaces stays as a checkpoint when the bodies
+ * since the last checkpoint pass seal_checkpoint_bytes (read through r when
+ * not known). On failure nothing changed. Errors: ENOMEM, chain_span's. */
+int seal_adopt(accord_doc *doc, uint32_t actor, chain_rd *r, uint32_t seq,
+               const uint8_t *pk_sig);
+/* Appends a checkpoint (seq above the last one, below seal.seq when the
+ * chain has one, <= n): loaders (save.c, node_load.c). 0 when s is out of
+ * order (ignored), ENOMEM. */
+int seal_cp_push(chain *c, uint32_t seq, const uint8_t *pk_sig);
 /* 1 if pk/sig is a valid seal of actor's chain at seq with chain hash h. */
 int seal_check(const accord_doc *doc, uint32_t actor, uint32_t seq,
                const uint8_t *hash, const uint8_t *pk_sig);

@@ -41,6 +41,7 @@ typedef struct rec {
 typedef struct sealrec {
   uint8_t actor[ACCORD_ACTOR_BYTES];
   uint32_t seq;
+  int checkpoint; /* a checkpoint record, not the latest seal (store.h) */
   uint8_t ps[SEAL_WIRE_BYTES];
 } sealrec;
 
@@ -74,11 +75,13 @@ static int pend_one(void *ctx, const store_pend *p) {
 }
 
 static int seal_one(void *ctx, const uint8_t *actor, uint32_t seq,
-                    const uint8_t *pk_sig) {
+                    const uint8_t *pk_sig, int checkpoint) {
   gather *g = ctx;
   sealrec s;
+  memset(&s, 0, sizeof s);
   memcpy(s.actor, actor, ACCORD_ACTOR_BYTES);
   s.seq = seq;
+  s.checkpoint = checkpoint;
   memcpy(s.ps, pk_sig, SEAL_WIRE_BYTES);
   buf_put(&g->seals, &s, sizeof s);
   return g->seals.err;
@@ -150,7 +153,10 @@ static int rewrite_txn(store_txn *t, void *ctx) {
     if (!doc_actor_find(doc, s[i].actor, &a) || s[i].seq > doc->chains[a].n ||
         is_cut(w->cuts, w->ncuts, s[i].actor, s[i].seq))
       continue;
-    rc = store_seal_put(t, g->ws, g->id, s[i].actor, s[i].seq, s[i].ps);
+    /* checkpoints past the cutoff go with the changes they cover */
+    rc = s[i].checkpoint
+             ? store_seal_cp_put(t, g->ws, g->id, s[i].actor, s[i].seq, s[i].ps)
+             : store_seal_put(t, g->ws, g->id, s[i].actor, s[i].seq, s[i].ps);
   }
   for (uint32_t i = 0; i < doc->npending && !rc; i++) {
     w->pend[i].actor = doc->actor[doc->pending[i].actor];

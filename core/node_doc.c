@@ -145,12 +145,25 @@ static int persist_txn(store_txn *t, void *ctx) {
       store_head_set(&nh, &pos);
       rc = store_head_put(t, nd->ws, doc->id, &nh);
     }
-    /* another author's verified seal, to forward its changes later */
+    /* another author's verified seal, to forward its changes later, and
+     * the checkpoints kept since the stored one (the seal it replaces
+     * among them): with the changes they cover */
     if (!rc && a > 0 && ch->seal.seq > k && ch->seal.seq <= ch->n) {
       uint8_t ps[SEAL_WIRE_BYTES];
+      uint32_t was = 0;
+      if (ch->ncps) /* the new ones are those from the stored seal on */
+        rc = store_seal_seq(t, nd->ws, doc->id, doc->actor[a], &was);
+      for (uint32_t i = ch->ncps; i-- > 0 && !rc && ch->cps[i].seq >= was;) {
+        memcpy(ps, ch->cps[i].pk, 32);
+        memcpy(ps + 32, ch->cps[i].sig, 64);
+        rc = store_seal_cp_put(t, nd->ws, doc->id, doc->actor[a],
+                               ch->cps[i].seq, ps);
+      }
       memcpy(ps, ch->seal.pk, 32);
       memcpy(ps + 32, ch->seal.sig, 64);
-      rc = store_seal_put(t, nd->ws, doc->id, doc->actor[a], ch->seal.seq, ps);
+      if (!rc)
+        rc = store_seal_put(t, nd->ws, doc->id, doc->actor[a], ch->seal.seq,
+                            ps);
     }
     /* the scratch heads now say what the store will hold */
     if (!rc && h) *h = nh;

@@ -319,11 +319,14 @@ static void load_reset(loadctx *c) {
 /* ---- seals --------------------------------------------------------------- */
 
 static int seal_one(void *ctx, const uint8_t *actor, uint32_t seq,
-                    const uint8_t *pk_sig) {
+                    const uint8_t *pk_sig, int checkpoint) {
   accord_doc *doc = ctx;
   uint32_t a;
   if (!doc_actor_find(doc, actor, &a) || a == 0) return 0;
   chain *c = &doc->chains[a];
+  /* an actor's checkpoints come after its latest seal, ascending; one out
+   * of order or past the chain is ignored (seal_cp_push) */
+  if (checkpoint) return seal_cp_push(c, seq, pk_sig);
   if (seq > c->n || seq <= c->seal.seq) return 0;
   c->seal.seq = seq;
   memcpy(c->seal.pk, pk_sig, 32);
@@ -342,7 +345,8 @@ static int seals_txn(store_txn *t, void *ctx) {
 }
 
 /* The stored seals of other authors' chains (verified when they were
- * stored), so that the document forwards their changes. */
+ * stored) and their checkpoints, so that the document forwards their
+ * changes, cut where their authors sealed them. */
 static int load_seals(accord_node *node, const uint8_t *ws, accord_doc *doc) {
   sealctx c = {ws, doc};
   return store_read(node->st, seals_txn, &c);

@@ -3,11 +3,16 @@
  * summaries from stored heads, documents announced by peers, bounded
  * batches.
  *
- * Batches are written in the format of sync.c (version 2: [2, doc,
+ * Batches are written in the format of sync.c (version 3: [3, doc,
  * [actor...], [[ref, first, seal|nil, bodies...]...]]), cut at change
- * boundaries so that no message passes the frame limit: the automerge-paper
- * history is one chain of 259,778 changes, larger than a frame. A chain
- * sent whole carries its seal as sync.c would; a cut one carries nil.
+ * boundaries so that no batch passes what the receiver gathers. A chain
+ * sent whole carries its seal as sync.c would. A cut chain carries a seal
+ * too, so that a verifying receiver takes it: our own chain a seal signed
+ * for the cut; another author's chain is cut only where we hold a seal of
+ * its author (its checkpoints, seal.c), the furthest that fits the
+ * budget, else the first one past it while the batch stays within the
+ * receiver's limit. Only when no kept seal fits that limit does a chain
+ * go cut and unsealed, as before checkpoints (docs/sync.md).
  *
  * Workload: a summary per session and per anti-entropy round (one read
  * transaction, a head scan per document); a batch per push or per slice
@@ -193,19 +198,81 @@ int node_net_version(const accord_doc *doc, store_heads *known) {
   return 0;
 }
 
+/* Where a chain cut at end (from < end < to, bodies used) may end sealed:
+ * our own chain gets a seal made for the cut; another author's chain of a
+ * verifying document ends at a kept seal (its checkpoints, then its latest
+ * seal at to): the furthest at or before end, else the first after end
+ * when the batch (total bytes so far) stays within limit. *seal gets the
+ * seal to send (NULL: none), *end and *used move with it; *defer says
+ * the chain should wait for a batch of its own (the first seal fits only
+ * in a batch without the chains before it). */
+static int cut_seal(accord_doc *doc, uint32_t a, chain_rd *rd, uint32_t from,
+                    uint32_t to, size_t total, size_t limit, uint32_t *end,
+                    size_t *used, chain_seal *own, const chain_seal **seal,
+                    int *defer) {
+  chain *c = &doc->chains[a];
+  *seal = NULL;
+  *defer = 0;
+  if (a == 0) {
+    if (!doc->has_signer) return 0; /* sent unsealed, as before */
+    int rc = seal_at(doc, rd, *end, own);
+    if (!rc) *seal = own;
+    return rc;
+  }
+  if (!doc->verify || c->seal.seq != to) return 0;
+  const chain_seal *best = NULL, *next = NULL;
+  for (uint32_t i = 0; i < c->ncps && !next; i++) {
+    const chain_seal *s = &c->cps[i];
+    if (s->seq <= from) continue;
+    if (s->seq <= *end) best = s;
+    else next = s;
+  }
+  if (!next) next = &c->seal; /* its seq is to, past end */
+  uint64_t bytes;
+  if (best) {
+    int rc = chain_bytes(c, rd, from, best->seq, &bytes);
+    if (rc) return rc;
+    *end = best->seq;
+    *used = (size_t)bytes;
+    *seal = best;
+    return 0;
+  }
+  int rc = chain_bytes(c, rd, from, next->seq, &bytes);
+  if (rc) return rc;
+  if (bytes <= limit && total + bytes <= limit) {
+    *end = next->seq;
+    *used = (size_t)bytes;
+    *seal = next;
+  } else if (bytes <= limit && total > 0) {
+    *defer = 1;
+  }
+  /* else: no kept seal within the receiver's limit (an author's sealed
+   * run larger than it, or a relay that kept no checkpoint: a store from
+   * before checkpoints). The chain goes cut and unsealed, as it always
+   * did; a verifying receiver refuses it (ESEAL, docs/sync.md). */
+  return 0;
+}
+
 int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
-                   buf *b, uint32_t *nchanges, int *more) {
+                   size_t limit, buf *b, uint32_t *nchanges, int *more) {
   *nchanges = 0;
   *more = 0;
   if (doc->poisoned) return doc->poisoned;
+  if (limit < max_bytes) limit = max_bytes;
   int rc = seal_own(doc);
   if (rc) return rc;
   /* which actors and how far: in actor index order (any order is a valid
    * batch; the receiver applies in causal order) */
   uint32_t *sel = mem_alloc((doc->nactors + 1) * 2 * sizeof *sel);
-  if (!sel) return ACCORD_ENOMEM;
+  const chain_seal **seals = mem_alloc((doc->nactors + 1) * sizeof *seals);
+  if (!sel || !seals) {
+    mem_free(sel);
+    mem_free(seals);
+    return ACCORD_ENOMEM;
+  }
   uint32_t k = 0;
-  size_t budget = max_bytes;
+  size_t budget = max_bytes, total = 0;
+  chain_seal own; /* the seal of our own chain cut (one signature per cut) */
   chain_rd rd;
   memset(&rd, 0, sizeof rd);
   for (uint32_t a = 0; a < doc->nactors; a++) {
@@ -240,18 +307,33 @@ int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
       if (lo == from) lo = from + 1;
       used += off[lo - end] - off[0];
       end = lo;
-      *more = 1;
       break;
     }
     if (rc) break;
+    const chain_seal *seal = NULL;
+    if (end < to) {
+      /* cut: end it where a seal can go with it (else unsealed) */
+      int defer;
+      rc = cut_seal(doc, a, &rd, from, to, total, limit, &end, &used, &own,
+                    &seal, &defer);
+      if (rc) break;
+      if (defer) {
+        *more = 1;
+        continue;
+      }
+      if (end < to) *more = 1;
+    }
+    total += used;
     budget = used >= budget ? 0 : budget - used;
     sel[2 * k] = a;
     sel[2 * k + 1] = end;
+    seals[k] = seal;
     k++;
   }
   chain_rd_free(&rd);
   if (rc) {
     mem_free(sel);
+    mem_free(seals);
     return rc;
   }
   mp_put_array(b, 4);
@@ -264,11 +346,12 @@ int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
   for (uint32_t i = 0; i < k && !rc; i++) {
     uint32_t a = sel[2 * i], to = sel[2 * i + 1];
     uint32_t from = known_of(known, doc->actor[a]);
-    sync_put_chain(b, doc, a, i, from, to);
+    sync_put_chain(b, doc, a, i, from, to, seals[i]);
     *nchanges += to - from;
     rc = known_set(known, doc->actor[a], to);
   }
   mem_free(sel);
+  mem_free(seals);
   return rc ? rc : b->err;
 }
 

@@ -50,15 +50,18 @@ int node_net_doc_ensure(accord_node *node, const uint8_t *ws,
 
 /* Appends to b one batch (accord_doc_import's format) of the changes of
  * doc past *known, at most about max_bytes of change bodies (at least one
- * change when any is due), and advances known past what it holds. The
- * network asks for up to 32 MiB and sends the batch in pieces.
+ * change when any is due), and advances known past what it holds. limit
+ * (at least max_bytes) is what the receiver gathers, in body bytes: a
+ * chain cut at a seal of its author may pass max_bytes to reach one, never
+ * limit. The network asks for up to 32 MiB and sends the batch in pieces.
  * *nchanges gets the number of changes in the batch, *more whether changes
- * remain past the new known. Chains cut by the limit travel without their
- * seal: a receiver that verifies seals gets the rest of the chain, sealed,
- * in a later batch (see docs/sync.md on that limit).
+ * remain past the new known. A cut chain carries a seal (one signed for
+ * the cut for our own chain, a kept checkpoint for another author's) so
+ * that a verifying receiver takes it; only another author's chain with no
+ * kept seal within limit travels cut and unsealed (docs/sync.md).
  * Errors: ENOMEM, EMALFORMED (the document's history is corrupt). */
 int node_net_batch(accord_doc *doc, store_heads *known, size_t max_bytes,
-                   buf *b, uint32_t *nchanges, int *more);
+                   size_t limit, buf *b, uint32_t *nchanges, int *more);
 
 /* The changes of doc past known (what a peer that has known lacks). */
 uint64_t node_net_missing(accord_doc *doc, const store_heads *known);

@@ -270,6 +270,21 @@ int chain_get(chain *c, chain_rd *r, uint32_t seq, const uint8_t **body,
   return 0;
 }
 
+int chain_bytes(chain *c, chain_rd *r, uint32_t from, uint32_t to,
+                uint64_t *out) {
+  *out = 0;
+  while (from < to) {
+    const uint8_t *p;
+    const uint32_t *off;
+    uint32_t upto;
+    int rc = chain_span(c, r, from, to, &p, &off, &upto);
+    if (rc) return rc;
+    *out += off[upto - from] - off[0];
+    from = upto;
+  }
+  return 0;
+}
+
 int chain_copy(chain *c, chain_rd *r, uint32_t from, uint32_t to, buf *out) {
   while (from < to) {
     const uint8_t *p;
@@ -442,6 +457,10 @@ void chain_truncate(chain *c, const chain *h) {
   }
   c->gen++;
   c->n = n;
+  /* seals past the cut cover changes that are gone (the caller restores
+   * chain.seal; checkpoints past n go here) */
+  while (c->ncps && c->cps[c->ncps - 1].seq > n) c->ncps--;
+  c->gap_seq = 0;
   c->end_op = h ? h->end_op : 0;
   c->time = h ? h->time : 0;
   c->ntab = h ? h->ntab : 0;
@@ -459,6 +478,7 @@ void chain_truncate(chain *c, const chain *h) {
 }
 
 void chain_free(chain *c) {
+  mem_free(c->cps);
   off_free(c);
   mem_free(c->tab);
   buf_free(&c->bytes);
@@ -509,7 +529,7 @@ size_t oplog_mem(const accord_doc *doc) {
   for (uint32_t i = 0; i < doc->nactors; i++) {
     const chain *c = &doc->chains[i];
     m += (c->cap + c->skip + c->captab) * sizeof(uint32_t) + c->bytes.cap +
-         c->capfr * sizeof(chain_frame);
+         c->capfr * sizeof(chain_frame) + c->capcps * sizeof(chain_seal);
     for (uint32_t k = 0; k < c->nfr; k++) m += c->fr[k].len;
   }
   for (uint32_t i = 0; i < doc->npending; i++) m += doc->pending[i].len;

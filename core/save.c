@@ -1,8 +1,8 @@
 /*
  * save.c — a whole document as bytes, and back, fast.
  *
- * Format (version 6):
- *   ["accord-doc", 6, doc bin16, workspace bin16, verify bool,
+ * Format (version 7):
+ *   ["accord-doc", 7, doc bin16, workspace bin16, verify bool,
  *    [actor bin8 ...],
  *    history: [[ref, n, end_op, time, [table refs], form, bodies bin, seal]
  *              ...],
@@ -25,8 +25,12 @@
  * (hashchain.h) and would not check: they are dropped on load (an own
  * chain is sealed again when next sent; another author's waits for its
  * next sealed batch before it is forwarded).
- * seal is nil or [seq, bin96]: the chain's latest good seal (seal.c), the
- * public key and signature as batches carry them (sync.c). workspace and
+ * seal is nil or [seq, bin96] or [seq, bin96, [cseq, bin96, ...]]: the
+ * chain's latest good seal (seal.c), the public key and signature as
+ * batches carry them (sync.c), then its checkpoints (earlier verified
+ * seals of another author, ascending, seal.c) when it has some. Version 6
+ * is version 7 without checkpoints (read: its chains get none, so a relay
+ * cuts them only past its next seals). workspace and
  * verify are the document's seal settings (accord_doc_set_workspace,
  * accord_doc_set_verify); the signer's secret key is never saved: set it
  * again after loading. Version 3 had no seals and is refused (EVERSION).
@@ -50,7 +54,8 @@
 #include "sync.h"
 
 #define SAVE_MAGIC "accord-doc"
-#define SAVE_VERSION 6
+#define SAVE_VERSION 7
+#define SAVE_VERSION_SEG 6 /* 7's layout without checkpoints */
 #define SAVE_VERSION_FORKS 5 /* 6's layout, old chain hash */
 #define SAVE_VERSION_ROWS 4 /* bodies uncompressed, still read */
 /* The history prefix of the snapshot (form 2) holds at most
@@ -177,9 +182,16 @@ int doc_save(accord_doc *doc, int pack, uint8_t **out, size_t *len) {
         uint8_t s[SEAL_WIRE_BYTES];
         memcpy(s, c->seal.pk, 32);
         memcpy(s + 32, c->seal.sig, 64);
-        mp_put_array(&b, 2);
+        mp_put_array(&b, c->ncps ? 3 : 2);
         mp_put_uint(&b, c->seal.seq);
         mp_put_bin(&b, s, sizeof s);
+        if (c->ncps) mp_put_array(&b, 2 * c->ncps);
+        for (uint32_t i = 0; i < c->ncps; i++) {
+          memcpy(s, c->cps[i].pk, 32);
+          memcpy(s + 32, c->cps[i].sig, 64);
+          mp_put_uint(&b, c->cps[i].seq);
+          mp_put_bin(&b, s, sizeof s);
+        }
       } else {
         mp_put_nil(&b);
       }
@@ -274,14 +286,30 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
       uint64_t sseq;
       const uint8_t *s;
       size_t slen;
-      if (mp_get_array(r, &two) || two != 2 ||
+      if (mp_get_array(r, &two) ||
+          (two != 2 && (two != 3 || version < SAVE_VERSION)) ||
           mp_get_uint_max(r, n, &sseq) || sseq == 0 ||
           mp_get_bin(r, &s, &slen) || slen != SEAL_WIRE_BYTES)
         return ACCORD_EMALFORMED;
-      if (version == SAVE_VERSION) {
+      if (version >= SAVE_VERSION_SEG) {
         c->seal.seq = (uint32_t)sseq;
         memcpy(c->seal.pk, s, 32);
         memcpy(c->seal.sig, s + 32, 64);
+      }
+      /* checkpoints: ascending, below the seal (at most one per seq, so
+       * no more than the chain's changes; each costs its 100 bytes of
+       * file) */
+      uint32_t ncp = 0;
+      if (two == 3 && (mp_get_array(r, &ncp) || ncp % 2 || ncp / 2 >= sseq))
+        return ACCORD_EMALFORMED;
+      for (uint32_t k = 0; k < ncp / 2; k++) {
+        uint64_t cseq;
+        uint32_t last = k ? c->cps[k - 1].seq : 0;
+        if (mp_get_uint_max(r, sseq - 1, &cseq) || cseq <= last ||
+            mp_get_bin(r, &s, &slen) || slen != SEAL_WIRE_BYTES)
+          return ACCORD_EMALFORMED;
+        int rc2 = seal_cp_push(c, (uint32_t)cseq, s);
+        if (rc2) return rc2;
       }
     }
   }
@@ -309,7 +337,7 @@ static int get_history(mp_reader *r, accord_doc *doc, const uint32_t *actors,
     if (!(p->body = mem_alloc(blen))) return ACCORD_ENOMEM;
     memcpy(p->body, body, blen);
     doc->npending++; /* freed with the document from here on */
-    if (s && version == SAVE_VERSION) {
+    if (s && version >= SAVE_VERSION_SEG) {
       if (!(p->seal = mem_alloc(SEAL_WIRE_BYTES))) return ACCORD_ENOMEM;
       memcpy(p->seal, s, SEAL_WIRE_BYTES);
     }
@@ -330,7 +358,7 @@ static int get_forks(mp_reader *r, accord_doc *doc, uint64_t version) {
     const uint8_t *ev;
     size_t len;
     if (mp_get_bin(r, &ev, &len)) return ACCORD_EMALFORMED;
-    if (version != SAVE_VERSION) continue;
+    if (version < SAVE_VERSION_SEG) continue;
     uint8_t *copy = mem_alloc(len ? len : 1);
     if (!copy) return ACCORD_ENOMEM;
     memcpy(copy, ev, len);
@@ -357,8 +385,8 @@ int accord_doc_load(const uint8_t *bytes, size_t len, const uint8_t *actor,
       mlen != strlen(SAVE_MAGIC) || memcmp(magic, SAVE_MAGIC, mlen) ||
       mp_get_uint(&r, &version))
     return ACCORD_EMALFORMED;
-  if (version != SAVE_VERSION && version != SAVE_VERSION_FORKS &&
-      version != SAVE_VERSION_ROWS)
+  if (version != SAVE_VERSION && version != SAVE_VERSION_SEG &&
+      version != SAVE_VERSION_FORKS && version != SAVE_VERSION_ROWS)
     return ACCORD_EVERSION;
   const uint8_t *ws;
   size_t wslen;

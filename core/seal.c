@@ -15,11 +15,18 @@
  * The local actor's seal is cached in its chain (chain.seal) and re-signed
  * only when the head moved (seal_own, called when a batch is built).
  * Verification of received seals happens in sync.c's import.
+ *
+ * Checkpoints: another author's chain also keeps some earlier verified
+ * seals (chain.cps, seal_adopt), so that a relay can send a chain larger
+ * than a batch in sealed pieces: it cuts where the author sealed. Our own
+ * chain needs none: a batch cut in it carries a seal made for the cut
+ * (seal_at), one signature per cut.
  */
 #include <string.h>
 
 #include "crypto.h"
 #include "doc.h"
+#include "mem.h"
 
 #define SEAL_DOMAIN "accord-seal-v1"
 #define SEAL_DOMAIN_BYTES 14
@@ -54,6 +61,97 @@ int seal_own(accord_doc *doc) {
   sign_detached(c->seal.sig, m, sizeof m, doc->sk);
   memcpy(c->seal.pk, doc->sk + 32, SIGN_PUBLIC_BYTES);
   c->seal.seq = c->n;
+  return 0;
+}
+
+int seal_at(const accord_doc *doc, chain_rd *r, uint32_t seq,
+            chain_seal *out) {
+  if (!doc->has_signer || seq == 0 || seq > doc->chains[0].n)
+    return ACCORD_EINVAL;
+  hashchain h;
+  int rc = chain_hasher(doc, 0, r, seq, &h);
+  if (rc) return rc;
+  hashchain_pos at;
+  hashchain_pos_of(&h, &at);
+  uint8_t m[SEAL_MSG_BYTES];
+  seal_message(doc->ws, doc->id, doc->actor[0], seq, at.hash, m);
+  sign_detached(out->sig, m, sizeof m, doc->sk);
+  memcpy(out->pk, doc->sk + 32, SIGN_PUBLIC_BYTES);
+  out->seq = seq;
+  return 0;
+}
+
+/* ---- checkpoints --------------------------------------------------------- */
+
+uint64_t seal_checkpoint_bytes = SEAL_CHECKPOINT_BYTES;
+
+static int cp_reserve(chain *c) {
+  if (c->ncps < c->capcps) return 0;
+  uint32_t cap = c->capcps ? 2 * c->capcps : 4;
+  chain_seal *p = mem_realloc(c->cps, cap * sizeof *p);
+  if (!p) return ACCORD_ENOMEM;
+  c->cps = p;
+  c->capcps = cap;
+  return 0;
+}
+
+int seal_cp_push(chain *c, uint32_t seq, const uint8_t *pk_sig) {
+  if (seq == 0 || seq > c->n || (c->seal.seq && seq >= c->seal.seq) ||
+      (c->ncps && seq <= c->cps[c->ncps - 1].seq))
+    return 0;
+  int rc = cp_reserve(c);
+  if (rc) return rc;
+  chain_seal *s = &c->cps[c->ncps++];
+  s->seq = seq;
+  memcpy(s->pk, pk_sig, 32);
+  memcpy(s->sig, pk_sig + 32, 64);
+  c->gap_seq = 0;
+  return 0;
+}
+
+/* Greedy spacing: the seal being replaced (p) stays only if dropping it
+ * would leave more than seal_checkpoint_bytes between the last checkpoint
+ * and the new seal. So kept seals are at most that far apart unless one
+ * run of the author's is larger (then every seal of such runs is kept),
+ * and any two consecutive checkpoints enclose more than that spacing:
+ * fewer than 2 * bodies / spacing + 1 of them. The bodies since the last
+ * checkpoint are carried along (gap); after a load or a cut they are
+ * counted once from the chain (reading its frames at worst: once per chain
+ * per load, at the first seal adopted). */
+int seal_adopt(accord_doc *doc, uint32_t actor, chain_rd *r, uint32_t seq,
+               const uint8_t *pk_sig) {
+  chain *c = &doc->chains[actor];
+  const chain_seal *p = &c->seal;
+  uint32_t last = c->ncps ? c->cps[c->ncps - 1].seq : 0;
+  if (actor != 0 && seq <= c->n && seq > last && seq > p->seq) {
+    /* p, if above the last checkpoint, is the candidate to keep; the
+     * bodies since the last kept seal are counted from the chain only when
+     * not carried (a load, a cut): the new run was just appended, so it is
+     * counted from the tail's offsets */
+    int cand = p->seq > last;
+    uint32_t from = cand ? p->seq : last;
+    uint64_t gap = 0, run;
+    int rc = 0;
+    if (cand) gap = c->gap_seq == p->seq ? c->gap : 0;
+    if (cand && c->gap_seq != p->seq)
+      rc = chain_bytes(c, r, last, p->seq, &gap);
+    if (!rc) rc = chain_bytes(c, r, from, seq, &run);
+    if (rc) return rc;
+    if (cand && gap + run > seal_checkpoint_bytes) {
+      if ((rc = cp_reserve(c))) return rc;
+      c->cps[c->ncps++] = *p;
+      gap = run;
+    } else {
+      gap += run;
+    }
+    c->gap = gap;
+    c->gap_seq = seq;
+  } else {
+    c->gap_seq = 0; /* counted when next needed */
+  }
+  c->seal.seq = seq;
+  memcpy(c->seal.pk, pk_sig, 32);
+  memcpy(c->seal.sig, pk_sig + 32, 64);
   return 0;
 }
 
@@ -107,8 +205,11 @@ int accord_doc_set_workspace(accord_doc *doc, const uint8_t *workspace_id) {
   if (workspace_id) memcpy(ws, workspace_id, sizeof ws);
   if (memcmp(ws, doc->ws, sizeof ws)) {
     /* seals name the workspace: those made for another one are void */
-    for (uint32_t a = 0; a < doc->nactors; a++)
+    for (uint32_t a = 0; a < doc->nactors; a++) {
       memset(&doc->chains[a].seal, 0, sizeof(chain_seal));
+      doc->chains[a].ncps = 0;
+      doc->chains[a].gap_seq = 0;
+    }
     memcpy(doc->ws, ws, sizeof ws);
   }
   doc->verify = 1;

@@ -372,6 +372,11 @@ static int setup_txn(store_txn *t, void *ctx) {
   int rc = inspect(t, &v);
   su->created = 0;
   if (rc < 0) return rc;
+  if (rc == 2 && v == STORE_SCHEMA_NO_CPS) {
+    /* the same records, none of them checkpoints (store.h) */
+    if ((rc = open_dbs(t, 0))) return rc;
+    return put_version(t, STORE_SCHEMA);
+  }
   if (rc == 2) return refuse_old(t->s, v);
   if (rc == 1) {
     su->created = 1;
@@ -447,6 +452,7 @@ int store_open(const char *dir, const store_opts *o, store **out, int *fresh,
       store_txn t = {s, txn, 0};
       rc = inspect(&t, &v);
       if (rc == 2 && o->raw) rc = 0; /* test hooks see old schemas as is */
+      if (rc == 2 && v == STORE_SCHEMA_NO_CPS) rc = 1; /* setup_txn raises it */
       if (rc == 2) rc = refuse_old(s, v);
       if (rc == 0) rc = open_dbs(&t, 0);
       if (rc == 0) rc = store_lmdb_err(s, mdb_txn_commit(txn), "opening");

@@ -39,8 +39,12 @@
  * segment root, records the new hashes. Stores of schemas 0-2 hold the
  * old per-change chain hashes, which seals sign, so they cannot be
  * migrated (another author's seal cannot be re-made): opening one fails
- * with ESCHEMA saying so. */
-#define STORE_SCHEMA 3
+ * with ESCHEMA saying so. Schema 4 adds checkpoint records to the seals
+ * database (store_seal_cp_put), which schema 3 readers would take for
+ * corruption; a schema 3 store is a schema 4 store without checkpoints,
+ * so opening it only raises its number (in the opening transaction). */
+#define STORE_SCHEMA 4
+#define STORE_SCHEMA_NO_CPS 3
 
 typedef struct store store;
 typedef struct store_txn store_txn;
@@ -184,11 +188,24 @@ int store_head_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
 /* The latest verified seal of each chain (DESIGN §4), so that a node can
  * forward other authors' changes after a restart: key ws · doc · actor
  * (one seal covers the whole chain up to its seq, so older ones are
- * replaced), value seq (4, big-endian) ‖ public key (32) ‖ signature (64). */
+ * replaced), value seq (4, big-endian) ‖ public key (32) ‖ signature (64).
+ * Beside it, the chain's checkpoints (earlier verified seals kept so that
+ * a relay can cut the chain where its author sealed it, seal.c): key
+ * ws · doc · actor · seq, value public key ‖ signature (96); they sort
+ * after the latest seal's record of the same actor, by seq. */
 int store_seal_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                    const uint8_t *actor, uint32_t seq, const uint8_t *pk_sig);
+int store_seal_cp_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                      const uint8_t *actor, uint32_t seq,
+                      const uint8_t *pk_sig);
+/* The stored latest seal's seq of a chain (0: none). Errors: ESTORE,
+ * ECORRUPT. */
+int store_seal_seq(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                   const uint8_t *actor, uint32_t *seq);
+/* Every seal record of doc in key order: per actor, the latest seal
+ * (checkpoint 0), then its checkpoints (checkpoint 1) by seq. */
 typedef int (*store_seal_fn)(void *ctx, const uint8_t *actor, uint32_t seq,
-                             const uint8_t *pk_sig);
+                             const uint8_t *pk_sig, int checkpoint);
 int store_seals_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                      store_seal_fn fn, void *ctx);
 

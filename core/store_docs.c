@@ -253,6 +253,30 @@ int store_seal_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
   return store_put(t, DB_SEALS, k, K_ACTOR, v, sizeof v);
 }
 
+int store_seal_cp_put(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                      const uint8_t *actor, uint32_t seq,
+                      const uint8_t *pk_sig) {
+  uint8_t k[K_SEQ];
+  if (seq == 0) return ACCORD_EINVAL;
+  store_key(k, ws, doc, actor, seq);
+  return store_put(t, DB_SEALS, k, K_SEQ, pk_sig, 96);
+}
+
+int store_seal_seq(store_txn *t, const uint8_t *ws, const uint8_t *doc,
+                   const uint8_t *actor, uint32_t *seq) {
+  uint8_t k[K_ACTOR];
+  MDB_val v;
+  *seq = 0;
+  store_key(k, ws, doc, actor, 0);
+  int rc = store_get(t, DB_SEALS, k, K_ACTOR, &v);
+  if (rc == ACCORD_ENOTFOUND) return 0;
+  if (rc) return rc;
+  if (v.mv_size != SEAL_VALUE)
+    return store_fail(t->s, ACCORD_ECORRUPT, "seals: a malformed record");
+  *seq = be32_get(v.mv_data);
+  return 0;
+}
+
 int store_seals_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
                      store_seal_fn fn, void *ctx) {
   uint8_t k[K_DOC];
@@ -260,12 +284,16 @@ int store_seals_each(store_txn *t, const uint8_t *ws, const uint8_t *doc,
   store_scan sc;
   int rc = store_scan_open(&sc, t, DB_SEALS, k, K_DOC, NULL, 0);
   while (!rc && (rc = store_scan_next(&sc)) == 1) {
-    if (sc.k.mv_size != K_ACTOR || sc.v.mv_size != SEAL_VALUE) {
+    const uint8_t *key = sc.k.mv_data, *v = sc.v.mv_data;
+    if (sc.k.mv_size == K_ACTOR && sc.v.mv_size == SEAL_VALUE) {
+      rc = fn(ctx, key + K_DOC, be32_get(v), v + 4, 0);
+    } else if (sc.k.mv_size == K_SEQ && sc.v.mv_size == 96 &&
+               be32_get(key + K_ACTOR) != 0) {
+      rc = fn(ctx, key + K_DOC, be32_get(key + K_ACTOR), v, 1);
+    } else {
       rc = store_fail(t->s, ACCORD_ECORRUPT, "seals: a malformed record");
       break;
     }
-    const uint8_t *v = sc.v.mv_data;
-    rc = fn(ctx, (const uint8_t *)sc.k.mv_data + K_DOC, be32_get(v), v + 4);
   }
   store_scan_close(&sc);
   return rc;

@@ -19,6 +19,9 @@
  * stored for it; a document that verifies sends such a chain only up to
  * that seal (the unsealed tail could not be checked by the receiver). A
  * document that does not verify sends everything, sealed where it can.
+ * Bounded batches (node_net.c) cut chains larger than a batch where a seal
+ * can go with the cut: one signed for it on our own chain, a checkpoint
+ * (an earlier verified seal the chain kept, seal.c) on another author's.
  *
  * Seals on import, with verification on: every batch chain must carry a
  * seal whose key derives to the chain's actor (else ESEAL, EKEY). Before a
@@ -29,7 +32,9 @@
  * retried. A run that reaches no seal yet (a gap in the author's chain)
  * waits in pending with its seal. The document's keycheck hook (members.c
  * for node documents) then decides whether the sealing key may write
- * these seqs at all (ENOTMEMBER). Verification is independent of deps:
+ * these seqs at all (ENOTMEMBER). A seal reached replaces the chain's
+ * latest, which may stay as a checkpoint (seal_adopt); a failed import
+ * restores both with its mark. Verification is independent of deps:
  * a verified change may still wait for them. With verification off, seals
  * that arrive are ignored. Changes given to sync_import directly (loaded
  * from the node's own store) are trusted.
@@ -187,15 +192,15 @@ static size_t chain_head_size(const chain *c, uint32_t ref, uint32_t from,
          (c->seal.seq == to ? 2 + SEAL_WIRE_BYTES : 1);
 }
 
-static uint8_t *w_chain_head(uint8_t *p, const chain *c, uint32_t ref,
+static uint8_t *w_chain_head(uint8_t *p, const chain_seal *s, uint32_t ref,
                              uint32_t from, uint32_t to) {
   p = mp_w_array(p, (uint32_t)(3 + 6 * (uint64_t)(to - from)));
   p = mp_w_uint(p, ref);
   p = mp_w_uint(p, from + 1);
-  if (c->seal.seq != to) return mp_w_nil(p);
+  if (s->seq != to) return mp_w_nil(p);
   p = mp_w_be(p, 0xc4, SEAL_WIRE_BYTES, 1);
-  memcpy(p, c->seal.pk, 32);
-  memcpy(p + 32, c->seal.sig, 64);
+  memcpy(p, s->pk, 32);
+  memcpy(p + 32, s->sig, 64);
   return p + SEAL_WIRE_BYTES;
 }
 
@@ -205,11 +210,13 @@ static int chain_fits(uint32_t from, uint32_t to) {
 }
 
 void sync_put_chain(buf *b, const accord_doc *doc, uint32_t actor,
-                    uint32_t ref, uint32_t from, uint32_t to) {
+                    uint32_t ref, uint32_t from, uint32_t to,
+                    const chain_seal *seal) {
   chain *c = &doc->chains[actor];
   int rc = chain_fits(from, to);
+  if (!seal) seal = &c->seal;
   if (!rc && buf_reserve(b, CHAIN_HEAD_MAX))
-    b->len = (size_t)(w_chain_head(b->p + b->len, c, ref, from, to) - b->p);
+    b->len = (size_t)(w_chain_head(b->p + b->len, seal, ref, from, to) - b->p);
   /* old changes are read a frame at a time, never unpacked in the chain */
   chain_rd r;
   memset(&r, 0, sizeof r);
@@ -271,7 +278,7 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
   if (!tails) { /* a peer far behind: frames read one at a time */
     for (uint32_t i = 0; i < k && !b->err; i++)
       sync_put_chain(b, doc, a[i], i, known ? known[a[i]] : 0,
-                     sync_send_to(doc, a[i]));
+                     sync_send_to(doc, a[i]), NULL);
   } else {
     /* the exact size is reserved (a bound with room for a seal per chain
      * made a batch of one keystroke 256 bytes, not 64, and a peer keeping
@@ -280,7 +287,7 @@ int sync_put_batch(accord_doc *doc, const uint32_t *known, buf *b) {
     for (uint32_t i = 0; i < k; i++) {
       const chain *c = &doc->chains[a[i]];
       uint32_t from = known ? known[a[i]] : 0, to = sync_send_to(doc, a[i]);
-      p = w_chain_head(p, c, i, from, to);
+      p = w_chain_head(p, &c->seal, i, from, to);
       size_t at = c->off[from - c->base], nb = c->off[to - c->base] - at;
       memcpy(p, c->bytes.p + at, nb);
       p += nb;
@@ -762,12 +769,11 @@ static int verify_run(importer *im, size_t i, size_t e) {
  * chain's hash stopped where the run began: nothing hashes chains between
  * a run's check and its last change). Seals inside a run were not checked
  * and are not kept. */
-static void seal_reached(importer *im, const cand *x) {
+static int seal_reached(importer *im, const cand *x) {
   chain *c = &im->doc->chains[x->actor];
   c->hp = im->hash[x->hidx - 1];
-  c->seal.seq = x->seq;
-  memcpy(c->seal.pk, x->seal, 32);
-  memcpy(c->seal.sig, x->seal + 32, 64);
+  /* the seal it replaces may stay as a checkpoint (seal.c) */
+  return seal_adopt(im->doc, x->actor, &im->doc->rd, x->seq, x->seal);
 }
 
 /* Whether the candidates are in cand_cmp order already: a batch from
@@ -837,7 +843,8 @@ static int apply_ready(importer *im) {
         }
         if (rc) return rc;
         if (!applied) break;
-        if (x->hidx) seal_reached(im, x); /* its seal was checked */
+        /* its seal was checked */
+        if (x->hidx && (rc = seal_reached(im, x))) return rc;
         x->done = 1;
         im->st.applied++;
         progress = 1;
@@ -936,17 +943,18 @@ static int bg_match(importer *im, const bg_job *j) {
  * reached their run's seal keep it, with the hash the worker computed (as
  * seal_reached does on the sequential path). A run cut short by missing
  * deps keeps its seal in pending and is checked again when it moves. */
-static void bg_sealed(importer *im, const bg_job *j) {
+static int bg_sealed(importer *im, const bg_job *j) {
   for (uint32_t i = 0; i < j->nruns; i++) {
     const bg_run *r = &j->runs[i];
     chain *c = &im->doc->chains[r->idx];
     uint32_t last = r->first + r->n - 1;
     if (c->n != last) continue;
     c->hp = r->end;
-    c->seal.seq = last;
-    memcpy(c->seal.pk, r->seal, 32);
-    memcpy(c->seal.sig, r->seal + 32, 64);
+    /* the seal it replaces may stay as a checkpoint (seal.c) */
+    int rc = seal_adopt(im->doc, r->idx, &im->doc->rd, last, r->seal);
+    if (rc) return rc;
   }
+  return 0;
 }
 
 /* Replaces pending with the candidates left over. Copies batch bodies;
@@ -1155,7 +1163,7 @@ int sync_import(accord_doc *doc, const uint8_t *batch, size_t len,
      * a run before applying it */
     int brc = bg_finish(&bg);
     if (brc) rc = brc;
-    else if (!rc) bg_sealed(&im, &bg);
+    else if (!rc) rc = bg_sealed(&im, &bg);
   }
   bg_free(&bg);
   if (!rc) rc = fork_reserve(doc, im.nforks);

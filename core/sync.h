@@ -22,9 +22,11 @@ uint32_t sync_send_to(const accord_doc *doc, uint32_t actor);
 /* Appends one batch chain entry: [ref, from + 1, seal or nil, the bodies
  * of seqs from+1..to of actor's chain] (bodies in frames are read one
  * frame at a time, oplog.c; a failure to read them sets b->err). The seal
- * goes only when it covers exactly to. */
+ * (NULL: the chain's latest) goes only when it covers exactly to: a cut
+ * chain carries a checkpoint or a seal made for the cut (node_net.c). */
 void sync_put_chain(buf *b, const accord_doc *doc, uint32_t actor,
-                    uint32_t ref, uint32_t from, uint32_t to);
+                    uint32_t ref, uint32_t from, uint32_t to,
+                    const chain_seal *seal);
 
 /* Imports a batch (may be NULL) plus extra loose changes (copied), all or
  * nothing. */

@@ -22,7 +22,12 @@
  * receiver reassembles, so that chains are not cut (a verifying receiver
  * needs every chain to end at its seal); only past this many bytes of one
  * document are chains cut. Also the reassembly limit per peer. */
-#define NET_ASM_MAX ((size_t)32 << 20)
+#define NET_ASM_MAX_DEFAULT ((size_t)32 << 20)
+#define NET_ASM_MAX net_asm_max
+/* NET_ASM_MAX_DEFAULT unless a test lowered it (so that documents past
+ * the limit are tested without writing 32 MiB): set it before starting
+ * nets, restore it after. */
+extern size_t net_asm_max;
 #define NET_QUEUE_BYTES ((size_t)8 << 20)
 #define NET_DOC_CACHE 16          /* documents kept open by the network */
 #define NET_ROLE_MAX 64           /* bytes of a role in a JOIN */

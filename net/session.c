@@ -54,6 +54,8 @@ void session_fail(peer *p, const char *fmt, ...) {
   if (p->c) conn_close(p->c);
 }
 
+size_t net_asm_max = NET_ASM_MAX_DEFAULT;
+
 /* ---- per-peer document state --------------------------------------------- */
 
 _Static_assert(NET_REMAINING_MAX == (uint64_t)ACCORD_MAX_ACTORS * UINT32_MAX,
@@ -401,8 +403,8 @@ static int send_doc(peer *p, pdoc *d, int *taken) {
       break;
     }
     if ((rc = heads_copy(&tmp, &d->known)) ||
-        (rc = node_net_batch(doc, &tmp, NET_ASM_MAX - 4096, &batch, &n,
-                             &more)))
+        (rc = node_net_batch(doc, &tmp, NET_ASM_MAX - 4096,
+                             NET_ASM_MAX - 4096, &batch, &n, &more)))
       break;
     missing = missing > n ? missing - n : 0;
     if (!more) missing = 0;

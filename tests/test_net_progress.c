@@ -326,7 +326,7 @@ static uint64_t answer(tworld *w, accord_doc *d, uint64_t say, client *k) {
     buf b = {0};
     uint32_t n;
     int left;
-    AOK(node_net_batch(d, &known, NET_ASM_MAX, &b, &n, &left));
+    AOK(node_net_batch(d, &known, NET_ASM_MAX, NET_ASM_MAX, &b, &n, &left));
     assert_false(left);
     total += n;
     buf *m = &k->msgs[k->nmsgs++];

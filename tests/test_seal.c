@@ -26,6 +26,7 @@
 #include "change.h"
 #include "crypto.h"
 #include "mp.h"
+#include "node_net.h"
 #include "sum.h"
 #include "sync.h"
 
@@ -152,6 +153,431 @@ static uint8_t *find_bytes(uint8_t *hay, size_t n, const void *needle,
   return NULL;
 }
 
+
+/* ---- sealed cut points (node_net_batch, checkpoints) -------------------- */
+
+/* n changes of about 130 bytes of bodies each. */
+static void put_many(accord_doc *doc, int n, const char *tag) {
+  char key[32], v[101];
+  memset(v, 'v', 100);
+  v[100] = 0;
+  for (int i = 0; i < n; i++) {
+    snprintf(key, sizeof key, "%s%d", tag, i);
+    put_str(doc, key, v);
+  }
+}
+
+static const chain *chain_of(const accord_doc *doc, const uint8_t *actor,
+                             uint32_t *ai) {
+  uint32_t a;
+  assert_true(doc_actor_find(doc, actor, &a));
+  if (ai) *ai = a;
+  return &doc->chains[a];
+}
+
+/* Every checkpoint of actor's chain checks against the chain, ascending,
+ * below the latest seal. */
+static void cps_verify(accord_doc *doc, const uint8_t *actor) {
+  uint32_t a;
+  const chain *c = chain_of(doc, actor, &a);
+  for (uint32_t i = 0; i < c->ncps; i++) {
+    const chain_seal *s = &c->cps[i];
+    assert_true(s->seq < c->seal.seq && s->seq <= c->n);
+    if (i) assert_true(s->seq > c->cps[i - 1].seq);
+    hashchain h;
+    hashchain_pos at;
+    chain_rd r;
+    memset(&r, 0, sizeof r);
+    AOK(chain_hasher(doc, a, &r, s->seq, &h));
+    chain_rd_free(&r);
+    hashchain_pos_of(&h, &at);
+    uint8_t ps[96];
+    memcpy(ps, s->pk, 32);
+    memcpy(ps + 32, s->sig, 64);
+    assert_true(seal_check(doc, a, s->seq, at.hash, ps));
+  }
+}
+
+/* Checks that every chain src's batch cuts ends at a seal src holds for it
+ * (one made for the cut for src's own chain): another author's chain ends
+ * at its latest seal or at one of its checkpoints, carrying that seal.
+ * Returns how many chains ended at a checkpoint. */
+static int check_cuts(accord_doc *src, const uint8_t *b, size_t len) {
+  mp_reader r;
+  uint32_t n, na, nc, fields;
+  uint64_t version, ref, first;
+  const uint8_t *p, *actors[16];
+  size_t l;
+  int at_cp = 0;
+  mp_reader_init(&r, b, len);
+  AOK(mp_get_array(&r, &n));
+  AOK(mp_get_uint(&r, &version));
+  AOK(mp_get_bin(&r, &p, &l));
+  AOK(mp_get_array(&r, &na));
+  assert_true(na <= 16);
+  for (uint32_t i = 0; i < na; i++) AOK(mp_get_bin(&r, &actors[i], &l));
+  AOK(mp_get_array(&r, &nc));
+  for (uint32_t i = 0; i < nc; i++) {
+    AOK(mp_get_array(&r, &fields));
+    AOK(mp_get_uint(&r, &ref));
+    AOK(mp_get_uint(&r, &first));
+    const uint8_t *seal = NULL;
+    if (!mp_try_nil(&r)) {
+      AOK(mp_get_bin(&r, &seal, &l));
+      assert_int_equal(l, 96);
+    }
+    uint32_t k = (fields - 3) / 6, last = (uint32_t)first + k - 1;
+    AOK(mp_skip_n(&r, fields - 3));
+    uint32_t a;
+    const chain *c = chain_of(src, actors[ref], &a);
+    if (!seal) fail_msg("a chain ending at %u goes unsealed", last);
+    if (a == 0) continue; /* checked by the importer */
+    if (c->seal.seq == last) {
+      assert_memory_equal(seal, c->seal.pk, 32);
+      assert_memory_equal(seal + 32, c->seal.sig, 64);
+      continue;
+    }
+    uint32_t j = 0;
+    while (j < c->ncps && c->cps[j].seq != last) j++;
+    if (j == c->ncps) fail_msg("a cut at %u, at no kept seal", last);
+    assert_memory_equal(seal, c->cps[j].pk, 32);
+    assert_memory_equal(seal + 32, c->cps[j].sig, 64);
+    at_cp++;
+  }
+  assert_true(r.p == r.end);
+  return at_cp;
+}
+
+/* Moves what dst lacks of src in batches of node_net_batch (max bytes of
+ * bodies, limit), each imported; checks the cuts. Returns the number of
+ * batches; *cut_at_cp counts chains cut at checkpoints. */
+static int cut_sync(accord_doc *src, accord_doc *dst, size_t max, size_t lim,
+                    int *cut_at_cp) {
+  store_heads known = {0};
+  AOK(node_net_version(dst, &known));
+  int batches = 0, more = 1, cps = 0;
+  while (more) {
+    buf b = {0};
+    uint32_t n;
+    AOK(node_net_batch(src, &known, max, lim, &b, &n, &more));
+    cps += check_cuts(src, b.p, b.len);
+    accord_import_stats st;
+    int rc = accord_doc_import(dst, b.p, b.len, &st);
+    if (rc) fail_msg("batch %d: import -> %s", batches, accord_err_name(rc));
+    assert_int_equal(st.pending, 0);
+    buf_free(&b);
+    assert_true(++batches < 100000);
+  }
+  store_heads_free(&known);
+  if (cut_at_cp) *cut_at_cp = cps;
+  return batches;
+}
+
+static void same_json(accord_doc *x, accord_doc *y) {
+  char *jx = test_json(x), *jy = test_json(y);
+  assert_string_equal(jx, jy);
+  accord_free(jx);
+  accord_free(jy);
+}
+
+/* A chain larger than a batch reaches a verifying document from its
+ * author: every cut carries a seal the author made for it. */
+static void cut_own_chain_sealed(void **state) {
+  (void)state;
+  member a, b;
+  member_new(&a);
+  member_new(&b);
+  put_many(a.doc, 300, "k");
+  int batches = cut_sync(a.doc, b.doc, 2000, 2000, NULL);
+  printf("%d batches\n", batches);
+  assert_true(batches >= 10);
+  same_json(a.doc, b.doc);
+  uint64_t seq;
+  AOK(accord_doc_chain_seal(b.doc, a.actor, &seq, NULL));
+  assert_int_equal(seq, 300);
+  /* the author's head seal is its own, not a cut's */
+  AOK(accord_doc_chain_seal(a.doc, a.actor, &seq, NULL));
+  assert_int_equal(seq, 300);
+  member_free(&a);
+  member_free(&b);
+}
+
+/* A relay that received a large chain in sealed pieces keeps those seals
+ * as checkpoints and cuts the chain only there: at the furthest that fits
+ * the budget, or the first past it (within the limit); after save/load as
+ * well. With no kept seal within the limit it sends the cut unsealed, as
+ * before checkpoints, and a verifying receiver refuses it. */
+static void relay_cuts_at_checkpoints(void **state) {
+  (void)state;
+  uint64_t spacing = seal_checkpoint_bytes;
+  seal_checkpoint_bytes = 1500;
+  member a, b, c, d, e, f;
+  member_new(&a);
+  member_new(&b);
+  member_new(&c);
+  member_new(&d);
+  member_new(&e);
+  member_new(&f);
+  put_many(a.doc, 300, "k");
+  put_str(b.doc, "b", "relay's own");
+  cut_sync(a.doc, b.doc, 4000, 4000, NULL);
+  const chain *ca = chain_of(b.doc, a.actor, NULL);
+  printf("relay: %u checkpoints\n", ca->ncps);
+  assert_true(ca->ncps >= 8);
+  cps_verify(b.doc, a.actor);
+  /* the first kept seal past the budget */
+  int at_cp = 0;
+  int nb = cut_sync(b.doc, c.doc, 3000, 1 << 20, &at_cp);
+  assert_int_equal(at_cp, (int)ca->ncps);
+  assert_int_equal(nb, (int)ca->ncps + 1);
+  same_json(b.doc, c.doc);
+  /* the furthest kept seal within the budget */
+  nb = cut_sync(b.doc, d.doc, 9000, 9000, &at_cp);
+  assert_true(at_cp > 0 && at_cp < (int)ca->ncps);
+  assert_true(nb < (int)ca->ncps);
+  same_json(b.doc, d.doc);
+  /* saved and loaded, the relay keeps its checkpoints */
+  uint8_t *saved;
+  size_t len;
+  AOK(accord_doc_save(b.doc, &saved, &len));
+  accord_doc *b2;
+  AOK(accord_doc_load(saved, len, b.actor, &b2));
+  accord_free(saved);
+  AOK(accord_doc_set_signer(b2, b.sk, ws_id));
+  const chain *c2 = chain_of(b2, a.actor, NULL);
+  assert_int_equal(c2->ncps, ca->ncps);
+  for (uint32_t i = 0; i < ca->ncps; i++) {
+    assert_int_equal(c2->cps[i].seq, ca->cps[i].seq);
+    assert_memory_equal(c2->cps[i].sig, ca->cps[i].sig, 64);
+  }
+  cut_sync(b2, e.doc, 3000, 1 << 20, &at_cp);
+  assert_int_equal(at_cp, (int)ca->ncps);
+  same_json(b.doc, e.doc);
+  /* no kept seal within the limit: unsealed, refused */
+  store_heads known = {0};
+  buf bb = {0};
+  uint32_t n;
+  int more;
+  AOK(node_net_version(f.doc, &known));
+  AOK(node_net_batch(b.doc, &known, 1000, 1000, &bb, &n, &more));
+  assert_true(more);
+  assert_int_equal(accord_doc_import(f.doc, bb.p, bb.len, NULL),
+                   ACCORD_ESEAL);
+  buf_free(&bb);
+  store_heads_free(&known);
+  accord_doc_free(b2);
+  member_free(&a);
+  member_free(&b);
+  member_free(&c);
+  member_free(&d);
+  member_free(&e);
+  member_free(&f);
+  seal_checkpoint_bytes = spacing;
+}
+
+/* Seals that arrive one small batch at a time (gossip) are thinned to the
+ * spacing: consecutive kept seals at most that far apart (each batch is
+ * smaller), any two checkpoints apart by one in between more than it. */
+static void checkpoints_spaced(void **state) {
+  (void)state;
+  uint64_t spacing = seal_checkpoint_bytes;
+  seal_checkpoint_bytes = 2000;
+  member a, b;
+  member_new(&a);
+  member_new(&b);
+  for (int i = 0; i < 400; i++) {
+    put_many(a.doc, 1 + i % 3, i % 2 ? "odd" : "even");
+    size_t len;
+    uint8_t *x = batch_for(a.doc, b.doc, &len);
+    AOK(accord_doc_import(b.doc, x, len, NULL));
+    accord_free(x);
+  }
+  uint32_t ci;
+  const chain *c = chain_of(b.doc, a.actor, &ci);
+  chain *cw = &b.doc->chains[ci];
+  uint64_t total, gap;
+  chain_rd r;
+  memset(&r, 0, sizeof r);
+  AOK(chain_bytes(cw, &r, 0, c->n, &total));
+  printf("%u checkpoints for %llu bytes\n", c->ncps,
+         (unsigned long long)total);
+  assert_true(c->ncps >= total / 2000 - 1);
+  assert_true(c->ncps < 2 * total / 2000 + 1);
+  uint32_t prev = 0;
+  for (uint32_t i = 0; i <= c->ncps; i++) {
+    uint32_t at = i < c->ncps ? c->cps[i].seq : c->seal.seq;
+    AOK(chain_bytes(cw, &r, prev, at, &gap));
+    assert_true(gap <= 2000);
+    if (i + 1 < c->ncps) {
+      AOK(chain_bytes(cw, &r, prev, c->cps[i + 1].seq, &gap));
+      assert_true(gap > 2000);
+    }
+    prev = at;
+  }
+  chain_rd_free(&r);
+  cps_verify(b.doc, a.actor);
+  member_free(&a);
+  member_free(&b);
+  seal_checkpoint_bytes = spacing;
+}
+
+/* Flips a bit of the signature of the seal of pk's key in batch x. */
+static void spoil_seal(uint8_t *x, size_t len, const uint8_t *pk) {
+  uint8_t *at = find_bytes(x, len, pk, 32);
+  assert_non_null(at);
+  at[32 + 10] ^= 0x04;
+}
+
+/* Hostile batches add no checkpoint: a bad seal that waited in pending, a
+ * seal of another key, a bad signature. Only seals that verified are
+ * kept (with the spacing at 1 byte, every replaced one would be). */
+static void hostile_adds_no_checkpoint(void **state) {
+  (void)state;
+  uint64_t spacing = seal_checkpoint_bytes;
+  seal_checkpoint_bytes = 1;
+  member a, b, c, d;
+  member_new(&a);
+  member_new(&b);
+  member_new(&c);
+  member_new(&d);
+  size_t len, plen, alen;
+  put_many(a.doc, 3, "x");
+  uint8_t *x = batch_for(a.doc, b.doc, &len);
+  AOK(accord_doc_import(b.doc, x, len, NULL));
+  accord_free(x);
+  put_many(a.doc, 3, "y");
+  uint8_t *ba = batch_for(a.doc, b.doc, &alen); /* 4..6, sealed at 6 */
+  x = batch_for(a.doc, d.doc, &len);
+  AOK(accord_doc_import(d.doc, x, len, NULL));
+  accord_free(x);
+  put_many(a.doc, 3, "z");
+  uint8_t *bp = batch_for(a.doc, d.doc, &plen); /* 7..9, sealed at 9 */
+  spoil_seal(bp, plen, a.pk);
+  accord_import_stats st;
+  AOK(accord_doc_import(b.doc, bp, plen, &st)); /* waits: 4..6 missing */
+  assert_int_equal(st.pending, 3);
+  const chain *ca = chain_of(b.doc, a.actor, NULL);
+  assert_int_equal(ca->ncps, 0);
+  AOK(accord_doc_import(b.doc, ba, alen, &st));
+  ca = chain_of(b.doc, a.actor, NULL);
+  assert_int_equal(ca->n, 6);
+  assert_int_equal(ca->seal.seq, 6);
+  assert_int_equal(ca->ncps, 1);
+  assert_int_equal(ca->cps[0].seq, 3);
+  assert_int_equal(st.pending, 0); /* the bad run was dropped */
+  cps_verify(b.doc, a.actor);
+  /* 7..9 with c's key in place of a's, or a bad signature */
+  x = batch_for(a.doc, b.doc, &len);
+  uint8_t *at = find_bytes(x, len, a.pk, 32);
+  assert_non_null(at);
+  uint8_t keep[96];
+  memcpy(keep, at, 96);
+  memcpy(at, c.pk, 32);
+  import_expect(b.doc, x, len, ACCORD_EKEY);
+  memcpy(at, keep, 96);
+  at[32 + 5] ^= 0x01;
+  import_expect(b.doc, x, len, ACCORD_ESEAL);
+  ca = chain_of(b.doc, a.actor, NULL);
+  assert_int_equal(ca->ncps, 1);
+  assert_int_equal(ca->seal.seq, 6);
+  at[32 + 5] ^= 0x01; /* the genuine one */
+  AOK(accord_doc_import(b.doc, x, len, NULL));
+  ca = chain_of(b.doc, a.actor, NULL);
+  assert_int_equal(ca->ncps, 2);
+  assert_int_equal(ca->cps[1].seq, 6);
+  assert_int_equal(ca->seal.seq, 9);
+  cps_verify(b.doc, a.actor);
+  accord_free(x);
+  accord_free(ba);
+  accord_free(bp);
+  member_free(&a);
+  member_free(&b);
+  member_free(&c);
+  member_free(&d);
+  seal_checkpoint_bytes = spacing;
+}
+
+/* An import that fails after one chain adopted a seal (keeping the one it
+ * replaced as a checkpoint) leaves the checkpoints as they were. */
+static void failed_import_keeps_checkpoints(void **state) {
+  (void)state;
+  uint64_t spacing = seal_checkpoint_bytes;
+  seal_checkpoint_bytes = 1;
+  member a, e, b, g;
+  member_new(&a);
+  member_new(&e);
+  member_new(&b);
+  member_new(&g);
+  size_t len;
+  put_many(a.doc, 2, "x");
+  uint8_t *x = batch_for(a.doc, b.doc, &len);
+  AOK(accord_doc_import(b.doc, x, len, NULL));
+  accord_free(x);
+  put_many(a.doc, 2, "y");
+  put_many(e.doc, 2, "e");
+  x = batch_for(a.doc, g.doc, &len);
+  AOK(accord_doc_import(g.doc, x, len, NULL));
+  accord_free(x);
+  x = batch_for(e.doc, g.doc, &len);
+  AOK(accord_doc_import(g.doc, x, len, NULL));
+  accord_free(x);
+  /* a's 3..4 (applied first: a is b's actor 1) then e's 1..2, spoilt */
+  x = batch_for(g.doc, b.doc, &len);
+  spoil_seal(x, len, e.pk);
+  import_expect(b.doc, x, len, ACCORD_ESEAL);
+  const chain *ca = chain_of(b.doc, a.actor, NULL);
+  assert_int_equal(ca->n, 2);
+  assert_int_equal(ca->seal.seq, 2);
+  assert_int_equal(ca->ncps, 0);
+  spoil_seal(x, len, e.pk); /* back as it was */
+  AOK(accord_doc_import(b.doc, x, len, NULL));
+  ca = chain_of(b.doc, a.actor, NULL);
+  assert_int_equal(ca->seal.seq, 4);
+  assert_int_equal(ca->ncps, 1);
+  assert_int_equal(ca->cps[0].seq, 2);
+  cps_verify(b.doc, a.actor);
+  accord_free(x);
+  member_free(&a);
+  member_free(&e);
+  member_free(&b);
+  member_free(&g);
+  seal_checkpoint_bytes = spacing;
+}
+
+/* A chain cut back (chain_truncate: forks, member removal) drops the
+ * checkpoints past the cut and keeps the rest. */
+static void truncate_drops_checkpoints(void **state) {
+  (void)state;
+  uint64_t spacing = seal_checkpoint_bytes;
+  seal_checkpoint_bytes = 1;
+  member a, b;
+  member_new(&a);
+  member_new(&b);
+  for (int i = 0; i < 5; i++) { /* seals at 2, 4, 6, 8, 10 */
+    put_many(a.doc, 2, i % 2 ? "p" : "q");
+    size_t len;
+    uint8_t *x = batch_for(a.doc, b.doc, &len);
+    AOK(accord_doc_import(b.doc, x, len, NULL));
+    accord_free(x);
+  }
+  uint32_t ai;
+  chain_of(b.doc, a.actor, &ai);
+  chain *c = &b.doc->chains[ai];
+  assert_int_equal(c->ncps, 4);
+  chain h = *c;
+  h.n = 5;
+  chain_truncate(c, &h);
+  assert_int_equal(c->n, 5);
+  assert_int_equal(c->ncps, 2);
+  assert_int_equal(c->cps[0].seq, 2);
+  assert_int_equal(c->cps[1].seq, 4);
+  chain_truncate(c, NULL);
+  assert_int_equal(c->ncps, 0);
+  member_free(&a);
+  member_free(&b);
+  seal_checkpoint_bytes = spacing;
+}
+
 /* ---- the working paths --------------------------------------------------- */
 
 static void sealed_batch_imports(void **state) {
@@ -209,7 +635,7 @@ static void save_format_5_drops_seals(void **state) {
   AOK(accord_doc_chain_seal(b.doc, a.actor, NULL, NULL));
   /* the version byte follows the array header and the 10-byte magic; the
    * checksum is the last value, a uint64 over every byte before it */
-  assert_int_equal(saved[12], 6);
+  assert_int_equal(saved[12], 7); /* the current version */
   saved[12] = 5;
   assert_true(len > 9 && saved[len - 9] == 0xcf);
   uint64_t sum = sum64(saved, len - 9);
@@ -826,4 +1252,10 @@ TEST_MAIN(cmocka_unit_test(sealed_batch_imports),
           cmocka_unit_test(every_bit_flip_refused),
           cmocka_unit_test(outsider_forges),
           cmocka_unit_test(truncate_and_extend),
-          cmocka_unit_test(old_batch_version))
+          cmocka_unit_test(old_batch_version),
+          cmocka_unit_test(cut_own_chain_sealed),
+          cmocka_unit_test(relay_cuts_at_checkpoints),
+          cmocka_unit_test(checkpoints_spaced),
+          cmocka_unit_test(hostile_adds_no_checkpoint),
+          cmocka_unit_test(failed_import_keeps_checkpoints),
+          cmocka_unit_test(truncate_drops_checkpoints))
