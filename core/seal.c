@@ -51,17 +51,22 @@ static void seal_message(const uint8_t *ws, const uint8_t *doc_id,
   memcpy(p, hash, ACCORD_HASH_BYTES);
 }
 
+/* Signs our chain at seq, whose chain hash is hash, into out. */
+static void seal_sign(const accord_doc *doc, uint32_t seq,
+                      const uint8_t *hash, chain_seal *out) {
+  uint8_t m[SEAL_MSG_BYTES];
+  seal_message(doc->ws, doc->id, doc->actor[0], seq, hash, m);
+  sign_detached(out->sig, m, sizeof m, doc->sk);
+  memcpy(out->pk, doc->sk + 32, SIGN_PUBLIC_BYTES);
+  out->seq = seq;
+}
+
 int seal_own(accord_doc *doc) {
   chain *c = &doc->chains[0];
   if (!doc->has_signer || c->n == 0 || c->seal.seq == c->n) return 0;
   int rc = chain_hash(doc, 0);
-  if (rc) return rc;
-  uint8_t m[SEAL_MSG_BYTES];
-  seal_message(doc->ws, doc->id, doc->actor[0], c->n, c->hp.hash, m);
-  sign_detached(c->seal.sig, m, sizeof m, doc->sk);
-  memcpy(c->seal.pk, doc->sk + 32, SIGN_PUBLIC_BYTES);
-  c->seal.seq = c->n;
-  return 0;
+  if (!rc) seal_sign(doc, c->n, c->hp.hash, &c->seal);
+  return rc;
 }
 
 int seal_at(const accord_doc *doc, chain_rd *r, uint32_t seq,
@@ -69,15 +74,11 @@ int seal_at(const accord_doc *doc, chain_rd *r, uint32_t seq,
   if (!doc->has_signer || seq == 0 || seq > doc->chains[0].n)
     return ACCORD_EINVAL;
   hashchain h;
+  uint8_t hash[ACCORD_HASH_BYTES];
   int rc = chain_hasher(doc, 0, r, seq, &h);
   if (rc) return rc;
-  hashchain_pos at;
-  hashchain_pos_of(&h, &at);
-  uint8_t m[SEAL_MSG_BYTES];
-  seal_message(doc->ws, doc->id, doc->actor[0], seq, at.hash, m);
-  sign_detached(out->sig, m, sizeof m, doc->sk);
-  memcpy(out->pk, doc->sk + 32, SIGN_PUBLIC_BYTES);
-  out->seq = seq;
+  hashchain_hash(&h, hash);
+  seal_sign(doc, seq, hash, out);
   return 0;
 }
 
